@@ -1,0 +1,105 @@
+//! The WIT `metrics` interface: custom counters, gauges, trends, rates and
+//! checks. Also the [`Recorder`], the handle through which every capability
+//! puts samples into the VU's shard. It owns no aggregation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::bindings::metrics::{Host, Tags};
+use crate::exec::ErrorLog;
+use crate::metrics::{MetricId, MetricKind, Sample, Sink, TagSet, names};
+
+use super::VuState;
+
+/// Records samples for one VU, always into the same shard.
+#[derive(Clone)]
+pub struct Recorder {
+    sink: Arc<Sink>,
+    vu_id: u32,
+    scenario: Arc<str>,
+}
+
+impl Recorder {
+    pub fn new(sink: Arc<Sink>, vu_id: u32, scenario: Arc<str>) -> Self {
+        Recorder { sink, vu_id, scenario }
+    }
+
+    /// The scenario tag every sample carries.
+    pub fn scenario(&self) -> &str {
+        &self.scenario
+    }
+
+    /// A tag set of `pairs` plus `scenario`.
+    pub fn tags<'a>(&'a self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> TagSet {
+        TagSet::new(std::iter::once(("scenario", &*self.scenario)).chain(pairs))
+    }
+
+    /// Records samples that share one tag set.
+    pub fn record(&self, tags: &TagSet, samples: &[Sample]) {
+        self.sink.shard(self.vu_id).record(tags, samples);
+    }
+
+    pub fn sink(&self) -> &Sink {
+        &self.sink
+    }
+}
+
+/// Per-VU state of the `metrics` interface.
+pub struct MetricsCtx {
+    recorder: Recorder,
+    errors: Arc<ErrorLog>,
+    /// Ids of custom metrics this VU used, so the registry's lock is taken
+    /// once per name and VU rather than per sample.
+    ids: HashMap<String, MetricId>,
+}
+
+impl MetricsCtx {
+    pub fn new(recorder: Recorder, errors: Arc<ErrorLog>) -> Self {
+        MetricsCtx { recorder, errors, ids: HashMap::new() }
+    }
+
+    fn add(&mut self, name: String, kind: MetricKind, value: f64, tags: Tags) {
+        let id = match self.ids.get(&name) {
+            Some(&id) if id.kind() == kind => Ok(id),
+            _ => self.recorder.sink().registry.resolve(&name, kind),
+        };
+        match id {
+            Ok(id) => {
+                let tags = self.recorder.tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                self.recorder.record(&tags, &[Sample::new(id, value)]);
+                self.ids.entry(name).or_insert(id);
+            }
+            Err(err) => self.errors.report(err.to_string()),
+        }
+    }
+}
+
+impl Host for VuState {
+    fn counter_add(&mut self, name: String, value: f64, tags: Tags) -> wasmtime::Result<()> {
+        self.metrics.add(name, MetricKind::Counter, value, tags);
+        Ok(())
+    }
+
+    fn gauge_set(&mut self, name: String, value: f64, tags: Tags) -> wasmtime::Result<()> {
+        self.metrics.add(name, MetricKind::Gauge, value, tags);
+        Ok(())
+    }
+
+    fn trend_add(&mut self, name: String, value: f64, tags: Tags) -> wasmtime::Result<()> {
+        self.metrics.add(name, MetricKind::Trend, value, tags);
+        Ok(())
+    }
+
+    fn rate_add(&mut self, name: String, value: bool, tags: Tags) -> wasmtime::Result<()> {
+        self.metrics.add(name, MetricKind::Rate, f64::from(u8::from(value)), tags);
+        Ok(())
+    }
+
+    fn check(&mut self, name: String, passed: bool, tags: Tags) -> wasmtime::Result<bool> {
+        let recorder = &self.metrics.recorder;
+        let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let tags = recorder.tags(pairs.chain([(names::CHECK_TAG, name.as_str())]));
+        recorder.record(&tags, &[Sample::flag(names::CHECKS, passed)]);
+        Ok(passed)
+    }
+}

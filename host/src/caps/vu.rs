@@ -1,0 +1,68 @@
+//! The WIT `vu` interface: the VU's id and iteration, the scenario name,
+//! the run-supplied env (never the host's) and host-side sleep.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::bindings::vu::Host;
+
+use super::{LogLevel, RunShared, VuState};
+
+/// Per-VU state of the `vu` interface.
+pub struct VuCtx {
+    id: u32,
+    iteration: u32,
+    shared: Arc<RunShared>,
+}
+
+impl VuCtx {
+    pub fn new(id: u32, shared: &Arc<RunShared>) -> Self {
+        VuCtx { id, iteration: 0, shared: shared.clone() }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub fn scenario(&self) -> &str {
+        &self.shared.scenario
+    }
+
+    pub fn log_level(&self) -> LogLevel {
+        self.shared.log_level
+    }
+
+    /// Set by the executor before each iteration.
+    pub fn set_iteration(&mut self, iteration: u32) {
+        self.iteration = iteration;
+    }
+}
+
+impl Host for VuState {
+    fn id(&mut self) -> wasmtime::Result<u32> {
+        Ok(self.vu.id)
+    }
+
+    fn iteration(&mut self) -> wasmtime::Result<u32> {
+        Ok(self.vu.iteration)
+    }
+
+    fn scenario(&mut self) -> wasmtime::Result<String> {
+        Ok(self.vu.scenario().to_string())
+    }
+
+    fn env(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.vu.shared.env.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
+    }
+
+    fn env_all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(self.vu.shared.env.to_vec())
+    }
+
+    async fn sleep(&mut self, ms: f64) -> wasmtime::Result<()> {
+        if ms.is_finite() && ms > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(ms.min(86_400_000.0) / 1000.0)).await;
+        }
+        Ok(())
+    }
+}

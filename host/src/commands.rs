@@ -1,0 +1,93 @@
+//! What each subcommand does, between the parsed command line and the
+//! engine: `run` (plan, run, print, export), `inspect` and `demo-target`.
+//! It prints to stdout; errors go back to `main` for the exit code.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, Command, DemoTargetArgs, InspectArgs, RunArgs};
+use crate::config::Plan;
+use crate::demo_target::{DemoTarget, Protocol};
+use crate::exec::{ErrorLog, VuFactory};
+use crate::metrics::Sink;
+use crate::output::{render_summary, write_export};
+use crate::plugin::{EngineOptions, Plugin, build_engine};
+use crate::{Error, caps, run};
+
+/// Runs one parsed command line.
+pub async fn execute(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Run(args) => run_command(&args).await,
+        Command::Inspect(args) => inspect(&args).await,
+        Command::DemoTarget(args) => demo_target(&args).await,
+    }
+}
+
+async fn run_command(args: &RunArgs) -> Result<(), Error> {
+    let plan = Plan::from_args(args)?;
+    let interrupt = CancellationToken::new();
+    tokio::spawn({
+        let interrupt = interrupt.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: stopping gracefully (the summary follows)");
+                interrupt.cancel();
+            }
+        }
+    });
+    let export = plan.summary_export.clone();
+    let finished = run::run(plan, interrupt).await?;
+    let registry = &finished.sink.registry;
+    print!("{}", render_summary(&finished.report, registry));
+    if let Some(path) = export {
+        write_export(&finished.report, registry, &path)?;
+    }
+    Ok(())
+}
+
+async fn inspect(args: &InspectArgs) -> Result<(), Error> {
+    if !args.plugin.is_file() {
+        return Err(crate::config::ConfigError::PluginMissing(args.plugin.clone()).into());
+    }
+    let engine = build_engine(EngineOptions { max_instances: 1, cache: true })?;
+    let plugin = Arc::new(Plugin::load(&args.plugin, &engine)?);
+    let shared = Arc::new(caps::RunShared {
+        http: Arc::new(caps::HttpShared::new(caps::HttpOptions::default())?),
+        sink: Arc::new(Sink::new()),
+        errors: Arc::new(ErrorLog::default()),
+        env: Arc::new([]),
+        scenario: "".into(),
+        log_level: caps::LogLevel::Info,
+    });
+    let imports = plugin.imports.clone();
+    let factory = VuFactory { engine, plugin, shared };
+    let info = factory.instantiate(0).await.map_err(Error::Setup)?.describe().await.map_err(Error::Setup)?;
+    println!("plugin:  {}", args.plugin.display());
+    println!("name:    {}", info.name);
+    println!("world:   vespid:scenario/scenario@{}", crate::bindings::WIT_VERSION);
+    if info.tasks.is_empty() {
+        println!("tasks:   default");
+    } else {
+        let tasks: Vec<String> = info.tasks.iter().map(|t| format!("{} (weight {})", t.name, t.weight)).collect();
+        println!("tasks:   {}", tasks.join(", "));
+    }
+    println!("imports: {}", imports.join(", "));
+    Ok(())
+}
+
+async fn demo_target(args: &DemoTargetArgs) -> Result<(), Error> {
+    let protocol = if args.tls { Protocol::Https } else { Protocol::Http };
+    let target = DemoTarget::start(args.listen, protocol)
+        .await
+        .map_err(|err| Error::Runtime(format!("cannot start the demo target on {}: {err}", args.listen)))?;
+    if let (Some(path), Some(pem)) = (&args.ca_out, target.ca_pem()) {
+        std::fs::write(path, pem).map_err(|source| Error::Write { path: path.clone(), source })?;
+    }
+    println!("demo target listening on {}", target.base_url());
+    let _ = std::io::stdout().flush();
+    let _ = tokio::signal::ctrl_c().await;
+    target.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The demo target's endpoints and the state they share with the accept loop
+//! (counters, sessions, tokens). Everything is in memory and dies with the server.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, body::Bytes};
+use serde::{Deserialize, Serialize};
+
+use super::DemoStats;
+
+/// Longest `/delay/{ms}` honoured.
+const MAX_DELAY_MS: u64 = 60_000;
+/// Largest `/bytes/{n}` body.
+const MAX_BYTES: usize = 10 * 1024 * 1024;
+
+/// Counters and in-memory logins, shared by the accept loop and the handlers.
+#[derive(Debug, Default)]
+pub(super) struct Shared {
+    pub(super) requests: AtomicU64,
+    pub(super) connections: AtomicU64,
+    pub(super) me_without_session: AtomicU64,
+    pub(super) tls_handshakes: AtomicU64,
+    paths: Mutex<HashMap<String, u64>>,
+    /// session cookie value → user
+    sessions: Mutex<HashMap<String, String>>,
+    /// bearer token → user
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+impl Shared {
+    pub(super) fn count_request(&self, path: &str) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut paths = lock(&self.paths);
+        match paths.get_mut(path) {
+            Some(count) => *count += 1,
+            None => {
+                paths.insert(path.to_owned(), 1);
+            }
+        }
+    }
+
+    pub(super) fn path_count(&self, path: &str) -> u64 {
+        lock(&self.paths).get(path).copied().unwrap_or(0)
+    }
+
+    pub(super) fn stats(&self) -> DemoStats {
+        DemoStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            connections: self.connections.load(Ordering::Relaxed),
+            me_without_session: self.me_without_session.load(Ordering::Relaxed),
+            tls_handshakes: self.tls_handshakes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A poisoned lock only means a handler panicked mid-update of a test map; the
+/// data is still usable, so recover it rather than propagate the panic.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/json", get(json_doc))
+        .route("/login", post(login))
+        .route("/me", get(me))
+        .route("/orders", get(orders))
+        .route("/redirect/{n}", get(redirect))
+        .route("/redirect-loop", get(redirect_loop))
+        .route("/delay/{ms}", get(delay))
+        .route("/status/{code}", get(status))
+        .route("/bytes/{n}", get(bytes))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .with_state(shared)
+}
+
+async fn root() -> Response {
+    (
+        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "hello from the vespid demo target\n",
+    )
+        .into_response()
+}
+
+/// Fixed bytes, so the field order is exactly the documented one.
+async fn json_doc() -> Response {
+    (
+        [(CONTENT_TYPE, "application/json")],
+        r#"{"id":1,"name":"vespid","items":[1,2,3]}"#,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    user: Option<String>,
+}
+
+// Structs rather than `json!` maps: their field order is the documented one
+// whatever serde_json features the build unifies.
+#[derive(Serialize)]
+struct LoginReply {
+    token: String,
+    user: String,
+}
+
+#[derive(Serialize)]
+struct MeReply {
+    user: String,
+}
+
+#[derive(Serialize)]
+struct OrdersReply {
+    user: String,
+    orders: [OrderId; 2],
+}
+
+#[derive(Serialize)]
+struct OrderId {
+    id: u64,
+}
+
+/// `POST /login` with `{"user":"NAME"}` or `user=NAME`, whatever the
+/// `Content-Type` says: a body starting with `{` is JSON, anything else a form.
+async fn login(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let user = if body.trim_ascii_start().starts_with(b"{") {
+        serde_json::from_slice::<LoginBody>(&body)
+            .ok()
+            .and_then(|login| login.user)
+    } else {
+        url::form_urlencoded::parse(&body)
+            .find(|(key, _)| key == "user")
+            .map(|(_, value)| value.into_owned())
+    };
+    let Some(user) = user.filter(|user| !user.is_empty()) else {
+        return (StatusCode::BAD_REQUEST, "missing user\n").into_response();
+    };
+    let session = random_hex();
+    let token = random_hex();
+    lock(&shared.sessions).insert(session.clone(), user.clone());
+    lock(&shared.tokens).insert(token.clone(), user.clone());
+    (
+        [(SET_COOKIE, format!("session={session}; Path=/; HttpOnly"))],
+        Json(LoginReply { token, user }),
+    )
+        .into_response()
+}
+
+/// `GET /me`: the user of a known `session` cookie, else 401 (and counted).
+async fn me(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let user =
+        session_cookie(&headers).and_then(|session| lock(&shared.sessions).get(&session).cloned());
+    match user {
+        Some(user) => Json(MeReply { user }).into_response(),
+        None => {
+            shared.me_without_session.fetch_add(1, Ordering::Relaxed);
+            StatusCode::UNAUTHORIZED.into_response()
+        }
+    }
+}
+
+/// `GET /orders`: needs `Authorization: Bearer <token from /login>`.
+async fn orders(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let user = token.and_then(|token| lock(&shared.tokens).get(token).cloned());
+    match user {
+        Some(user) => Json(OrdersReply {
+            user,
+            orders: [OrderId { id: 1 }, OrderId { id: 2 }],
+        })
+        .into_response(),
+        None => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+async fn redirect(Path(n): Path<u64>) -> Response {
+    match n.checked_sub(1) {
+        Some(next) => {
+            (StatusCode::FOUND, [(LOCATION, format!("/redirect/{next}"))]).into_response()
+        }
+        None => "done".into_response(),
+    }
+}
+
+async fn redirect_loop() -> Response {
+    (StatusCode::FOUND, [(LOCATION, "/redirect-loop")]).into_response()
+}
+
+async fn delay(Path(ms): Path<u64>) -> Response {
+    tokio::time::sleep(Duration::from_millis(ms.min(MAX_DELAY_MS))).await;
+    StatusCode::OK.into_response()
+}
+
+/// `GET /status/{code}`: that status with an empty body. hyper cannot send a
+/// final 1xx response and answers 500 for those instead.
+async fn status(Path(code): Path<u16>) -> Response {
+    match StatusCode::from_u16(code) {
+        Ok(status) if (100..=599).contains(&code) => status.into_response(),
+        _ => (StatusCode::BAD_REQUEST, "status must be 100..=599\n").into_response(),
+    }
+}
+
+async fn bytes(Path(n): Path<u64>) -> Response {
+    let len = usize::try_from(n).map_or(MAX_BYTES, |n| n.min(MAX_BYTES));
+    (
+        [(CONTENT_TYPE, "application/octet-stream")],
+        vec![b'v'; len],
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    StatusCode::NOT_FOUND.into_response()
+}
+
+/// The value of the `session` cookie, from any `Cookie` header.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == "session")
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// 128 random bits as 32 hex digits (not cryptographic: this is a test server).
+fn random_hex() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}

@@ -1,0 +1,51 @@
+//! The crate's top-level error and the process exit codes it maps to.
+//! Each module has its own typed error; this only gathers them.
+
+use std::path::PathBuf;
+
+use crate::caps::http::HttpSetupError;
+use crate::config::ConfigError;
+use crate::plugin::PluginError;
+
+/// Exit codes of the `vespid` binary (documented in README.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// The run completed.
+    Ok = 0,
+    /// The run could not complete: setup failed, an output could not be written.
+    RuntimeFailure = 1,
+    /// Bad input: command line, plugin file, CA file.
+    BadInput = 2,
+    /// The machine's limits (open files, memory maps) cannot hold the run.
+    MachineLimit = 3,
+}
+
+/// Everything that can stop a `vespid` command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Http(#[from] HttpSetupError),
+    #[error("{0}")]
+    Limit(String),
+    #[error("setup failed: {0}")]
+    Setup(String),
+    #[error("cannot write {path:?}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Plugin(PluginError::Engine(_)) => ExitCode::RuntimeFailure,
+            Error::Plugin(_) | Error::Config(_) | Error::Http(_) => ExitCode::BadInput,
+            Error::Limit(_) => ExitCode::MachineLimit,
+            Error::Setup(_) | Error::Write { .. } | Error::Runtime(_) => ExitCode::RuntimeFailure,
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The `vespid` binary: parse the command line, run it, map the outcome to
+//! an exit code. Everything else is in the library.
+
+use clap::Parser;
+use vespid::{Cli, ExitCode};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VESPID_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::from(ExitCode::RuntimeFailure as u8);
+        }
+    };
+    match runtime.block_on(vespid::execute(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::ExitCode::from(err.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Metric samples → per-shard accumulation → one run-wide aggregate.
+//! Owns metric definitions (k6's names and kinds), tag sets and the
+//! arithmetic of aggregation; it never prints or writes files (that is
+//! `output`).
+//!
+//! VUs record into one of a few shards (picked by VU id, each behind its
+//! own mutex, so no lock is shared by all VUs); a collector drains the
+//! shards into the [`Aggregate`] about once a second and at the end.
+
+mod aggregate;
+pub mod names;
+mod registry;
+mod sink;
+
+pub use aggregate::{Agg, Aggregate, MetricSummary, TrendAgg};
+pub use registry::{MetricError, MetricId, MetricKind, Registry, Unit};
+pub use sink::{Sample, Shard, Sink, TagSet};

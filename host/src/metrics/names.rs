@@ -1,0 +1,38 @@
+//! The built-in metrics, with k6's names, kinds and units. Their ids are
+//! fixed: the registry is seeded with [`BUILTIN`] in this order.
+
+use super::{MetricId, MetricKind, Unit};
+
+macro_rules! builtins {
+    ($($id:ident = $index:literal: $name:literal, $kind:ident, $unit:ident;)*) => {
+        $(
+            #[doc = concat!("`", $name, "`")]
+            pub const $id: MetricId = MetricId::new($index, MetricKind::$kind);
+        )*
+        /// Every built-in metric as (name, kind, unit), indexed by id.
+        pub const BUILTIN: &[(&str, MetricKind, Unit)] = &[$(($name, MetricKind::$kind, Unit::$unit)),*];
+    };
+}
+
+builtins! {
+    HTTP_REQS = 0: "http_reqs", Counter, Plain;
+    HTTP_REQ_DURATION = 1: "http_req_duration", Trend, Time;
+    HTTP_REQ_BLOCKED = 2: "http_req_blocked", Trend, Time;
+    HTTP_REQ_CONNECTING = 3: "http_req_connecting", Trend, Time;
+    HTTP_REQ_TLS_HANDSHAKING = 4: "http_req_tls_handshaking", Trend, Time;
+    HTTP_REQ_SENDING = 5: "http_req_sending", Trend, Time;
+    HTTP_REQ_WAITING = 6: "http_req_waiting", Trend, Time;
+    HTTP_REQ_RECEIVING = 7: "http_req_receiving", Trend, Time;
+    HTTP_REQ_FAILED = 8: "http_req_failed", Rate, Plain;
+    DATA_SENT = 9: "data_sent", Counter, Data;
+    DATA_RECEIVED = 10: "data_received", Counter, Data;
+    ITERATIONS = 11: "iterations", Counter, Plain;
+    ITERATION_DURATION = 12: "iteration_duration", Trend, Time;
+    ITERATIONS_FAILED = 13: "iterations_failed", Rate, Plain;
+    VUS = 14: "vus", Gauge, Plain;
+    VUS_MAX = 15: "vus_max", Gauge, Plain;
+    CHECKS = 16: "checks", Rate, Plain;
+}
+
+/// The tag that names a check in the `checks` rate.
+pub const CHECK_TAG: &str = "check";

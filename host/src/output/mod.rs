@@ -1,0 +1,62 @@
+//! What a run shows and writes: the live progress line, the end-of-test
+//! summary (text, like k6's) and the summary export (JSON). It reads the
+//! aggregate; it never records samples.
+
+mod export;
+mod progress;
+mod summary;
+
+use std::time::Duration;
+
+pub use export::{export_json, write_export};
+pub use progress::{Goal, Progress};
+pub use summary::render_summary;
+
+use crate::metrics::{Aggregate, MetricId, MetricSummary, Registry, TagSet, Unit, names};
+
+/// Everything the outputs need once a run has ended.
+pub struct Report {
+    pub scenario: String,
+    pub executor: &'static str,
+    pub vus_max: u32,
+    pub elapsed: Duration,
+    pub aggregate: Aggregate,
+    pub errors: Vec<(String, u64)>,
+}
+
+/// One metric of the report, merged over all its series.
+pub struct MetricLine {
+    pub name: String,
+    pub unit: Unit,
+    pub summary: MetricSummary,
+}
+
+impl Report {
+    /// Every metric with samples, sorted by name (as k6 prints them).
+    pub fn metric_lines(&self, registry: &Registry) -> Vec<MetricLine> {
+        let mut lines: Vec<MetricLine> = self
+            .aggregate
+            .metrics()
+            .into_iter()
+            .filter_map(|id: MetricId| {
+                let summary = self.aggregate.summary(id, |_: &TagSet| true)?;
+                let (name, unit) = registry.describe(id);
+                Some(MetricLine { name, unit, summary })
+            })
+            .collect();
+        lines.sort_by(|a, b| a.name.cmp(&b.name));
+        lines
+    }
+
+    /// Each check by name with its passes and fails.
+    pub fn checks(&self) -> Vec<(String, u64, u64)> {
+        self.aggregate
+            .by_tag(names::CHECKS, names::CHECK_TAG)
+            .into_iter()
+            .map(|(name, agg)| match agg {
+                crate::metrics::Agg::Rate { trues, total } => (name, trues, total - trues),
+                _ => (name, 0, 0),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,111 @@
+//! The only home of wasmtime's `Config`: async, epoch interruption, the
+//! pooling allocator sized from the run's VU count, small stacks and the
+//! compilation cache.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::{Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::PluginError;
+
+/// Largest linear memory of one VU; also its pooling slot size.
+pub const VU_MEMORY_MAX: usize = 64 << 20;
+
+/// How often the epoch advances: the granularity of guest yields and
+/// CPU deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// What the engine must be sized for.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// Component instances alive at once (VUs plus the setup instance).
+    pub max_instances: u32,
+    /// Use the compilation cache in the user's cache directory.
+    pub cache: bool,
+}
+
+/// Core instances, tables and memories a component instance may need. Rust
+/// and C guests use 3–6 core instances; interpreters (JS, Python) up to 16.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+const MEMORIES_PER_COMPONENT: u32 = 2;
+
+/// Builds the engine for one run.
+pub fn build_engine(options: EngineOptions) -> Result<Engine, PluginError> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    // Host calls (HTTP with TLS) run on the fiber stack above the guest's.
+    config.async_stack_size(1 << 20);
+    config.max_wasm_stack(512 << 10);
+    // Without these, each pooled memory slot reserves 4 GiB of address space.
+    config.memory_reservation(VU_MEMORY_MAX as u64);
+    config.memory_guard_size(0);
+    config.memory_reservation_for_growth(0);
+
+    let n = options.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(n)
+        .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        .total_memories(n.saturating_mul(MEMORIES_PER_COMPONENT))
+        .total_tables(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        .total_stacks(n)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_memory_size(VU_MEMORY_MAX);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+
+    if options.cache
+        && let Some(dir) = cache_dir()
+    {
+        let mut cache_config = CacheConfig::new();
+        cache_config.with_directory(dir);
+        match Cache::new(cache_config) {
+            Ok(cache) => {
+                config.cache(Some(cache));
+            }
+            Err(err) => tracing::debug!("compilation cache disabled: {err}"),
+        }
+    }
+    Engine::new(&config).map_err(|err| PluginError::Engine(format!("{err:#}")))
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("vespid").join("wasmtime"))
+}
+
+/// A thread that advances the engine's epoch every [`EPOCH_TICK`] until dropped.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    pub fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (engine.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("vespid-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .ok();
+        EpochTicker { stop, thread }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Loading one plugin file: recognise a component, compile it, check that
+//! it targets `vespid:scenario/scenario@0.1.0`, and link it once into a
+//! [`ScenarioPre`] that every VU instantiates from.
+
+use std::path::{Path, PathBuf};
+
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use crate::bindings::{RUNNER_EXPORT, ScenarioPre, WIT_VERSION};
+use crate::caps::VuState;
+
+/// Why a plugin cannot be used. Each message is one line naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("cannot read plugin {path:?}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path:?} is not a WebAssembly file")]
+    NotWasm { path: PathBuf },
+    #[error(
+        "{path:?} is a core WebAssembly module, not a component: build it for the wasm32-wasip2 target (or wrap it with `wasm-tools component new`)"
+    )]
+    CoreModule { path: PathBuf },
+    #[error("{path:?} is not a valid component: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error(
+        "{path:?} targets another world (it exports {exports}); a Vespid plugin targets vespid:scenario/scenario@{WIT_VERSION}"
+    )]
+    OtherWorld { path: PathBuf, exports: String },
+    #[error("{path:?} does not export {RUNNER_EXPORT}")]
+    MissingRunner { path: PathBuf },
+    #[error("{path:?} was built against vespid:scenario@{found}; this vespid supports vespid:scenario@{WIT_VERSION}")]
+    WitVersion { path: PathBuf, found: String },
+    #[error("{path:?} cannot be linked: {reason}")]
+    Link { path: PathBuf, reason: String },
+    #[error("cannot set up the WebAssembly engine: {0}")]
+    Engine(String),
+}
+
+/// A compiled, checked and linked plugin.
+pub struct Plugin {
+    pub path: PathBuf,
+    pub pre: ScenarioPre<VuState>,
+    /// Interfaces the component imports, e.g. `vespid:scenario/http@0.1.0`.
+    pub imports: Vec<String>,
+}
+
+impl Plugin {
+    /// Reads, compiles, checks and links the plugin at `path`.
+    pub fn load(path: &Path, engine: &Engine) -> Result<Plugin, PluginError> {
+        let path_buf = path.to_path_buf();
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path_buf.clone(), source })?;
+        check_header(path, &bytes)?;
+        let component = Component::new(engine, &bytes)
+            .map_err(|err| PluginError::Invalid { path: path_buf.clone(), reason: one_line(&err) })?;
+
+        let ty = component.component_type();
+        let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+        let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
+        check_world(path, &imports, &exports)?;
+
+        let mut linker = Linker::<VuState>::new(engine);
+        crate::caps::add_to_linker(&mut linker)
+            .map_err(|err| PluginError::Engine(format!("linking the host capabilities: {}", one_line(&err))))?;
+        let link_err = |err: wasmtime::Error| PluginError::Link { path: path_buf.clone(), reason: one_line(&err) };
+        let instance_pre = linker.instantiate_pre(&component).map_err(link_err)?;
+        let pre = ScenarioPre::new(instance_pre).map_err(link_err)?;
+        Ok(Plugin { path: path_buf, pre, imports })
+    }
+}
+
+/// Tells a component from a core module or a non-wasm file by the preamble.
+fn check_header(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(PluginError::NotWasm { path: path.to_path_buf() });
+    }
+    // Bytes 6..8 are the layer: 0 for a core module, 1 for a component.
+    match bytes[6..8] {
+        [0, 0] => Err(PluginError::CoreModule { path: path.to_path_buf() }),
+        _ => Ok(()),
+    }
+}
+
+/// Names what is wrong when the component does not target our world.
+fn check_world(path: &Path, imports: &[String], exports: &[String]) -> Result<(), PluginError> {
+    if exports.iter().any(|e| e == RUNNER_EXPORT) {
+        return Ok(());
+    }
+    let path = path.to_path_buf();
+    let runner_prefix = "vespid:scenario/runner@";
+    if let Some(found) = exports.iter().find_map(|e| e.strip_prefix(runner_prefix)) {
+        return Err(PluginError::WitVersion { path, found: found.to_string() });
+    }
+    let ours = |name: &String| name.starts_with("vespid:scenario/");
+    if imports.iter().any(ours) || exports.iter().any(ours) {
+        return Err(PluginError::MissingRunner { path });
+    }
+    let exports = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
+    Err(PluginError::OtherWorld { path, exports })
+}
+
+/// wasmtime errors carry a cause chain over several lines; keep one line.
+fn one_line(err: &wasmtime::Error) -> String {
+    format!("{err:#}").lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_tell_modules_components_and_other_files_apart() {
+        let p = Path::new("x.wasm");
+        assert!(matches!(check_header(p, b"hello world"), Err(PluginError::NotWasm { .. })));
+        assert!(matches!(check_header(p, b"\0asm\x01\0\0\0"), Err(PluginError::CoreModule { .. })));
+        assert!(check_header(p, b"\0asm\x0d\0\x01\0").is_ok());
+    }
+
+    #[test]
+    fn world_checks_name_the_problem() {
+        let p = Path::new("p.wasm");
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(check_world(p, &s(&[]), &s(&[RUNNER_EXPORT])).is_ok());
+        let err = check_world(p, &s(&[]), &s(&["vespid:scenario/runner@9.0.0"])).unwrap_err();
+        assert!(err.to_string().contains("vespid:scenario@9.0.0"), "{err}");
+        let err = check_world(p, &s(&["vespid:scenario/log@0.1.0"]), &s(&["x:y/z"])).unwrap_err();
+        assert!(matches!(err, PluginError::MissingRunner { .. }));
+        let err = check_world(p, &s(&[]), &s(&["acme:greeter/greet@1.0.0"])).unwrap_err();
+        assert!(err.to_string().contains("targets another world"), "{err}");
+    }
+}

@@ -1,0 +1,35 @@
+//! The calling VU's identity, the run's `--env` values and host-side sleep.
+
+use std::time::Duration;
+
+use crate::bindings::vespid::scenario::vu as wit;
+
+/// This VU's number, from 1 (0 in `setup` and `teardown`).
+pub fn id() -> u32 {
+    wit::id()
+}
+
+/// This VU's current iteration, from 0.
+pub fn iteration() -> u32 {
+    wit::iteration()
+}
+
+/// The scenario's name.
+pub fn scenario() -> String {
+    wit::scenario()
+}
+
+/// A value given with `--env KEY=VALUE`.
+pub fn env(key: &str) -> Option<String> {
+    wit::env(key)
+}
+
+/// All `--env` values.
+pub fn env_all() -> Vec<(String, String)> {
+    wit::env_all()
+}
+
+/// Pauses this VU without holding a host thread (think time).
+pub fn sleep(duration: Duration) {
+    wit::sleep(duration.as_secs_f64() * 1000.0);
+}
