@@ -3,7 +3,7 @@
 //! runs, tear down, and hand a [`Report`] to the outputs.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -66,7 +66,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let setup_data: Arc<str> = setup_vu.setup().await.map_err(Error::Setup)?.into();
 
     let tasks = TaskPicker::new(info.tasks.into_iter().map(|t| (t.name, t.weight)).collect());
-    let ctx = Arc::new(ExecCtx { factory, tasks, setup_data: setup_data.clone(), active_vus: AtomicU32::new(0) });
+    let ctx = Arc::new(ExecCtx::new(factory, tasks, setup_data.clone(), vus_max));
     let goal = match plan.executor {
         ExecutorPlan::ConstantVus { duration, .. } => Goal::Time(duration),
         ExecutorPlan::PerVuIterations { vus, iterations, .. } => Goal::Iterations(u64::from(vus) * u64::from(iterations)),
@@ -88,6 +88,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     };
     let mut ticker = tokio::time::interval(COLLECT_EVERY);
     ticker.tick().await;
+    let mut ticks = 0u32;
     tokio::pin!(executor);
     loop {
         tokio::select! {
@@ -98,13 +99,17 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             _ = ticker.tick() => {
                 let active = ctx.active_vus.load(Ordering::Relaxed);
                 record_vus(active);
+                ticks += 1;
                 sink.drain_into(&mut aggregate);
                 progress.update(&aggregate, active, vus_max);
             }
         }
     }
     let elapsed = started.elapsed();
-    record_vus(ctx.active_vus.load(Ordering::Relaxed));
+    if ticks == 0 {
+        // A run shorter than one tick still reports its VUs.
+        record_vus(vus_max);
+    }
     if let Err(message) = setup_vu.teardown(&setup_data).await {
         shared.errors.report(format!("teardown failed: {message}"));
     }
@@ -117,6 +122,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         elapsed,
         aggregate,
         errors: shared.errors.snapshot(),
+        vus_ready: ctx.all_started(),
     };
     Ok(Finished { report, sink })
 }

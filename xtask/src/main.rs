@@ -1,1 +1,38 @@
-fn main() {}
+//! `cargo xtask …`: the project's automation. `demo` builds everything and
+//! runs a real load test against the built-in demo target; `test` runs the
+//! whole suite; `bench` measures throughput, start time and memory;
+//! `build-plugins` builds every guest for wasm32-wasip2.
+
+mod bench;
+mod tasks;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "Vespid's build, demo, test and benchmark tasks")]
+struct Xtask {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the host and the example plugins, start the demo target, run a 20-VU, 10 s load test.
+    Demo,
+    /// Build the test plugins and run every test.
+    Test,
+    /// Build every plugin (examples, test guests) for wasm32-wasip2.
+    BuildPlugins,
+    /// Run the benchmarks and print the figures for BENCHMARKS.md.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    match Xtask::parse().task {
+        Task::Demo => tasks::demo(),
+        Task::Test => tasks::test(),
+        Task::BuildPlugins => tasks::build_plugins().map(|dir| println!("plugins in {}", dir.display())),
+        Task::Bench(args) => bench::run(&args),
+    }
+}

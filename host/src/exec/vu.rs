@@ -2,7 +2,7 @@
 //! iteration loop, and re-instantiation after a trap. Only the executor
 //! decides when a VU starts and stops.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -125,9 +125,31 @@ pub struct ExecCtx {
     pub setup_data: Arc<str>,
     /// VUs that are initialised and not yet stopped (the `vus` metric).
     pub active_vus: AtomicU32,
+    /// How many VUs the executor starts, and when the context was made.
+    vus_target: u32,
+    created: Instant,
+    /// Time from creation until all target VUs were first running together.
+    all_started: OnceLock<Duration>,
 }
 
 impl ExecCtx {
+    pub fn new(factory: VuFactory, tasks: TaskPicker, setup_data: Arc<str>, vus_target: u32) -> Self {
+        ExecCtx {
+            factory,
+            tasks,
+            setup_data,
+            active_vus: AtomicU32::new(0),
+            vus_target,
+            created: Instant::now(),
+            all_started: OnceLock::new(),
+        }
+    }
+
+    /// How long it took until every VU was instantiated and initialised.
+    pub fn all_started(&self) -> Option<Duration> {
+        self.all_started.get().copied()
+    }
+
     /// Runs VU `id`'s iterations until `limit` iterations, a soft stop (no
     /// new iteration starts) or a hard stop (the running one is abandoned).
     pub async fn run_vu(&self, id: u32, limit: Option<u32>, soft: CancellationToken, hard: CancellationToken) {
@@ -183,7 +205,9 @@ impl ExecCtx {
         if slot.is_none() {
             let mut vu = self.factory.instantiate(id).await?;
             vu.init(&self.setup_data).await.map_err(|m| format!("init failed: {m}"))?;
-            self.active_vus.fetch_add(1, Ordering::Relaxed);
+            if self.active_vus.fetch_add(1, Ordering::Relaxed) + 1 == self.vus_target {
+                let _ = self.all_started.set(self.created.elapsed());
+            }
             *slot = Some(vu);
         }
         let vu = slot.as_mut().expect("started above");

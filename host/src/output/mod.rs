@@ -22,6 +22,8 @@ pub struct Report {
     pub elapsed: Duration,
     pub aggregate: Aggregate,
     pub errors: Vec<(String, u64)>,
+    /// Time until every VU was instantiated and initialised together.
+    pub vus_ready: Option<Duration>,
 }
 
 /// One metric of the report, merged over all its series.

@@ -77,6 +77,8 @@ impl Pool {
 pub struct Exchange {
     pub response: http::Response<Bytes>,
     pub phases: Phases,
+    /// The exchange opened a new connection (TCP connect, TLS handshake if https).
+    pub new_connection: bool,
     pub bytes_sent: u64,
     pub bytes_received: u64,
 }
@@ -120,7 +122,7 @@ pub async fn exchange(
     match send_on(&mut conn, request, discard_body, start, &mut phases).await {
         Ok(done) => {
             *conn_out = Some(conn);
-            Ok(done)
+            Ok(Exchange { new_connection: !reused, ..done })
         }
         // A kept connection the server closed while idle: nothing reached the
         // server, so retry once on a new connection (as browsers and k6 do).
@@ -132,7 +134,7 @@ pub async fn exchange(
             let request = retry_request.expect("kept connections keep a copy of the request");
             let done = send_on(&mut conn, request, discard_body, retry_start, &mut phases).await?;
             *conn_out = Some(conn);
-            Ok(done)
+            Ok(Exchange { new_connection: true, ..done })
         }
         Err(failure) => Err(failure),
     }
@@ -242,7 +244,13 @@ async fn send_on(
     phases.receiving = end.saturating_duration_since(first_read.max(last_write));
     let (bytes_sent, bytes_received) = io.take_bytes();
     let body = if discard_body { Bytes::new() } else { body };
-    Ok(Exchange { response: http::Response::from_parts(parts, body), phases: *phases, bytes_sent, bytes_received })
+    Ok(Exchange {
+        response: http::Response::from_parts(parts, body),
+        phases: *phases,
+        new_connection: false,
+        bytes_sent,
+        bytes_received,
+    })
 }
 
 fn hyper_error(err: &hyper::Error) -> HttpError {

@@ -202,24 +202,27 @@ impl HttpCtx {
         let status = exchange.response.status().as_u16();
         let failed = !is_expected(status, expected);
         let tags = self.tags(method, name, &status.to_string(), tags);
-        let p = &exchange.phases;
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        self.recorder.record(
-            &tags,
-            &[
-                Sample::new(names::HTTP_REQS, 1.0),
-                Sample::new(names::HTTP_REQ_DURATION, ms(p.sending + p.waiting + p.receiving)),
-                Sample::new(names::HTTP_REQ_BLOCKED, ms(p.blocked)),
-                Sample::new(names::HTTP_REQ_CONNECTING, ms(p.connecting)),
-                Sample::new(names::HTTP_REQ_TLS_HANDSHAKING, ms(p.tls_handshaking)),
-                Sample::new(names::HTTP_REQ_SENDING, ms(p.sending)),
-                Sample::new(names::HTTP_REQ_WAITING, ms(p.waiting)),
-                Sample::new(names::HTTP_REQ_RECEIVING, ms(p.receiving)),
-                Sample::flag(names::HTTP_REQ_FAILED, failed),
-                Sample::new(names::DATA_SENT, exchange.bytes_sent as f64),
-                Sample::new(names::DATA_RECEIVED, exchange.bytes_received as f64),
-            ],
-        );
+        let t = timings(&exchange.phases);
+        let mut samples = vec![
+            Sample::new(names::HTTP_REQS, 1.0),
+            Sample::new(names::HTTP_REQ_DURATION, t.duration),
+            Sample::new(names::HTTP_REQ_BLOCKED, t.blocked),
+            Sample::new(names::HTTP_REQ_SENDING, t.sending),
+            Sample::new(names::HTTP_REQ_WAITING, t.waiting),
+            Sample::new(names::HTTP_REQ_RECEIVING, t.receiving),
+            Sample::flag(names::HTTP_REQ_FAILED, failed),
+            Sample::new(names::DATA_SENT, exchange.bytes_sent as f64),
+            Sample::new(names::DATA_RECEIVED, exchange.bytes_received as f64),
+        ];
+        // Connection phases are sampled once per new connection, so their
+        // percentiles describe connections rather than a mass of zeros.
+        if exchange.new_connection {
+            samples.push(Sample::new(names::HTTP_REQ_CONNECTING, t.connecting));
+            if exchange.phases.tls_handshaking > Duration::ZERO {
+                samples.push(Sample::new(names::HTTP_REQ_TLS_HANDSHAKING, t.tls_handshaking));
+            }
+        }
+        self.recorder.record(&tags, &samples);
     }
 
     /// A request without a response: counted and failed, status 0 (as k6);

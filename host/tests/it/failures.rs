@@ -1,0 +1,60 @@
+use crate::support::{Protocol, run_guest, target};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_refused_is_a_failed_request_and_the_run_completes() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    let url = format!("URL=http://127.0.0.1:{port}/");
+    let run = run_guest("http-probe", &["--vus", "2", "--iterations", "3", "--env", &url]).await;
+    run.assert_ok();
+    assert_eq!(run.count("http_reqs"), 6);
+    assert_eq!(run.passes("http_req_failed"), 6);
+    assert_eq!(run.error_count("connection refused"), 6);
+    assert_eq!(run.count("iterations"), 6);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_500_counts_as_failed_but_the_iteration_goes_on() {
+    let server = target(Protocol::Http).await;
+    let url = format!("URL={}/status/500", server.base_url());
+    let run = run_guest("http-probe", &["--vus", "2", "--iterations", "3", "--env", &url, "--env", "EXPECT_STATUS=500"]).await;
+    run.assert_ok();
+    assert_eq!(run.count("http_reqs"), 6);
+    assert_eq!(server.stats().requests, 6);
+    assert_eq!((run.passes("http_req_failed"), run.fails("http_req_failed")), (6, 0));
+    assert_eq!(run.passes("iterations_failed"), 0);
+    assert_eq!(run.check("status is 500"), (6, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_is_a_failed_request() {
+    let server = target(Protocol::Http).await;
+    let url = format!("URL={}/delay/3000", server.base_url());
+    let run = run_guest("http-probe", &["--vus", "2", "--iterations", "2", "--env", &url, "--env", "TIMEOUT_MS=200"]).await;
+    run.assert_ok();
+    assert_eq!(run.count("http_reqs"), 4);
+    assert_eq!(server.stats().requests, 4, "the server saw each timed-out request");
+    assert_eq!(run.passes("http_req_failed"), 4);
+    assert_eq!(run.error_count("request timed out"), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn panicking_iterations_fail_and_the_restarted_vu_opens_a_new_connection() {
+    let server = target(Protocol::Http).await;
+    let base = format!("BASE_URL={}", server.base_url());
+    // flaky-panic panics after its request on iterations 3 and 7 of each VU.
+    let run = run_guest("flaky-panic", &["--vus", "5", "--iterations", "8", "--env", &base]).await;
+    run.assert_ok();
+    assert_eq!(run.count("iterations"), 40);
+    assert_eq!((run.passes("iterations_failed"), run.fails("iterations_failed")), (10, 30));
+    assert_eq!(run.count("http_reqs"), 40);
+    assert_eq!(server.stats().requests, 40);
+    // One connection per VU, plus one after the panic at iteration 3 (the
+    // VU restarts lazily, so the panic at the last iteration opens none).
+    assert_eq!(server.stats().connections, 10);
+    assert_eq!(run.error_count("flaky-panic: planned panic"), 10, "stderr: {}", run.stderr);
+    // The message was logged once, not once per panic.
+    assert_eq!(run.stderr.matches("planned panic").count(), 1, "stderr: {}", run.stderr);
+}

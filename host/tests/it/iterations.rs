@@ -1,0 +1,37 @@
+use crate::support::{Protocol, run_guest, target};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_vu_iterations_runs_exactly_vus_times_iterations() {
+    let server = target(Protocol::Http).await;
+    let base = format!("BASE_URL={}", server.base_url());
+    let run = run_guest("hello", &["--vus", "7", "--iterations", "13", "--env", &base]).await;
+    run.assert_ok();
+    assert_eq!(run.count("iterations"), 91);
+    assert_eq!(run.count("http_reqs"), 91);
+    assert_eq!(server.stats().requests, 91);
+    assert_eq!(server.stats().connections, 7);
+    assert_eq!(run.passes("iterations_failed"), 0);
+    assert_eq!(run.summary.as_ref().expect("summary")["executor"], "per-vu-iterations");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_duration_or_iterations_each_vu_runs_once() {
+    let server = target(Protocol::Http).await;
+    let base = format!("BASE_URL={}", server.base_url());
+    let run = run_guest("hello", &["--vus", "3", "--env", &base]).await;
+    run.assert_ok();
+    assert_eq!((run.count("iterations"), server.stats().requests), (3, 3));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graceful_stop_abandons_iterations_that_outlast_it() {
+    let server = target(Protocol::Http).await;
+    let url = format!("URL={}/delay/5000", server.base_url());
+    // Each iteration takes 5 s; the run lasts 1 s plus a 1 s graceful stop.
+    let started = std::time::Instant::now();
+    let run = run_guest("http-probe", &["--vus", "2", "--duration", "1s", "--graceful-stop", "1s", "--env", &url]).await;
+    run.assert_ok();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "the run stopped at the graceful stop");
+    assert_eq!(run.count("iterations"), 0, "interrupted iterations are not counted");
+    assert_eq!(server.stats().requests, 2);
+}

@@ -1,0 +1,18 @@
+//! Integration tests: the real `vespid` binary runs real plugins (built
+//! once for the whole suite) against the demo target started by each test
+//! on 127.0.0.1; every count is checked against what the server saw.
+
+mod support;
+
+/// Requests and connections: the server's counts equal the summary's.
+mod counts;
+/// Executors: exact iteration counts.
+mod iterations;
+/// HTTPS: verification by default, CA file, insecure mode.
+mod https;
+/// Redirects, cookies and the multi-step flow.
+mod http_semantics;
+/// Transport failures, HTTP errors and plugin panics.
+mod failures;
+/// Bad plugin files and the `inspect` command.
+mod plugins;

@@ -1,0 +1,60 @@
+use crate::support::{guest, vespid};
+
+/// Runs `vespid run <file>` and returns (exit code, stderr).
+async fn run_file(path: &std::path::Path) -> (i32, String) {
+    let out = vespid(&["run", path.to_str().expect("utf-8")]).await;
+    (out.code, out.stderr)
+}
+
+fn assert_one_line(stderr: &str, expected: &str) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+    assert!(lines[0].starts_with("error: ") && lines[0].contains(expected), "{expected:?} in {stderr:?}");
+}
+
+#[tokio::test]
+async fn bad_plugin_files_get_one_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = dir.path().join("notes.wasm");
+    std::fs::write(&text, "not wasm at all").expect("write");
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").expect("write");
+    let missing = dir.path().join("missing.wasm");
+
+    let cases = [
+        (text, "is not a WebAssembly file".to_string()),
+        (core, "is a core WebAssembly module, not a component".to_string()),
+        (missing, "does not exist".to_string()),
+        (guest("wrong-world"), "targets another world (it exports acme:greeter/greet@1.0.0)".to_string()),
+        (guest("no-runner"), "does not export vespid:scenario/runner@0.1.0".to_string()),
+        (guest("future-wit"), "was built against vespid:scenario@9.0.0; this vespid supports vespid:scenario@0.1.0".to_string()),
+    ];
+    for (path, expected) in cases {
+        let (code, stderr) = run_file(&path).await;
+        assert_eq!(code, 2, "{}: {stderr}", path.display());
+        assert_one_line(&stderr, &expected);
+    }
+}
+
+#[tokio::test]
+async fn inspect_prints_what_the_plugin_declares() {
+    let out = vespid(&["inspect", guest("custom-metrics").to_str().expect("utf-8")]).await;
+    out.assert_ok();
+    assert!(out.stdout.contains("name:    custom-metrics"), "{}", out.stdout);
+    assert!(out.stdout.contains("tasks:   browse (weight 3), buy (weight 1)"), "{}", out.stdout);
+    assert!(out.stdout.contains("world:   vespid:scenario/scenario@0.1.0"), "{}", out.stdout);
+    assert!(out.stdout.contains("vespid:scenario/http@0.1.0"), "{}", out.stdout);
+
+    let bad = vespid(&["inspect", guest("wrong-world").to_str().expect("utf-8")]).await;
+    assert_eq!(bad.code, 2);
+    assert_one_line(&bad.stderr, "targets another world");
+}
+
+#[tokio::test]
+async fn bad_flags_are_usage_errors() {
+    let out = vespid(&["run", guest("hello").to_str().expect("utf-8"), "--duration", "soon"]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("invalid duration \"soon\""), "{}", out.stderr);
+    let out = vespid(&["run", guest("hello").to_str().expect("utf-8"), "--vus", "0"]).await;
+    assert_eq!(out.code, 2);
+}

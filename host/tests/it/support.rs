@@ -1,0 +1,116 @@
+//! Shared test helpers: the guests (built once per test process), running
+//! the `vespid` binary with a summary export, and the demo target.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+pub use vespid::demo_target::{DemoTarget, Protocol};
+
+/// The directory holding every guest component, built on first use.
+pub fn guests() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host is in the workspace").to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // Its own target dir, so this never waits on the build lock of the running `cargo test`.
+        let status = Command::new(cargo)
+            .current_dir(&root)
+            .args(["build", "--quiet", "--target", "wasm32-wasip2", "--profile", "guest"])
+            .args(["--target-dir", "target/guests", "--workspace", "--exclude", "vespid", "--exclude", "xtask"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the guests failed: run `cargo xtask build-plugins` to see why");
+        root.join("target/guests/wasm32-wasip2/guest")
+    })
+}
+
+/// Path of guest `name` (e.g. "hello").
+pub fn guest(name: &str) -> PathBuf {
+    guests().join(format!("{}.wasm", name.replace('-', "_")))
+}
+
+/// What one `vespid` invocation produced.
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The summary export, when the run wrote one.
+    pub summary: Option<Value>,
+}
+
+impl Outcome {
+    fn summary(&self) -> &Value {
+        self.summary.as_ref().unwrap_or_else(|| panic!("no summary export; stderr:\n{}", self.stderr))
+    }
+
+    /// `metrics.<metric>.values.<value>` of the summary export (0 if absent).
+    pub fn value(&self, metric: &str, value: &str) -> f64 {
+        self.summary()["metrics"][metric]["values"][value].as_f64().unwrap_or(0.0)
+    }
+
+    /// The counter's count (or a trend's sample count).
+    pub fn count(&self, metric: &str) -> u64 {
+        self.value(metric, "count") as u64
+    }
+
+    /// The number of true samples of a rate.
+    pub fn passes(&self, metric: &str) -> u64 {
+        self.value(metric, "passes") as u64
+    }
+
+    pub fn fails(&self, metric: &str) -> u64 {
+        self.value(metric, "fails") as u64
+    }
+
+    /// Passes and fails of check `name`.
+    pub fn check(&self, name: &str) -> (u64, u64) {
+        let checks = self.summary()["checks"].as_array().expect("checks list");
+        let check = checks.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no check {name:?}: {checks:?}"));
+        (check["passes"].as_u64().expect("passes"), check["fails"].as_u64().expect("fails"))
+    }
+
+    /// Count of the error whose message contains `text` (0 if none).
+    pub fn error_count(&self, text: &str) -> u64 {
+        let errors = self.summary()["errors"].as_array().expect("errors list");
+        errors.iter().filter(|e| e["message"].as_str().is_some_and(|m| m.contains(text))).map(|e| e["count"].as_u64().unwrap_or(0)).sum()
+    }
+
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "vespid failed; stderr:\n{}", self.stderr);
+        self
+    }
+}
+
+/// Runs `vespid <args>`; for `run`, adds `--quiet` and a summary export.
+pub async fn vespid(args: &[&str]) -> Outcome {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("summary.json");
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_vespid"));
+    command.args(args);
+    if args.first() == Some(&"run") {
+        command.arg("--quiet").arg("--summary-export").arg(&export);
+    }
+    let output = command.output().await.expect("vespid starts");
+    let summary = std::fs::read_to_string(&export).ok().map(|text| serde_json::from_str(&text).expect("valid JSON"));
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        summary,
+    }
+}
+
+/// Runs guest `name` with `args` (plugin path filled in).
+pub async fn run_guest(name: &str, args: &[&str]) -> Outcome {
+    let plugin = guest(name);
+    let mut all = vec!["run", plugin.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    vespid(&all).await
+}
+
+/// Starts a demo target on a free port.
+pub async fn target(protocol: Protocol) -> DemoTarget {
+    DemoTarget::start("127.0.0.1:0".parse().expect("address"), protocol).await.expect("demo target starts")
+}

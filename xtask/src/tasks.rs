@@ -1,0 +1,135 @@
+//! The everyday tasks: build the plugins, run the demo, run the tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Where `build_plugins` puts the components.
+pub fn plugins_dir() -> PathBuf {
+    root().join("target/guests").join(WASM_TARGET).join("guest")
+}
+
+/// Runs a command, failing with its name when it fails.
+pub fn run(command: &mut Command) -> Result<()> {
+    let status = command.status().with_context(|| format!("cannot start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// Installs the wasm32-wasip2 target if the toolchain lacks it.
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    match installed {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == WASM_TARGET) => Ok(()),
+        Ok(_) => run(Command::new("rustup").args(["target", "add", WASM_TARGET])),
+        // Without rustup the target must come with the toolchain; cargo will say if not.
+        Err(_) => Ok(()),
+    }
+}
+
+/// Builds every workspace member except the host and xtask for wasm32-wasip2.
+pub fn build_plugins() -> Result<PathBuf> {
+    ensure_wasm_target()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo).current_dir(root()).args([
+        "build",
+        "--quiet",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        "guest",
+        "--target-dir",
+        "target/guests",
+        "--workspace",
+        "--exclude",
+        "vespid",
+        "--exclude",
+        "xtask",
+    ]))?;
+    Ok(plugins_dir())
+}
+
+/// Builds the release host and returns its path.
+pub fn build_host_release() -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo).current_dir(root()).args(["build", "--release", "-p", "vespid"]))?;
+    Ok(root().join("target/release/vespid"))
+}
+
+/// A running `vespid demo-target`, killed on drop.
+pub struct DemoTarget {
+    child: Child,
+    pub url: String,
+}
+
+impl DemoTarget {
+    /// Starts the demo target, optionally under `taskset -c <cpu>`.
+    pub fn start(vespid: &Path, cpu: Option<&str>) -> Result<DemoTarget> {
+        let mut command = match cpu {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpu]).arg(vespid);
+                c
+            }
+            None => Command::new(vespid),
+        };
+        let mut child = command
+            .args(["demo-target", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("cannot start the demo target")?;
+        let stdout = child.stdout.take().context("demo target stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
+        if !url.starts_with("http") {
+            let _ = child.kill();
+            bail!("the demo target did not say where it listens (got {line:?})");
+        }
+        Ok(DemoTarget { child, url })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for DemoTarget {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn demo() -> Result<()> {
+    let plugins = build_plugins()?;
+    let vespid = build_host_release()?;
+    let target = DemoTarget::start(&vespid, None)?;
+    println!("demo target on {}; running examples/rust/hello with 20 VUs for 10 s", target.url);
+    run(Command::new(&vespid).args(["run"]).arg(plugins.join("hello.wasm")).args([
+        "--vus",
+        "20",
+        "--duration",
+        "10s",
+        "--env",
+        &format!("BASE_URL={}", target.url),
+    ]))
+}
+
+pub fn test() -> Result<()> {
+    build_plugins()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // The default members (host, xtask): the guests were built above for wasm32-wasip2.
+    run(Command::new(cargo).current_dir(root()).arg("test"))
+}
