@@ -117,7 +117,8 @@ pub struct DemoTargetArgs {
 
 /// Parses durations like `30s`, `1m30s`, `250ms`, `2h`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|err| format!("invalid duration {text:?} ({err}); use e.g. 30s, 1m30s, 250ms"))
+    humantime::parse_duration(text)
+        .map_err(|err| format!("invalid duration {text:?} ({err}); use e.g. 30s, 1m30s, 250ms"))
 }
 
 /// Parses `KEY=VALUE`.

@@ -7,9 +7,7 @@ use vespid::{Cli, ExitCode};
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VESPID_LOG").unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("VESPID_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

@@ -69,7 +69,9 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let ctx = Arc::new(ExecCtx::new(factory, tasks, setup_data.clone(), vus_max));
     let goal = match plan.executor {
         ExecutorPlan::ConstantVus { duration, .. } => Goal::Time(duration),
-        ExecutorPlan::PerVuIterations { vus, iterations, .. } => Goal::Iterations(u64::from(vus) * u64::from(iterations)),
+        ExecutorPlan::PerVuIterations { vus, iterations, .. } => {
+            Goal::Iterations(u64::from(vus) * u64::from(iterations))
+        }
     };
     let mut progress = Progress::new(plan.progress, goal);
     let mut aggregate = Aggregate::default();

@@ -125,15 +125,22 @@ mod tests {
     #[test]
     fn executor_follows_k6_flag_rules() {
         let p = plan(&["--vus", "50", "--duration", "30s"]).unwrap();
-        assert_eq!(p.executor, ExecutorPlan::ConstantVus {
-            vus: 50,
-            duration: Duration::from_secs(30),
-            graceful_stop: Duration::from_secs(30)
-        });
+        assert_eq!(
+            p.executor,
+            ExecutorPlan::ConstantVus {
+                vus: 50,
+                duration: Duration::from_secs(30),
+                graceful_stop: Duration::from_secs(30)
+            }
+        );
         let p = plan(&["--vus", "5", "--iterations", "8"]).unwrap();
-        assert!(matches!(p.executor, ExecutorPlan::PerVuIterations { vus: 5, iterations: 8, max_duration, .. } if max_duration == DEFAULT_MAX_DURATION));
+        assert!(
+            matches!(p.executor, ExecutorPlan::PerVuIterations { vus: 5, iterations: 8, max_duration, .. } if max_duration == DEFAULT_MAX_DURATION)
+        );
         let p = plan(&["-i", "3", "-d", "5s"]).unwrap();
-        assert!(matches!(p.executor, ExecutorPlan::PerVuIterations { iterations: 3, max_duration, .. } if max_duration == Duration::from_secs(5)));
+        assert!(
+            matches!(p.executor, ExecutorPlan::PerVuIterations { iterations: 3, max_duration, .. } if max_duration == Duration::from_secs(5))
+        );
         let p = plan(&[]).unwrap();
         assert!(matches!(p.executor, ExecutorPlan::PerVuIterations { vus: 1, iterations: 1, .. }));
     }

@@ -86,10 +86,7 @@ pub struct DemoTarget {
 impl DemoTarget {
     /// Binds `listen` (port 0 picks a free port) and starts serving in the
     /// current tokio runtime.
-    pub async fn start(
-        listen: SocketAddr,
-        protocol: Protocol,
-    ) -> Result<DemoTarget, DemoTargetError> {
+    pub async fn start(listen: SocketAddr, protocol: Protocol) -> Result<DemoTarget, DemoTargetError> {
         let (acceptor, ca_pem) = match protocol {
             Protocol::Http => (None, None),
             Protocol::Https => {
@@ -97,25 +94,14 @@ impl DemoTarget {
                 (Some(material.acceptor), Some(material.ca_pem))
             }
         };
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|source| DemoTargetError::Bind {
-                addr: listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(listen).await.map_err(|source| DemoTargetError::Bind { addr: listen, source })?;
         let addr = listener.local_addr().map_err(DemoTargetError::LocalAddr)?;
         let shared = Arc::new(Shared::default());
         let router = routes::router(Arc::clone(&shared));
-        let accept_task =
-            tokio::spawn(accept_loop(listener, acceptor, Arc::clone(&shared), router));
+        let accept_task = tokio::spawn(accept_loop(listener, acceptor, Arc::clone(&shared), router));
         tracing::debug!(%addr, ?protocol, "demo target listening");
-        Ok(DemoTarget {
-            addr,
-            protocol,
-            ca_pem,
-            shared,
-            accept_task: Some(accept_task),
-        })
+        Ok(DemoTarget { addr, protocol, ca_pem, shared, accept_task: Some(accept_task) })
     }
 
     /// The address actually bound.
@@ -175,12 +161,7 @@ impl Drop for DemoTarget {
 
 /// Accepts forever, one task per connection; the tasks live in a `JoinSet`, so
 /// aborting this loop drops the set and aborts every connection with it.
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
-    router: Router,
-) {
+async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, shared: Arc<Shared>, router: Router) {
     let mut connections = JoinSet::new();
     loop {
         // Reap finished connections so the set does not grow without bound.

@@ -86,20 +86,12 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
 }
 
 async fn root() -> Response {
-    (
-        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "hello from the vespid demo target\n",
-    )
-        .into_response()
+    ([(CONTENT_TYPE, "text/plain; charset=utf-8")], "hello from the vespid demo target\n").into_response()
 }
 
 /// Fixed bytes, so the field order is exactly the documented one.
 async fn json_doc() -> Response {
-    (
-        [(CONTENT_TYPE, "application/json")],
-        r#"{"id":1,"name":"vespid","items":[1,2,3]}"#,
-    )
-        .into_response()
+    ([(CONTENT_TYPE, "application/json")], r#"{"id":1,"name":"vespid","items":[1,2,3]}"#).into_response()
 }
 
 #[derive(Deserialize)]
@@ -135,13 +127,9 @@ struct OrderId {
 /// `Content-Type` says: a body starting with `{` is JSON, anything else a form.
 async fn login(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let user = if body.trim_ascii_start().starts_with(b"{") {
-        serde_json::from_slice::<LoginBody>(&body)
-            .ok()
-            .and_then(|login| login.user)
+        serde_json::from_slice::<LoginBody>(&body).ok().and_then(|login| login.user)
     } else {
-        url::form_urlencoded::parse(&body)
-            .find(|(key, _)| key == "user")
-            .map(|(_, value)| value.into_owned())
+        url::form_urlencoded::parse(&body).find(|(key, _)| key == "user").map(|(_, value)| value.into_owned())
     };
     let Some(user) = user.filter(|user| !user.is_empty()) else {
         return (StatusCode::BAD_REQUEST, "missing user\n").into_response();
@@ -150,17 +138,12 @@ async fn login(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let token = random_hex();
     lock(&shared.sessions).insert(session.clone(), user.clone());
     lock(&shared.tokens).insert(token.clone(), user.clone());
-    (
-        [(SET_COOKIE, format!("session={session}; Path=/; HttpOnly"))],
-        Json(LoginReply { token, user }),
-    )
-        .into_response()
+    ([(SET_COOKIE, format!("session={session}; Path=/; HttpOnly"))], Json(LoginReply { token, user })).into_response()
 }
 
 /// `GET /me`: the user of a known `session` cookie, else 401 (and counted).
 async fn me(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let user =
-        session_cookie(&headers).and_then(|session| lock(&shared.sessions).get(&session).cloned());
+    let user = session_cookie(&headers).and_then(|session| lock(&shared.sessions).get(&session).cloned());
     match user {
         Some(user) => Json(MeReply { user }).into_response(),
         None => {
@@ -175,28 +158,18 @@ async fn orders(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-        })
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
         .map(str::trim);
     let user = token.and_then(|token| lock(&shared.tokens).get(token).cloned());
     match user {
-        Some(user) => Json(OrdersReply {
-            user,
-            orders: [OrderId { id: 1 }, OrderId { id: 2 }],
-        })
-        .into_response(),
+        Some(user) => Json(OrdersReply { user, orders: [OrderId { id: 1 }, OrderId { id: 2 }] }).into_response(),
         None => StatusCode::UNAUTHORIZED.into_response(),
     }
 }
 
 async fn redirect(Path(n): Path<u64>) -> Response {
     match n.checked_sub(1) {
-        Some(next) => {
-            (StatusCode::FOUND, [(LOCATION, format!("/redirect/{next}"))]).into_response()
-        }
+        Some(next) => (StatusCode::FOUND, [(LOCATION, format!("/redirect/{next}"))]).into_response(),
         None => "done".into_response(),
     }
 }
@@ -221,11 +194,7 @@ async fn status(Path(code): Path<u16>) -> Response {
 
 async fn bytes(Path(n): Path<u64>) -> Response {
     let len = usize::try_from(n).map_or(MAX_BYTES, |n| n.min(MAX_BYTES));
-    (
-        [(CONTENT_TYPE, "application/octet-stream")],
-        vec![b'v'; len],
-    )
-        .into_response()
+    ([(CONTENT_TYPE, "application/octet-stream")], vec![b'v'; len]).into_response()
 }
 
 async fn not_found() -> Response {

@@ -20,10 +20,7 @@ struct Reply {
 
 impl Reply {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
 }
 
@@ -65,11 +62,7 @@ where
         }
         let body = pending[head_end..head_end + len].to_vec();
         pending.drain(..head_end + len);
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     })
     .await
     .expect("response in time")
@@ -95,11 +88,7 @@ async fn keep_alive_requests_share_one_connection() {
     let first = exchange(&mut stream, &mut pending, &get("/")).await;
     assert_eq!(first.status, 200);
     assert_eq!(first.body, b"hello from the vespid demo target\n");
-    assert!(
-        first
-            .header("content-type")
-            .is_some_and(|ct| ct.starts_with("text/plain"))
-    );
+    assert!(first.header("content-type").is_some_and(|ct| ct.starts_with("text/plain")));
     let second = exchange(&mut stream, &mut pending, &get("/nope?x=1")).await;
     assert_eq!(second.status, 404);
 
@@ -110,10 +99,7 @@ async fn keep_alive_requests_share_one_connection() {
     assert_eq!(target.path_count("/"), 1);
     assert_eq!(target.path_count("/nope"), 1);
     assert_eq!(target.ca_pem(), None);
-    assert_eq!(
-        target.base_url(),
-        format!("http://127.0.0.1:{}", target.addr().port())
-    );
+    assert_eq!(target.base_url(), format!("http://127.0.0.1:{}", target.addr().port()));
     target.shutdown().await;
 }
 
@@ -146,18 +132,12 @@ async fn login_sets_a_session_that_me_accepts() {
     assert_eq!(reply.status, 401);
     assert_eq!(target.stats().me_without_session, 1);
 
-    let orders =
-        format!("GET /orders HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n");
+    let orders = format!("GET /orders HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n");
     let reply = exchange(&mut stream, &mut pending, &orders).await;
     assert_eq!(reply.status, 200);
     let json: serde_json::Value = serde_json::from_slice(&reply.body).expect("json");
     assert_eq!(json["orders"][1]["id"], 2);
-    assert_eq!(
-        exchange(&mut stream, &mut pending, &get("/orders"))
-            .await
-            .status,
-        401
-    );
+    assert_eq!(exchange(&mut stream, &mut pending, &get("/orders")).await.status, 401);
 
     let form = "POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nuser=b%20c";
     let reply = exchange(&mut stream, &mut pending, form).await;
@@ -188,21 +168,11 @@ async fn redirects_statuses_and_bytes() {
     let reply = exchange(&mut stream, &mut pending, &get("/status/503")).await;
     assert_eq!(reply.status, 503);
     assert!(reply.body.is_empty());
-    assert_eq!(
-        exchange(&mut stream, &mut pending, &get("/status/600"))
-            .await
-            .status,
-        400
-    );
+    assert_eq!(exchange(&mut stream, &mut pending, &get("/status/600")).await.status, 400);
 
     let reply = exchange(&mut stream, &mut pending, &get("/bytes/1000")).await;
     assert_eq!(reply.body.len(), 1000);
-    assert_eq!(
-        exchange(&mut stream, &mut pending, &get("/delay/1"))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(exchange(&mut stream, &mut pending, &get("/delay/1")).await.status, 200);
     let reply = exchange(&mut stream, &mut pending, &get("/json")).await;
     assert_eq!(reply.body, br#"{"id":1,"name":"vespid","items":[1,2,3]}"#);
     assert_eq!(reply.header("content-type"), Some("application/json"));
@@ -216,10 +186,7 @@ async fn redirects_statuses_and_bytes() {
 #[tokio::test]
 async fn https_with_the_generated_ca() {
     let target = start(Protocol::Https).await;
-    assert_eq!(
-        target.base_url(),
-        format!("https://localhost:{}", target.addr().port())
-    );
+    assert_eq!(target.base_url(), format!("https://localhost:{}", target.addr().port()));
     let pem = target.ca_pem().expect("ca pem");
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut pem.as_bytes()) {
@@ -235,10 +202,8 @@ async fn https_with_the_generated_ca() {
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = TcpStream::connect(target.addr()).await.expect("connect");
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-    let mut tls = tokio::time::timeout(WAIT, connector.connect(name, tcp))
-        .await
-        .expect("handshake in time")
-        .expect("handshake");
+    let mut tls =
+        tokio::time::timeout(WAIT, connector.connect(name, tcp)).await.expect("handshake in time").expect("handshake");
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
 
     let mut pending = Vec::new();
@@ -246,10 +211,7 @@ async fn https_with_the_generated_ca() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, b"hello from the vespid demo target\n");
     let stats = target.stats();
-    assert_eq!(
-        (stats.tls_handshakes, stats.connections, stats.requests),
-        (1, 1, 1)
-    );
+    assert_eq!((stats.tls_handshakes, stats.connections, stats.requests), (1, 1, 1));
     target.shutdown().await;
 }
 

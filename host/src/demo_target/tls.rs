@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::ServerConfig;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -25,27 +24,17 @@ pub(super) fn generate() -> Result<TlsMaterial, DemoTargetError> {
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Vespid demo target CA");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    ca_params.distinguished_name.push(DnType::CommonName, "Vespid demo target CA");
+    ca_params.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let ca_pem = ca_cert.pem();
     let issuer = Issuer::new(ca_params, ca_key);
 
     let leaf_key = KeyPair::generate()?;
-    let mut leaf_params = CertificateParams::new(vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ])?;
-    leaf_params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
+    let mut leaf_params =
+        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()])?;
+    leaf_params.distinguished_name.push(DnType::CommonName, "localhost");
     leaf_params.use_authority_key_identifier_extension = true;
     leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -59,8 +48,5 @@ pub(super) fn generate() -> Result<TlsMaterial, DemoTargetError> {
         .with_single_cert(vec![leaf_cert.der().clone()], leaf_key_der)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
 
-    Ok(TlsMaterial {
-        acceptor: TlsAcceptor::from(Arc::new(config)),
-        ca_pem,
-    })
+    Ok(TlsMaterial { acceptor: TlsAcceptor::from(Arc::new(config)), ca_pem })
 }

@@ -2,8 +2,8 @@
 //! iteration loop, and re-instantiation after a trap. Only the executor
 //! decides when a VU starts and stops.
 
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -153,11 +153,8 @@ impl ExecCtx {
     /// Runs VU `id`'s iterations until `limit` iterations, a soft stop (no
     /// new iteration starts) or a hard stop (the running one is abandoned).
     pub async fn run_vu(&self, id: u32, limit: Option<u32>, soft: CancellationToken, hard: CancellationToken) {
-        let recorder = crate::caps::Recorder::new(
-            self.factory.shared.sink.clone(),
-            id,
-            self.factory.shared.scenario.clone(),
-        );
+        let recorder =
+            crate::caps::Recorder::new(self.factory.shared.sink.clone(), id, self.factory.shared.scenario.clone());
         let tags = recorder.tags([]);
         let errors = &self.factory.shared.errors;
         let mut rng = fastrand::Rng::with_seed(u64::from(id));
@@ -201,7 +198,13 @@ impl ExecCtx {
 
     /// One iteration, starting (or restarting) the VU first if needed. A
     /// trap drops the instance; the next iteration gets a fresh one.
-    async fn iterate(&self, id: u32, slot: &mut Option<Vu>, iteration: u32, rng: &mut fastrand::Rng) -> Result<(), String> {
+    async fn iterate(
+        &self,
+        id: u32,
+        slot: &mut Option<Vu>,
+        iteration: u32,
+        rng: &mut fastrand::Rng,
+    ) -> Result<(), String> {
         if slot.is_none() {
             let mut vu = self.factory.instantiate(id).await?;
             vu.init(&self.setup_data).await.map_err(|m| format!("init failed: {m}"))?;

@@ -193,10 +193,7 @@ mod tests {
         let registry = Registry::default();
         let id = registry.resolve("shop_visits", MetricKind::Counter).unwrap();
         assert_eq!(registry.resolve("shop_visits", MetricKind::Counter).unwrap(), id);
-        assert!(matches!(
-            registry.resolve("shop_visits", MetricKind::Trend),
-            Err(MetricError::KindMismatch { .. })
-        ));
+        assert!(matches!(registry.resolve("shop_visits", MetricKind::Trend), Err(MetricError::KindMismatch { .. })));
         assert!(matches!(registry.resolve("http_reqs", MetricKind::Rate), Err(MetricError::KindMismatch { .. })));
     }
 

@@ -139,10 +139,8 @@ mod tests {
         let sink = Sink::new();
         let tags = TagSet::new([("scenario", "default")]);
         for vu in 0..100u32 {
-            sink.shard(vu).record(
-                &tags,
-                &[Sample::new(names::HTTP_REQS, 1.0), Sample::new(names::HTTP_REQ_DURATION, vu as f64)],
-            );
+            sink.shard(vu)
+                .record(&tags, &[Sample::new(names::HTTP_REQS, 1.0), Sample::new(names::HTTP_REQ_DURATION, vu as f64)]);
         }
         let mut total = Aggregate::default();
         sink.drain_into(&mut total);

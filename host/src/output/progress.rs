@@ -48,14 +48,7 @@ impl Progress {
             );
             bar
         });
-        Progress {
-            bar,
-            plain: enabled && !terminal,
-            started: now,
-            last_plain: now,
-            last_iterations: (now, 0),
-            goal,
-        }
+        Progress { bar, plain: enabled && !terminal, started: now, last_plain: now, last_iterations: (now, 0), goal }
     }
 
     /// Shows the current state.

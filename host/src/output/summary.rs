@@ -16,7 +16,12 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
         report.scenario, report.executor, report.vus_max, secs
     );
     if let Some(ready) = report.vus_ready {
-        let _ = writeln!(out, "  all {} VUs were running {:.0}ms after the start\n", report.vus_max, ready.as_secs_f64() * 1000.0);
+        let _ = writeln!(
+            out,
+            "  all {} VUs were running {:.0}ms after the start\n",
+            report.vus_max,
+            ready.as_secs_f64() * 1000.0
+        );
     }
     let checks = report.checks();
     if !checks.is_empty() {

@@ -19,7 +19,9 @@ async fn connection_refused_is_a_failed_request_and_the_run_completes() {
 async fn http_500_counts_as_failed_but_the_iteration_goes_on() {
     let server = target(Protocol::Http).await;
     let url = format!("URL={}/status/500", server.base_url());
-    let run = run_guest("http-probe", &["--vus", "2", "--iterations", "3", "--env", &url, "--env", "EXPECT_STATUS=500"]).await;
+    let run =
+        run_guest("http-probe", &["--vus", "2", "--iterations", "3", "--env", &url, "--env", "EXPECT_STATUS=500"])
+            .await;
     run.assert_ok();
     assert_eq!(run.count("http_reqs"), 6);
     assert_eq!(server.stats().requests, 6);
@@ -32,7 +34,8 @@ async fn http_500_counts_as_failed_but_the_iteration_goes_on() {
 async fn a_timeout_is_a_failed_request() {
     let server = target(Protocol::Http).await;
     let url = format!("URL={}/delay/3000", server.base_url());
-    let run = run_guest("http-probe", &["--vus", "2", "--iterations", "2", "--env", &url, "--env", "TIMEOUT_MS=200"]).await;
+    let run =
+        run_guest("http-probe", &["--vus", "2", "--iterations", "2", "--env", &url, "--env", "TIMEOUT_MS=200"]).await;
     run.assert_ok();
     assert_eq!(run.count("http_reqs"), 4);
     assert_eq!(server.stats().requests, 4, "the server saw each timed-out request");

@@ -29,9 +29,11 @@ async fn a_redirect_loop_ends_with_too_many_redirects() {
 async fn a_request_may_refuse_redirects() {
     let server = target(Protocol::Http).await;
     let url = format!("URL={}/redirect/3", server.base_url());
-    let run =
-        run_guest("http-probe", &["--iterations", "1", "--env", &url, "--env", "MAX_REDIRECTS=0", "--env", "EXPECT_STATUS=302"])
-            .await;
+    let run = run_guest(
+        "http-probe",
+        &["--iterations", "1", "--env", &url, "--env", "MAX_REDIRECTS=0", "--env", "EXPECT_STATUS=302"],
+    )
+    .await;
     run.assert_ok();
     assert_eq!((run.count("http_reqs"), server.stats().requests), (1, 1));
     assert_eq!(run.check("status is 302"), (1, 0));

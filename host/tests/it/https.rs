@@ -22,7 +22,18 @@ async fn the_ca_file_makes_https_work_with_one_handshake_per_connection() {
     let url = format!("URL={}/", server.base_url());
     let run = run_guest(
         "http-probe",
-        &["--vus", "3", "--iterations", "4", "--ca-file", ca.to_str().expect("utf-8"), "--env", &url, "--env", "EXPECT_STATUS=200"],
+        &[
+            "--vus",
+            "3",
+            "--iterations",
+            "4",
+            "--ca-file",
+            ca.to_str().expect("utf-8"),
+            "--env",
+            &url,
+            "--env",
+            "EXPECT_STATUS=200",
+        ],
     )
     .await;
     run.assert_ok();

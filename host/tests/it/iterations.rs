@@ -29,7 +29,8 @@ async fn graceful_stop_abandons_iterations_that_outlast_it() {
     let url = format!("URL={}/delay/5000", server.base_url());
     // Each iteration takes 5 s; the run lasts 1 s plus a 1 s graceful stop.
     let started = std::time::Instant::now();
-    let run = run_guest("http-probe", &["--vus", "2", "--duration", "1s", "--graceful-stop", "1s", "--env", &url]).await;
+    let run =
+        run_guest("http-probe", &["--vus", "2", "--duration", "1s", "--graceful-stop", "1s", "--env", &url]).await;
     run.assert_ok();
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "the run stopped at the graceful stop");
     assert_eq!(run.count("iterations"), 0, "interrupted iterations are not counted");

@@ -6,13 +6,13 @@ mod support;
 
 /// Requests and connections: the server's counts equal the summary's.
 mod counts;
-/// Executors: exact iteration counts.
-mod iterations;
-/// HTTPS: verification by default, CA file, insecure mode.
-mod https;
-/// Redirects, cookies and the multi-step flow.
-mod http_semantics;
 /// Transport failures, HTTP errors and plugin panics.
 mod failures;
+/// Redirects, cookies and the multi-step flow.
+mod http_semantics;
+/// HTTPS: verification by default, CA file, insecure mode.
+mod https;
+/// Executors: exact iteration counts.
+mod iterations;
 /// Bad plugin files and the `inspect` command.
 mod plugins;

@@ -27,7 +27,10 @@ async fn bad_plugin_files_get_one_line_and_exit_code_2() {
         (missing, "does not exist".to_string()),
         (guest("wrong-world"), "targets another world (it exports acme:greeter/greet@1.0.0)".to_string()),
         (guest("no-runner"), "does not export vespid:scenario/runner@0.1.0".to_string()),
-        (guest("future-wit"), "was built against vespid:scenario@9.0.0; this vespid supports vespid:scenario@0.1.0".to_string()),
+        (
+            guest("future-wit"),
+            "was built against vespid:scenario@9.0.0; this vespid supports vespid:scenario@0.1.0".to_string(),
+        ),
     ];
     for (path, expected) in cases {
         let (code, stderr) = run_file(&path).await;

@@ -67,14 +67,19 @@ impl Outcome {
     /// Passes and fails of check `name`.
     pub fn check(&self, name: &str) -> (u64, u64) {
         let checks = self.summary()["checks"].as_array().expect("checks list");
-        let check = checks.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no check {name:?}: {checks:?}"));
+        let check =
+            checks.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no check {name:?}: {checks:?}"));
         (check["passes"].as_u64().expect("passes"), check["fails"].as_u64().expect("fails"))
     }
 
     /// Count of the error whose message contains `text` (0 if none).
     pub fn error_count(&self, text: &str) -> u64 {
         let errors = self.summary()["errors"].as_array().expect("errors list");
-        errors.iter().filter(|e| e["message"].as_str().is_some_and(|m| m.contains(text))).map(|e| e["count"].as_u64().unwrap_or(0)).sum()
+        errors
+            .iter()
+            .filter(|e| e["message"].as_str().is_some_and(|m| m.contains(text)))
+            .map(|e| e["count"].as_u64().unwrap_or(0))
+            .sum()
     }
 
     pub fn assert_ok(&self) -> &Self {

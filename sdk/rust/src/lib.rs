@@ -90,7 +90,7 @@ macro_rules! export {
                 }
             }
 
-            $crate::bindings::__export_runner!(Export with_types_in $crate::bindings);
+    $crate::bindings::__export_runner!(Export with_types_in $crate::bindings);
         };
     };
 }

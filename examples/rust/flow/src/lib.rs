@@ -27,9 +27,7 @@ impl Scenario for Flow {
 
     fn run(&mut self, _task: &str) -> vespid_sdk::Result {
         let base = &self.base;
-        let login = http::post(format!("{base}/login"))
-            .json(&serde_json::json!({ "user": self.user }))
-            .send()?;
+        let login = http::post(format!("{base}/login")).json(&serde_json::json!({ "user": self.user })).send()?;
         if !check("logged in", login.status == 200) {
             return Err(format!("login answered {}", login.status).into());
         }

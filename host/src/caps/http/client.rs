@@ -128,9 +128,8 @@ pub async fn exchange(
         // server, so retry once on a new connection (as browsers and k6 do).
         Err(failure) if reused && failure.bytes_received == 0 && is_stale(&failure.error) => {
             let retry_start = Instant::now();
-            let (mut conn, mut phases) = connect(shared, origin)
-                .await
-                .map_err(|error| Failure { error, bytes_sent: 0, bytes_received: 0 })?;
+            let (mut conn, mut phases) =
+                connect(shared, origin).await.map_err(|error| Failure { error, bytes_sent: 0, bytes_received: 0 })?;
             let request = retry_request.expect("kept connections keep a copy of the request");
             let done = send_on(&mut conn, request, discard_body, retry_start, &mut phases).await?;
             *conn_out = Some(conn);
@@ -195,10 +194,8 @@ async fn handshake<S>(stream: S) -> Result<SendRequest<Full<Bytes>>, HttpError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (sender, connection) = http1::Builder::new()
-        .handshake(TokioIo::new(stream))
-        .await
-        .map_err(|err| HttpError::Other(err.to_string()))?;
+    let (sender, connection) =
+        http1::Builder::new().handshake(TokioIo::new(stream)).await.map_err(|err| HttpError::Other(err.to_string()))?;
     // The connection's task ends when the VU drops its sender.
     tokio::spawn(async move {
         if let Err(err) = connection.await {
@@ -271,7 +268,9 @@ fn hyper_error(err: &hyper::Error) -> HttpError {
 fn io_error(err: &io::Error) -> HttpError {
     match err.kind() {
         io::ErrorKind::ConnectionRefused => HttpError::ConnectionRefused(err.to_string()),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
         | io::ErrorKind::UnexpectedEof => HttpError::ConnectionReset(err.to_string()),
         io::ErrorKind::TimedOut => HttpError::Timeout,
         _ => HttpError::Other(err.to_string()),

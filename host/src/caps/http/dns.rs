@@ -30,7 +30,10 @@ impl DnsCache {
                 if ips.is_empty() {
                     return Err(format!("{host}: no addresses"));
                 }
-                self.entries.write().unwrap_or_else(|e| e.into_inner()).insert(host.to_string(), (ips.clone(), Instant::now()));
+                self.entries
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(host.to_string(), (ips.clone(), Instant::now()));
                 ips
             }
         };

@@ -92,7 +92,8 @@ impl HttpCtx {
 
     /// Sends a request, following redirects, recording every hop.
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
-        let mut url = Url::parse(&request.url).map_err(|err| HttpError::InvalidUrl(format!("{:?}: {err}", request.url)))?;
+        let mut url =
+            Url::parse(&request.url).map_err(|err| HttpError::InvalidUrl(format!("{:?}: {err}", request.url)))?;
         let mut method = method(&request.method)?;
         let mut body = Bytes::from(request.body);
         let headers = header_map(&request.headers)?;
@@ -240,7 +241,13 @@ impl HttpCtx {
         );
     }
 
-    fn tags(&self, method: &http::Method, name: &str, status: &str, extra: &[(String, String)]) -> crate::metrics::TagSet {
+    fn tags(
+        &self,
+        method: &http::Method,
+        name: &str,
+        status: &str,
+        extra: &[(String, String)],
+    ) -> crate::metrics::TagSet {
         let builtin = [("method", method.as_str()), ("name", name), ("status", status)];
         self.recorder.tags(builtin.into_iter().chain(extra.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
     }

@@ -85,4 +85,3 @@ impl ServerCertVerifier for AcceptAnyCert {
         self.0.supported_schemes()
     }
 }
-
