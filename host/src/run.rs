@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -66,7 +66,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let setup_data: Arc<str> = setup_vu.setup().await.map_err(Error::Setup)?.into();
 
     let tasks = TaskPicker::new(info.tasks.into_iter().map(|t| (t.name, t.weight)).collect());
-    let ctx = Arc::new(ExecCtx::new(factory, tasks, setup_data.clone(), vus_max));
+    let ctx = Arc::new(ExecCtx::new(factory, tasks, setup_data.clone()));
     let goal = match plan.executor {
         ExecutorPlan::ConstantVus { duration, .. } => Goal::Time(duration),
         ExecutorPlan::PerVuIterations { vus, iterations, .. } => {
@@ -75,7 +75,6 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     };
     let mut progress = Progress::new(plan.progress, goal);
     let mut aggregate = Aggregate::default();
-    let started = Instant::now();
 
     let executor = tokio::spawn({
         let (plan, ctx) = (plan.executor.clone(), ctx.clone());
@@ -92,11 +91,10 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     ticker.tick().await;
     let mut ticks = 0u32;
     tokio::pin!(executor);
-    loop {
+    let times = loop {
         tokio::select! {
             joined = &mut executor => {
-                joined.map_err(|err| Error::Runtime(format!("the executor stopped: {err}")))?;
-                break;
+                break joined.map_err(|err| Error::Runtime(format!("the executor stopped: {err}")))?;
             }
             _ = ticker.tick() => {
                 let active = ctx.active_vus.load(Ordering::Relaxed);
@@ -106,8 +104,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
                 progress.update(&aggregate, active, vus_max);
             }
         }
-    }
-    let elapsed = started.elapsed();
+    };
     if ticks == 0 {
         // A run shorter than one tick still reports its VUs.
         record_vus(vus_max);
@@ -121,10 +118,10 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         scenario,
         executor: plan.executor.name(),
         vus_max,
-        elapsed,
+        elapsed: times.running,
         aggregate,
         errors: shared.errors.snapshot(),
-        vus_ready: ctx.all_started(),
+        vus_ready: times.vus_ready,
     };
     Ok(Finished { report, sink })
 }

@@ -44,6 +44,39 @@ impl Recorder {
     }
 }
 
+/// A VU's recently used tag sets, found by the values they were made from,
+/// so a VU repeating the same request or check builds its tag set once.
+pub struct TagCache<K> {
+    entries: Vec<(K, TagSet)>,
+    next: usize,
+}
+
+impl<K> Default for TagCache<K> {
+    fn default() -> Self {
+        TagCache { entries: Vec::new(), next: 0 }
+    }
+}
+
+impl<K> TagCache<K> {
+    /// Entries kept; beyond this the oldest is replaced.
+    const CAPACITY: usize = 16;
+
+    /// The cached tag set whose key `matches`, or a new one from `make`.
+    pub fn get(&mut self, matches: impl Fn(&K) -> bool, make: impl FnOnce() -> (K, TagSet)) -> TagSet {
+        if let Some((_, tags)) = self.entries.iter().find(|(key, _)| matches(key)) {
+            return tags.clone();
+        }
+        let (key, tags) = make();
+        if self.entries.len() < Self::CAPACITY {
+            self.entries.push((key, tags.clone()));
+        } else {
+            self.entries[self.next] = (key, tags.clone());
+            self.next = (self.next + 1) % Self::CAPACITY;
+        }
+        tags
+    }
+}
+
 /// Per-VU state of the `metrics` interface.
 pub struct MetricsCtx {
     recorder: Recorder,
@@ -51,11 +84,13 @@ pub struct MetricsCtx {
     /// Ids of custom metrics this VU used, so the registry's lock is taken
     /// once per name and VU rather than per sample.
     ids: HashMap<String, MetricId>,
+    /// Tag sets of checks without extra tags, by check name.
+    checks: TagCache<String>,
 }
 
 impl MetricsCtx {
     pub fn new(recorder: Recorder, errors: Arc<ErrorLog>) -> Self {
-        MetricsCtx { recorder, errors, ids: HashMap::new() }
+        MetricsCtx { recorder, errors, ids: HashMap::new(), checks: TagCache::default() }
     }
 
     fn add(&mut self, name: String, kind: MetricKind, value: f64, tags: Tags) {
@@ -96,10 +131,15 @@ impl Host for VuState {
     }
 
     fn check(&mut self, name: String, passed: bool, tags: Tags) -> wasmtime::Result<bool> {
-        let recorder = &self.metrics.recorder;
-        let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        let tags = recorder.tags(pairs.chain([(names::CHECK_TAG, name.as_str())]));
-        recorder.record(&tags, &[Sample::flag(names::CHECKS, passed)]);
+        let metrics = &mut self.metrics;
+        let recorder = &metrics.recorder;
+        let check_tag = (names::CHECK_TAG, name.as_str());
+        let tag_set = if tags.is_empty() {
+            metrics.checks.get(|cached| *cached == name, || (name.clone(), recorder.tags([check_tag])))
+        } else {
+            recorder.tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain([check_tag]))
+        };
+        metrics.recorder.record(&tag_set, &[Sample::flag(names::CHECKS, passed)]);
         Ok(passed)
     }
 }

@@ -18,7 +18,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use self::http::{HttpCtx, HttpOptions, HttpShared};
 pub use self::log::LogLevel;
-pub use self::metrics::{MetricsCtx, Recorder};
+pub use self::metrics::{MetricsCtx, Recorder, TagCache};
 pub use self::stderr::GuestStderr;
 pub use self::vu::VuCtx;
 use crate::bindings::Scenario;

@@ -8,5 +8,5 @@ mod executor;
 mod vu;
 
 pub use error_log::ErrorLog;
-pub use executor::{ExecutorPlan, run_executor};
+pub use executor::{ExecutorPlan, ExecutorTimes, run_executor};
 pub use vu::{ExecCtx, TaskPicker, VuFactory};

@@ -2,8 +2,8 @@
 //! iteration loop, and re-instantiation after a trap. Only the executor
 //! decides when a VU starts and stops.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -125,40 +125,37 @@ pub struct ExecCtx {
     pub setup_data: Arc<str>,
     /// VUs that are initialised and not yet stopped (the `vus` metric).
     pub active_vus: AtomicU32,
-    /// How many VUs the executor starts, and when the context was made.
-    vus_target: u32,
-    created: Instant,
-    /// Time from creation until all target VUs were first running together.
-    all_started: OnceLock<Duration>,
 }
 
 impl ExecCtx {
-    pub fn new(factory: VuFactory, tasks: TaskPicker, setup_data: Arc<str>, vus_target: u32) -> Self {
-        ExecCtx {
-            factory,
-            tasks,
-            setup_data,
-            active_vus: AtomicU32::new(0),
-            vus_target,
-            created: Instant::now(),
-            all_started: OnceLock::new(),
-        }
+    pub fn new(factory: VuFactory, tasks: TaskPicker, setup_data: Arc<str>) -> Self {
+        ExecCtx { factory, tasks, setup_data, active_vus: AtomicU32::new(0) }
     }
 
-    /// How long it took until every VU was instantiated and initialised.
-    pub fn all_started(&self) -> Option<Duration> {
-        self.all_started.get().copied()
+    /// Instantiates and initialises VU `id`.
+    pub async fn start_vu(&self, id: u32) -> Result<Vu, String> {
+        let mut vu = self.factory.instantiate(id).await?;
+        vu.init(&self.setup_data).await.map_err(|m| format!("init failed: {m}"))?;
+        self.active_vus.fetch_add(1, Ordering::Relaxed);
+        Ok(vu)
     }
 
     /// Runs VU `id`'s iterations until `limit` iterations, a soft stop (no
     /// new iteration starts) or a hard stop (the running one is abandoned).
-    pub async fn run_vu(&self, id: u32, limit: Option<u32>, soft: CancellationToken, hard: CancellationToken) {
+    /// `vu` is the instance started beforehand, if that succeeded.
+    pub async fn run_vu(
+        &self,
+        id: u32,
+        mut vu: Option<Vu>,
+        limit: Option<u32>,
+        soft: CancellationToken,
+        hard: CancellationToken,
+    ) {
         let recorder =
             crate::caps::Recorder::new(self.factory.shared.sink.clone(), id, self.factory.shared.scenario.clone());
         let tags = recorder.tags([]);
         let errors = &self.factory.shared.errors;
         let mut rng = fastrand::Rng::with_seed(u64::from(id));
-        let mut vu: Option<Vu> = None;
         let mut iteration: u32 = 0;
         while limit.is_none_or(|n| iteration < n) && !soft.is_cancelled() {
             let start = Instant::now();
@@ -187,9 +184,10 @@ impl ExecCtx {
                     _ = tokio::time::sleep(START_RETRY_PAUSE) => {}
                 }
             }
-            // Host calls that complete at once never suspend: yield so one
-            // VU cannot hold a worker thread.
-            tokio::task::yield_now().await;
+            // Host calls that complete at once never suspend: spend coop
+            // budget so a VU that never waits still lets others run (an
+            // iteration that waited on I/O was re-polled with a fresh budget).
+            tokio::task::consume_budget().await;
         }
         if vu.is_some() {
             self.active_vus.fetch_sub(1, Ordering::Relaxed);
@@ -206,12 +204,7 @@ impl ExecCtx {
         rng: &mut fastrand::Rng,
     ) -> Result<(), String> {
         if slot.is_none() {
-            let mut vu = self.factory.instantiate(id).await?;
-            vu.init(&self.setup_data).await.map_err(|m| format!("init failed: {m}"))?;
-            if self.active_vus.fetch_add(1, Ordering::Relaxed) + 1 == self.vus_target {
-                let _ = self.all_started.set(self.created.elapsed());
-            }
-            *slot = Some(vu);
+            *slot = Some(self.start_vu(id).await?);
         }
         let vu = slot.as_mut().expect("started above");
         vu.store.data_mut().vu.set_iteration(iteration);

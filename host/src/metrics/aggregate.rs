@@ -3,12 +3,12 @@
 //! 3 significant digits) plus exact count, sum, min and max: percentiles
 //! come from the histogram, never from averages of averages.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::{MetricId, MetricKind, TagSet};
+use super::{MetricId, MetricKind, TagMap, TagSet};
 
 /// Trend values are stored as integers of this many per unit.
 const TREND_SCALE: f64 = 1000.0;
@@ -174,11 +174,11 @@ impl Agg {
 /// Everything a run recorded, by tag set and metric.
 #[derive(Default)]
 pub struct Aggregate {
-    series: HashMap<TagSet, Vec<(MetricId, Agg)>>,
+    series: TagMap<Vec<(MetricId, Agg)>>,
 }
 
 impl Aggregate {
-    pub(super) fn absorb(&mut self, series: HashMap<TagSet, Vec<(MetricId, Agg)>>) {
+    pub(super) fn absorb(&mut self, series: TagMap<Vec<(MetricId, Agg)>>) {
         for (tags, aggs) in series {
             let mine = self.series.entry(tags).or_default();
             for (id, agg) in aggs {
@@ -232,6 +232,8 @@ impl Aggregate {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     #[test]

@@ -11,7 +11,9 @@ mod aggregate;
 pub mod names;
 mod registry;
 mod sink;
+mod tags;
 
 pub use aggregate::{Agg, Aggregate, MetricSummary, TrendAgg};
 pub use registry::{MetricError, MetricId, MetricKind, Registry, Unit};
-pub use sink::{Sample, Shard, Sink, TagSet};
+pub use sink::{Sample, Shard, Sink};
+pub use tags::{TagMap, TagSet};

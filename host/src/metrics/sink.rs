@@ -3,42 +3,10 @@
 //! the same shard (by VU id), so shards are contended only when two VUs of
 //! one shard record at the same instant, and never by all VUs at once.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::{Agg, Aggregate, MetricId, Registry};
-
-/// A sorted, deduplicated set of `key=value` tags; the identity of a series.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct TagSet(Box<[(Box<str>, Box<str>)]>);
-
-impl TagSet {
-    /// Builds a tag set; a later pair overrides an earlier one with the same key.
-    pub fn new<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        let mut tags: Vec<(Box<str>, Box<str>)> =
-            pairs.into_iter().map(|(k, v)| (k.as_ref().into(), v.as_ref().into())).collect();
-        // Stable sort keeps insertion order among equal keys; keep the last.
-        tags.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut deduped: Vec<(Box<str>, Box<str>)> = Vec::with_capacity(tags.len());
-        for tag in tags {
-            match deduped.last_mut() {
-                Some(last) if last.0 == tag.0 => *last = tag,
-                _ => deduped.push(tag),
-            }
-        }
-        TagSet(deduped.into_boxed_slice())
-    }
-
-    /// The value of tag `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key)).ok().map(|i| self.0[i].1.as_ref())
-    }
-
-    /// All tags in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
-    }
-}
+use super::tags::TagMap;
+use super::{Agg, Aggregate, MetricId, Registry, TagSet};
 
 /// One sample: a value for a metric. Rates take 0.0 (false) or 1.0 (true).
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +28,7 @@ impl Sample {
 /// One shard's aggregates since the collector last drained it.
 #[derive(Default)]
 pub struct Shard {
-    series: HashMap<TagSet, Vec<(MetricId, Agg)>>,
+    series: TagMap<Vec<(MetricId, Agg)>>,
 }
 
 impl Shard {
@@ -82,7 +50,7 @@ impl Shard {
         }
     }
 
-    pub(super) fn into_series(self) -> HashMap<TagSet, Vec<(MetricId, Agg)>> {
+    pub(super) fn into_series(self) -> TagMap<Vec<(MetricId, Agg)>> {
         self.series
     }
 }
@@ -125,14 +93,6 @@ impl Default for Sink {
 mod tests {
     use super::*;
     use crate::metrics::names;
-
-    #[test]
-    fn tag_sets_sort_and_let_later_pairs_win() {
-        let tags = TagSet::new([("status", "200"), ("method", "GET"), ("status", "404")]);
-        assert_eq!(tags.iter().collect::<Vec<_>>(), vec![("method", "GET"), ("status", "404")]);
-        assert_eq!(tags.get("status"), Some("404"));
-        assert_eq!(tags.get("name"), None);
-    }
 
     #[test]
     fn drained_shards_merge_exactly() {

@@ -38,7 +38,7 @@ pub fn export_json(report: &Report, registry: &Registry) -> Value {
         "executor": report.executor,
         "vus_max": report.vus_max,
         "test_run_duration_ms": report.elapsed.as_secs_f64() * 1000.0,
-        "vus_ready_ms": report.vus_ready.map(|d| d.as_secs_f64() * 1000.0),
+        "vus_ready_ms": report.vus_ready.as_secs_f64() * 1000.0,
         "metrics": metrics,
         "checks": checks,
         "errors": errors,

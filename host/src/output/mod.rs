@@ -19,11 +19,12 @@ pub struct Report {
     pub scenario: String,
     pub executor: &'static str,
     pub vus_max: u32,
+    /// From the first iteration to the end, graceful stop included.
     pub elapsed: Duration,
     pub aggregate: Aggregate,
     pub errors: Vec<(String, u64)>,
-    /// Time until every VU was instantiated and initialised together.
-    pub vus_ready: Option<Duration>,
+    /// Time to instantiate and initialise every VU, before the clock started.
+    pub vus_ready: Duration,
 }
 
 /// One metric of the report, merged over all its series.

@@ -15,14 +15,12 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
         "\n  scenario: {} ({}, max {} VUs), ran for {:.1}s\n",
         report.scenario, report.executor, report.vus_max, secs
     );
-    if let Some(ready) = report.vus_ready {
-        let _ = writeln!(
-            out,
-            "  all {} VUs were running {:.0}ms after the start\n",
-            report.vus_max,
-            ready.as_secs_f64() * 1000.0
-        );
-    }
+    let _ = writeln!(
+        out,
+        "  {} VUs instantiated and initialised in {:.0}ms\n",
+        report.vus_max,
+        report.vus_ready.as_secs_f64() * 1000.0
+    );
     let checks = report.checks();
     if !checks.is_empty() {
         for (name, passes, fails) in &checks {

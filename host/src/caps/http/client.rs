@@ -3,7 +3,6 @@
 //! connection API, and k6's phase timings measured at the socket. It
 //! knows nothing of redirects, cookies or metrics (see `mod.rs`).
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -25,7 +24,7 @@ use super::HttpShared;
 use crate::bindings::http::Error as HttpError;
 
 /// Scheme, host and port: the key of a VU's kept connections.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub https: bool,
     pub host: String,
@@ -51,13 +50,14 @@ pub struct Conn {
     io: Arc<IoStats>,
 }
 
-/// A VU's idle connections, by origin. `batch` may hold several per origin.
+/// A VU's idle connections, by origin. `batch` may hold several per
+/// origin. A VU talks to few origins, so a list beats hashing host names.
 #[derive(Default)]
-pub struct Pool(HashMap<Origin, Vec<Conn>>);
+pub struct Pool(Vec<(Origin, Vec<Conn>)>);
 
 impl Pool {
     pub fn take(&mut self, origin: &Origin) -> Option<Conn> {
-        let conns = self.0.get_mut(origin)?;
+        let conns = &mut self.0.iter_mut().find(|(o, _)| o == origin)?.1;
         while let Some(conn) = conns.pop() {
             if !conn.sender.is_closed() {
                 return Some(conn);
@@ -67,8 +67,12 @@ impl Pool {
     }
 
     pub fn put(&mut self, origin: Origin, conn: Conn) {
-        if !conn.sender.is_closed() {
-            self.0.entry(origin).or_default().push(conn);
+        if conn.sender.is_closed() {
+            return;
+        }
+        match self.0.iter_mut().find(|(o, _)| *o == origin) {
+            Some((_, conns)) => conns.push(conn),
+            None => self.0.push((origin, vec![conn])),
         }
     }
 }
@@ -116,7 +120,9 @@ pub async fn exchange(
     let reused = kept.is_some();
     let (mut conn, mut phases) = match kept {
         Some(conn) => (conn, Phases::default()),
-        None => connect(shared, origin).await.map_err(|error| Failure { error, bytes_sent: 0, bytes_received: 0 })?,
+        None => {
+            connect_boxed(shared, origin).await.map_err(|error| Failure { error, bytes_sent: 0, bytes_received: 0 })?
+        }
     };
     let retry_request = reused.then(|| clone_request(&request));
     match send_on(&mut conn, request, discard_body, start, &mut phases).await {
@@ -128,8 +134,11 @@ pub async fn exchange(
         // server, so retry once on a new connection (as browsers and k6 do).
         Err(failure) if reused && failure.bytes_received == 0 && is_stale(&failure.error) => {
             let retry_start = Instant::now();
-            let (mut conn, mut phases) =
-                connect(shared, origin).await.map_err(|error| Failure { error, bytes_sent: 0, bytes_received: 0 })?;
+            let (mut conn, mut phases) = connect_boxed(shared, origin).await.map_err(|error| Failure {
+                error,
+                bytes_sent: 0,
+                bytes_received: 0,
+            })?;
             let request = retry_request.expect("kept connections keep a copy of the request");
             let done = send_on(&mut conn, request, discard_body, retry_start, &mut phases).await?;
             *conn_out = Some(conn);
@@ -149,6 +158,12 @@ fn clone_request(request: &http::Request<Full<Bytes>>) -> http::Request<Full<Byt
     *copy.uri_mut() = request.uri().clone();
     *copy.headers_mut() = request.headers().clone();
     copy
+}
+
+/// [`connect`] on the heap: it is the rare and large part of an exchange
+/// (the TLS handshake state), so every request's future stays small.
+async fn connect_boxed(shared: &HttpShared, origin: &Origin) -> Result<(Conn, Phases), HttpError> {
+    Box::pin(connect(shared, origin)).await
 }
 
 /// Opens a connection: DNS, TCP, TLS for https, then the HTTP/1.1 handshake.

@@ -10,6 +10,7 @@ mod dns;
 mod tls;
 
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,9 +22,9 @@ use url::{Position, Url};
 
 use self::client::{Conn, Exchange, Failure, Origin, Phases, Pool};
 use self::dns::DnsCache;
-use super::{Recorder, VuState};
+use super::{Recorder, TagCache, VuState};
 use crate::bindings::http::{Error as HttpError, Host, Method, Request, Response, StatusRange, Timings};
-use crate::metrics::{Sample, names};
+use crate::metrics::{Sample, TagSet, names};
 
 /// Run-wide HTTP defaults, from the command line.
 #[derive(Debug, Clone)]
@@ -59,41 +60,73 @@ pub enum HttpSetupError {
     CaFile { path: PathBuf, reason: String },
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    #[error("--user-agent {0:?} is not a valid header value")]
+    UserAgent(String),
 }
 
 /// Read-only HTTP state shared by all VUs of a run.
 pub struct HttpShared {
     tls: Arc<rustls::ClientConfig>,
     dns: DnsCache,
+    user_agent: HeaderValue,
     options: HttpOptions,
 }
 
 impl HttpShared {
     pub fn new(options: HttpOptions) -> Result<Self, HttpSetupError> {
         let tls = tls::client_config(options.ca_file.as_deref(), options.insecure_skip_tls_verify)?;
-        Ok(HttpShared { tls, dns: DnsCache::default(), options })
+        let user_agent = HeaderValue::from_str(&options.user_agent)
+            .map_err(|_| HttpSetupError::UserAgent(options.user_agent.clone()))?;
+        Ok(HttpShared { tls, dns: DnsCache::default(), user_agent, options })
     }
 }
 
 /// One VU's HTTP state: its connections and its cookie jar. The mutexes are
 /// this VU's own (so `batch` can run requests concurrently); no other VU
 /// ever takes them.
-pub struct HttpCtx {
+pub struct HttpCtx(Arc<VuHttp>);
+
+struct VuHttp {
     shared: Arc<HttpShared>,
     recorder: Recorder,
     pool: Mutex<Pool>,
     jar: Mutex<CookieStore>,
+    tags: Mutex<TagCache<TagKey>>,
+    /// The last URL parsed, since a VU mostly repeats its requests.
+    last_url: Mutex<Option<(String, Url)>>,
+}
+
+/// What an HTTP request's tag set is made of.
+struct TagKey {
+    method: http::Method,
+    name: String,
+    status: u16,
+    extra: Vec<(String, String)>,
 }
 
 impl HttpCtx {
     pub fn new(shared: Arc<HttpShared>, recorder: Recorder) -> Self {
-        HttpCtx { shared, recorder, pool: Mutex::default(), jar: Mutex::default() }
+        HttpCtx(Arc::new(VuHttp {
+            shared,
+            recorder,
+            pool: Mutex::default(),
+            jar: Mutex::default(),
+            tags: Mutex::default(),
+            last_url: Mutex::default(),
+        }))
     }
 
+    async fn spawn_send(&self, request: Request) -> Result<Response, HttpError> {
+        let vu = self.0.clone();
+        let exchange: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move { vu.send(request).await });
+        tokio::spawn(exchange).await.unwrap_or_else(|err| Err(HttpError::Other(format!("request task failed: {err}"))))
+    }
+}
+
+impl VuHttp {
     /// Sends a request, following redirects, recording every hop.
-    pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
-        let mut url =
-            Url::parse(&request.url).map_err(|err| HttpError::InvalidUrl(format!("{:?}: {err}", request.url)))?;
+    async fn send(&self, request: Request) -> Result<Response, HttpError> {
+        let mut url = self.parse_url(&request.url)?;
         let mut method = method(&request.method)?;
         let mut body = Bytes::from(request.body);
         let headers = header_map(&request.headers)?;
@@ -149,6 +182,18 @@ impl HttpCtx {
         }
     }
 
+    fn parse_url(&self, text: &str) -> Result<Url, HttpError> {
+        let mut last = self.last_url.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((cached, url)) = last.as_ref()
+            && cached == text
+        {
+            return Ok(url.clone());
+        }
+        let url = Url::parse(text).map_err(|err| HttpError::InvalidUrl(format!("{text:?}: {err}")))?;
+        *last = Some((text.to_string(), url.clone()));
+        Ok(url)
+    }
+
     fn build(
         &self,
         method: &http::Method,
@@ -161,7 +206,7 @@ impl HttpCtx {
         let host = &url[Position::BeforeHost..Position::AfterPort];
         let request_headers = builder.headers_mut().expect("a fresh builder has headers");
         request_headers.insert(header::HOST, header_value(host)?);
-        request_headers.insert(header::USER_AGENT, header_value(&self.shared.options.user_agent)?);
+        request_headers.insert(header::USER_AGENT, self.shared.user_agent.clone());
         let cookies = {
             let jar = self.jar.lock().unwrap_or_else(|e| e.into_inner());
             jar.get_request_values(url).map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
@@ -202,7 +247,7 @@ impl HttpCtx {
     ) {
         let status = exchange.response.status().as_u16();
         let failed = !is_expected(status, expected);
-        let tags = self.tags(method, name, &status.to_string(), tags);
+        let tags = self.tags(method, name, status, tags);
         let t = timings(&exchange.phases);
         let mut samples = vec![
             Sample::new(names::HTTP_REQS, 1.0),
@@ -229,7 +274,7 @@ impl HttpCtx {
     /// A request without a response: counted and failed, status 0 (as k6);
     /// no timings, since no phase completed.
     fn record_failure(&self, method: &http::Method, name: &str, tags: &[(String, String)], failure: &Failure) {
-        let tags = self.tags(method, name, "0", tags);
+        let tags = self.tags(method, name, 0, tags);
         self.recorder.record(
             &tags,
             &[
@@ -241,15 +286,20 @@ impl HttpCtx {
         );
     }
 
-    fn tags(
-        &self,
-        method: &http::Method,
-        name: &str,
-        status: &str,
-        extra: &[(String, String)],
-    ) -> crate::metrics::TagSet {
-        let builtin = [("method", method.as_str()), ("name", name), ("status", status)];
-        self.recorder.tags(builtin.into_iter().chain(extra.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+    /// The tag set of a request's metrics, from this VU's cache when it
+    /// made the same request before.
+    fn tags(&self, method: &http::Method, name: &str, status: u16, extra: &[(String, String)]) -> TagSet {
+        let mut cache = self.tags.lock().unwrap_or_else(|e| e.into_inner());
+        cache.get(
+            |k| k.status == status && k.method == *method && k.name == name && k.extra == extra,
+            || {
+                let status_text = status.to_string();
+                let builtin = [("method", method.as_str()), ("name", name), ("status", &status_text)];
+                let pairs = builtin.into_iter().chain(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let key = TagKey { method: method.clone(), name: name.to_string(), status, extra: extra.to_vec() };
+                (key, self.recorder.tags(pairs))
+            },
+        )
     }
 }
 
@@ -321,12 +371,12 @@ fn timings(p: &Phases) -> Timings {
 
 impl Host for VuState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
-        Ok(self.http.send(request).await)
+        Ok(self.http.spawn_send(request).await)
     }
 
     async fn batch(&mut self, requests: Vec<Request>) -> wasmtime::Result<Vec<Result<Response, HttpError>>> {
         let http = &self.http;
-        Ok(futures_util::future::join_all(requests.into_iter().map(|r| http.send(r))).await)
+        Ok(futures_util::future::join_all(requests.into_iter().map(|r| http.spawn_send(r))).await)
     }
 }
 

@@ -1,0 +1,95 @@
+//! `cargo xtask bench`: the options, the order of the measurements (build,
+//! wrk, demo target, throughput rounds, start time and memory) and where the
+//! markdown report goes.
+
+mod memory;
+mod proc;
+mod report;
+mod throughput;
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use crate::tasks::{DemoTarget, build_host_release, build_plugins, root};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Interleaved vespid/wrk throughput rounds [default: 3; with --quick: 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: Option<u32>,
+    /// Seconds each throughput run lasts [default: 5; with --quick: 2].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    duration: Option<u64>,
+    /// VU counts for the start-time and memory runs (a 1-VU baseline is always run) [default: 1000,10000; with --quick: 100].
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(2..))]
+    vus_list: Option<Vec<u32>>,
+    /// Seconds each start-time and memory run lasts; RSS is read two thirds in [default: 12; with --quick: 4].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(3..))]
+    hold: Option<u64>,
+    /// Smoke test: 1 round of 2 s, 100 VUs, 4 s hold (explicit options still win).
+    #[arg(long)]
+    quick: bool,
+}
+
+/// The options with their defaults applied.
+pub struct Settings {
+    pub rounds: u32,
+    pub duration: u64,
+    pub vus_list: Vec<u32>,
+    pub hold: u64,
+}
+
+impl Settings {
+    fn from(args: &BenchArgs) -> Settings {
+        let quick = args.quick;
+        Settings {
+            rounds: args.rounds.unwrap_or(if quick { 1 } else { 3 }),
+            duration: args.duration.unwrap_or(if quick { 2 } else { 5 }),
+            vus_list: args.vus_list.clone().unwrap_or_else(|| if quick { vec![100] } else { vec![1000, 10_000] }),
+            hold: args.hold.unwrap_or(if quick { 4 } else { 12 }),
+        }
+    }
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let settings = Settings::from(args);
+    if settings.vus_list.is_empty() {
+        bail!("--vus-list needs at least one VU count");
+    }
+    let plugins = build_plugins()?;
+    let vespid = build_host_release()?;
+    let hello = existing(&plugins.join("hello.wasm"))?;
+    let probe = existing(&plugins.join("http_probe.wasm"))?;
+    let out_dir = root().join("target/bench");
+    let tmp = out_dir.join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+
+    let wrk = throughput::ensure_wrk();
+    if let Err(why) = &wrk {
+        println!("bench: wrk is unavailable, measuring vespid only: {why}");
+    }
+    let target = DemoTarget::start(&vespid, Some("0"))?;
+    println!("bench: demo target (pid {}) on {}, pinned to CPU 0", target.pid(), target.url);
+    let url = target.url.trim_end_matches('/').to_string();
+    let rounds = throughput::measure(&vespid, &hello, &url, settings.rounds, settings.duration, wrk.is_ok(), &tmp);
+    let (baseline, runs) = memory::measure(&vespid, &probe, &url, &settings.vus_list, settings.hold, &tmp);
+    drop(target);
+
+    let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let results =
+        report::Results { settings: &settings, command_line, wrk, rounds: &rounds, baseline: &baseline, runs: &runs };
+    let markdown = report::markdown(&results);
+    println!("\n{markdown}");
+    let latest = out_dir.join("latest.md");
+    std::fs::write(&latest, &markdown).with_context(|| format!("cannot write {}", latest.display()))?;
+    println!("bench: written to {}", latest.display());
+    Ok(())
+}
+
+fn existing(path: &Path) -> Result<std::path::PathBuf> {
+    if !path.is_file() {
+        bail!("{} is missing after build_plugins", path.display());
+    }
+    Ok(path.to_path_buf())
+}

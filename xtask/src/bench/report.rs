@@ -1,0 +1,148 @@
+//! The markdown section the bench prints and writes to
+//! `target/bench/latest.md`: machine, command lines, date, and the two tables.
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use super::Settings;
+use super::memory::{PAUSE_MS, VuRun};
+use super::throughput::{CONNECTIONS, GENERATOR_CPU, Round};
+
+/// Everything the section shows.
+pub struct Results<'a> {
+    pub settings: &'a Settings,
+    pub command_line: String,
+    pub wrk: Result<(), String>,
+    pub rounds: &'a [Round],
+    pub baseline: &'a VuRun,
+    pub runs: &'a [VuRun],
+}
+
+pub fn markdown(r: &Results) -> String {
+    let s = r.settings;
+    let mut md = String::new();
+    let date = command_output("date", &["-u"]).unwrap_or_else(|| "(date unavailable)".into());
+    let _ = writeln!(md, "## Benchmark run of {date}\n");
+    let _ = writeln!(md, "Machine: {}; loopback only; demo target pinned to CPU 0.\n", machine());
+    let _ = writeln!(md, "```sh\ncargo xtask {}", r.command_line);
+    let _ = writeln!(md, "# (a) per round, each load generator pinned to CPU {GENERATOR_CPU}:");
+    let _ = writeln!(
+        md,
+        "TOKIO_WORKER_THREADS=1 taskset -c {GENERATOR_CPU} vespid run hello.wasm --vus {CONNECTIONS} --duration {}s --quiet --summary-export FILE --env BASE_URL=URL",
+        s.duration
+    );
+    let _ = writeln!(md, "taskset -c {GENERATOR_CPU} wrk -t1 -c{CONNECTIONS} -d{}s URL/", s.duration);
+    let _ = writeln!(md, "# (b) N in 1,{}:", join(&s.vus_list));
+    let _ = writeln!(
+        md,
+        "vespid run http_probe.wasm --vus N --duration {}s --quiet --summary-export FILE --env URL=URL/ --env PAUSE_MS={PAUSE_MS}\n```\n",
+        s.hold
+    );
+    throughput_table(&mut md, r);
+    memory_table(&mut md, r);
+    md
+}
+
+fn throughput_table(md: &mut String, r: &Results) {
+    let _ = writeln!(
+        md,
+        "### Throughput per load-generator CPU-second ({CONNECTIONS} connections, {} s)\n",
+        r.settings.duration
+    );
+    if let Err(why) = &r.wrk {
+        let _ = writeln!(md, "wrk unavailable, its columns are empty: {why}\n");
+    }
+    let _ = writeln!(md, "| Round | vespid req/s | vespid req/CPU-s | wrk req/s | wrk req/CPU-s | vespid/wrk |");
+    let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|");
+    let mut ratios = Vec::new();
+    for (i, round) in r.rounds.iter().enumerate() {
+        let (v_rps, v_cpu) = cells(Some(&round.vespid));
+        let (w_rps, w_cpu) = cells(round.wrk.as_ref());
+        let ratio = round.ratio().map_or("—".to_string(), |x| format!("{x:.2}"));
+        ratios.extend(round.ratio());
+        let _ = writeln!(md, "| {} | {v_rps} | {v_cpu} | {w_rps} | {w_cpu} | {ratio} |", i + 1);
+    }
+    ratios.sort_by(f64::total_cmp);
+    if let (Some(min), Some(max)) = (ratios.first(), ratios.last()) {
+        let _ = writeln!(md, "\nvespid/wrk: min {min:.2}, median {:.2}, max {max:.2}", median(&ratios));
+    }
+    for (i, round) in r.rounds.iter().enumerate() {
+        for (name, failure) in
+            [("vespid", round.vespid.as_ref().err()), ("wrk", round.wrk.as_ref().and_then(|w| w.as_ref().err()))]
+        {
+            if let Some(why) = failure {
+                let _ = writeln!(md, "\nRound {}: {name} failed: {why}", i + 1);
+            }
+        }
+    }
+    md.push('\n');
+}
+
+fn cells(run: Option<&Result<super::throughput::Run, String>>) -> (String, String) {
+    match run {
+        Some(Ok(run)) => (format!("{:.0}", run.per_second()), format!("{:.0}", run.per_cpu_second())),
+        Some(Err(_)) => ("failed".into(), "failed".into()),
+        None => ("—".into(), "—".into()),
+    }
+}
+
+fn memory_table(md: &mut String, r: &Results) {
+    // Where memory::pick aims: two thirds into the hold, to a tenth of a second.
+    let steady = (r.settings.hold as f64 * 20.0 / 3.0).round() / 10.0;
+    let _ = writeln!(md, "### VU start time and memory (each VU: one connection, one request per {PAUSE_MS} ms)\n");
+    let _ = writeln!(md, "| VUs | vus_ready_ms | RSS at ~{steady} s (MiB) | RSS max (MiB) | RSS per VU (KiB) |");
+    let _ = writeln!(md, "|---:|---:|---:|---:|---:|");
+    let mut notes = Vec::new();
+    for run in std::iter::once(r.baseline).chain(r.runs) {
+        match &run.outcome {
+            Ok(sample) => {
+                let ready = sample.vus_ready_ms.map_or("null".to_string(), |ms| format!("{ms:.0}"));
+                let per_vu = run.per_vu_kib(r.baseline).map_or("—".to_string(), |kib| format!("{kib:.1}"));
+                let _ = writeln!(
+                    md,
+                    "| {} | {ready} | {:.1} | {:.1} | {per_vu} |",
+                    run.vus,
+                    sample.rss_steady_kib as f64 / 1024.0,
+                    sample.rss_max_kib as f64 / 1024.0
+                );
+                if let Some(note) = &sample.note {
+                    notes.push(format!("{} VUs: {note} (at {:.1} s)", run.vus, sample.steady_at.as_secs_f64()));
+                }
+            }
+            Err(why) => {
+                let _ = writeln!(md, "| {} | — | — | — | — |", run.vus);
+                notes.push(format!("{} VUs: {}", run.vus, why.replace('|', "\\|")));
+            }
+        }
+    }
+    for note in notes {
+        let _ = writeln!(md, "\n{note}");
+    }
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let mid = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) { (sorted[mid - 1] + sorted[mid]) / 2.0 } else { sorted[mid] }
+}
+
+fn join(values: &[u32]) -> String {
+    values.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The CPU model and how many CPUs, from /proc/cpuinfo.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpus} CPUs ({model})")
+}
+
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
