@@ -157,11 +157,14 @@ impl ExecCtx {
         let errors = &self.factory.shared.errors;
         let mut rng = fastrand::Rng::with_seed(u64::from(id));
         let mut iteration: u32 = 0;
+        // Registered once per VU, not per iteration: waiting on the shared
+        // token would take its lock, common to all VUs, every iteration.
+        let mut hard_stop = std::pin::pin!(hard.cancelled());
         while limit.is_none_or(|n| iteration < n) && !soft.is_cancelled() {
             let start = Instant::now();
             let outcome = tokio::select! {
                 biased;
-                _ = hard.cancelled() => break,
+                _ = &mut hard_stop => break,
                 outcome = self.iterate(id, &mut vu, iteration, &mut rng) => outcome,
             };
             let failed = outcome.is_err();
@@ -179,7 +182,7 @@ impl ExecCtx {
             iteration = iteration.wrapping_add(1);
             if failed && vu.is_none() {
                 tokio::select! {
-                    _ = hard.cancelled() => break,
+                    _ = &mut hard_stop => break,
                     _ = soft.cancelled() => break,
                     _ = tokio::time::sleep(START_RETRY_PAUSE) => {}
                 }

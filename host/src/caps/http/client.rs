@@ -105,14 +105,24 @@ pub struct Failure {
     pub bytes_received: u64,
 }
 
+impl Failure {
+    /// A failure whose byte counts are unknown or zero (no connection, or
+    /// the connection was dropped with its counters on a timeout).
+    pub fn without_bytes(error: HttpError) -> Self {
+        Failure { error, bytes_sent: 0, bytes_received: 0 }
+    }
+}
+
 /// Sends `request` on a kept connection to `origin` (or a new one) and reads
-/// the whole response. On success the connection is handed back through
+/// the whole response. `rebuild` makes the request again for the one retry
+/// on a fresh connection. On success the connection is handed back through
 /// `conn_out` for reuse.
 pub async fn exchange(
     shared: &HttpShared,
     origin: &Origin,
     kept: Option<Conn>,
     request: http::Request<Full<Bytes>>,
+    rebuild: impl Fn() -> Result<http::Request<Full<Bytes>>, HttpError>,
     discard_body: bool,
     conn_out: &mut Option<Conn>,
 ) -> Result<Exchange, Failure> {
@@ -120,11 +130,8 @@ pub async fn exchange(
     let reused = kept.is_some();
     let (mut conn, mut phases) = match kept {
         Some(conn) => (conn, Phases::default()),
-        None => {
-            connect_boxed(shared, origin).await.map_err(|error| Failure { error, bytes_sent: 0, bytes_received: 0 })?
-        }
+        None => connect_boxed(shared, origin).await.map_err(Failure::without_bytes)?,
     };
-    let retry_request = reused.then(|| clone_request(&request));
     match send_on(&mut conn, request, discard_body, start, &mut phases).await {
         Ok(done) => {
             *conn_out = Some(conn);
@@ -134,12 +141,8 @@ pub async fn exchange(
         // server, so retry once on a new connection (as browsers and k6 do).
         Err(failure) if reused && failure.bytes_received == 0 && is_stale(&failure.error) => {
             let retry_start = Instant::now();
-            let (mut conn, mut phases) = connect_boxed(shared, origin).await.map_err(|error| Failure {
-                error,
-                bytes_sent: 0,
-                bytes_received: 0,
-            })?;
-            let request = retry_request.expect("kept connections keep a copy of the request");
+            let (mut conn, mut phases) = connect_boxed(shared, origin).await.map_err(Failure::without_bytes)?;
+            let request = rebuild().map_err(Failure::without_bytes)?;
             let done = send_on(&mut conn, request, discard_body, retry_start, &mut phases).await?;
             *conn_out = Some(conn);
             Ok(Exchange { new_connection: true, ..done })
@@ -150,14 +153,6 @@ pub async fn exchange(
 
 fn is_stale(error: &HttpError) -> bool {
     matches!(error, HttpError::ConnectionReset(_))
-}
-
-fn clone_request(request: &http::Request<Full<Bytes>>) -> http::Request<Full<Bytes>> {
-    let mut copy = http::Request::new(request.body().clone());
-    *copy.method_mut() = request.method().clone();
-    *copy.uri_mut() = request.uri().clone();
-    *copy.headers_mut() = request.headers().clone();
-    copy
 }
 
 /// [`connect`] on the heap: it is the rare and large part of an exchange

@@ -135,15 +135,14 @@ impl VuHttp {
         let mut redirects = 0;
         loop {
             let origin = Origin::of(&url)?;
-            let outgoing = self.build(&method, &url, &headers, body.clone())?;
+            let build = || self.build(&method, &url, &headers, body.clone());
+            let outgoing = build()?;
             let kept = self.pool().take(&origin);
             let mut returned: Option<Conn> = None;
-            let result = tokio::time::timeout(
-                timeout,
-                client::exchange(&self.shared, &origin, kept, outgoing, request.discard_body, &mut returned),
-            )
+            let exchange = client::exchange(&self.shared, &origin, kept, outgoing, build, request.discard_body, &mut returned);
+            let result = tokio::time::timeout(timeout, exchange)
             .await
-            .unwrap_or_else(|_| Err(Failure { error: HttpError::Timeout, bytes_sent: 0, bytes_received: 0 }));
+            .unwrap_or_else(|_| Err(Failure::without_bytes(HttpError::Timeout)));
             if let Some(conn) = returned {
                 self.pool().put(origin, conn);
             }
