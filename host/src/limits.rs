@@ -7,9 +7,10 @@ use crate::Error;
 
 /// Files the process needs besides VU sockets (binary, cache, stdio, epoll…).
 const FILES_RESERVED: u64 = 256;
-/// Memory maps per live component instance with the pooling allocator
-/// (measured ~6; see ../shared/reference/wasmtime-spike.md) plus slack.
-const MAPS_PER_VU: u64 = 6;
+/// Memory maps per live VU with the pooling allocator and no copy-on-write
+/// memory image (measured 4.0 at 10,000 VUs; `cargo xtask bench`), plus
+/// slack for guests with a second memory.
+const MAPS_PER_VU: u64 = 5;
 const MAPS_RESERVED: u64 = 4096;
 
 /// Checks that `vus` VUs (each with one connection) fit this machine.

@@ -44,6 +44,12 @@ pub fn build_engine(options: EngineOptions) -> Result<Engine, PluginError> {
     config.memory_reservation(VU_MEMORY_MAX as u64);
     config.memory_guard_size(0);
     config.memory_reservation_for_growth(0);
+    // Copy data segments instead of mapping a copy-on-write image per
+    // instance: measured here with 10,000 VUs, start time halves (fewer
+    // mmap calls contending for the process's memory-map lock), memory maps
+    // drop from 6 to 4 per VU and resident memory stays the same. Guests
+    // with megabytes of data (JS, Python) may want the image back.
+    config.memory_init_cow(false);
 
     let n = options.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::default();
