@@ -66,7 +66,8 @@ impl Vu {
         runner.call_teardown(&mut self.store, setup_data).await.map_err(|err| self.trap_message("teardown", &err))?
     }
 
-    /// Runs one iteration. `Err(Trapped)` means the instance is unusable.
+    /// Runs one iteration: `Ok` holds the guest's own result; `Err` is a
+    /// trap, after which the instance is unusable.
     async fn run(&mut self, task: &str) -> Result<Result<(), String>, String> {
         let runner = self.scenario.vespid_scenario_runner();
         match runner.call_run(&mut self.store, task).await {

@@ -66,13 +66,13 @@ impl Pool {
         None
     }
 
-    pub fn put(&mut self, origin: Origin, conn: Conn) {
+    pub fn put(&mut self, origin: &Origin, conn: Conn) {
         if conn.sender.is_closed() {
             return;
         }
-        match self.0.iter_mut().find(|(o, _)| *o == origin) {
+        match self.0.iter_mut().find(|(o, _)| o == origin) {
             Some((_, conns)) => conns.push(conn),
-            None => self.0.push((origin, vec![conn])),
+            None => self.0.push((origin.clone(), vec![conn])),
         }
     }
 }
