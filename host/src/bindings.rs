@@ -14,8 +14,8 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::vespid::scenario::runner;
-pub use vespid::scenario::{http, log, metrics, vu};
+pub use self::exports::vespid::scenario::runner;
+pub use self::vespid::scenario::{http, log, metrics, vu};
 
 /// The WIT package version this host speaks.
 pub const WIT_VERSION: &str = "0.1.0";
