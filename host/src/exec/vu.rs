@@ -208,7 +208,9 @@ impl ExecCtx {
         rng: &mut fastrand::Rng,
     ) -> Result<(), String> {
         if slot.is_none() {
-            *slot = Some(self.start_vu(id).await?);
+            // Boxed: restarting is rare and its future is large; the VU task
+            // should not carry it for its whole life.
+            *slot = Some(Box::pin(self.start_vu(id)).await?);
         }
         let vu = slot.as_mut().expect("started above");
         vu.store.data_mut().vu.set_iteration(iteration);
