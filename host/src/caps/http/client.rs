@@ -230,11 +230,7 @@ async fn send_on(
     if let Err(err) = conn.sender.ready().await {
         return Err(fail(hyper_error(&err), &io));
     }
-    let send_start = Instant::now();
-    // Blocked: DNS, waiting for the connection to be ready, our own overhead.
-    phases.blocked =
-        send_start.saturating_duration_since(start).saturating_sub(phases.connecting + phases.tls_handshaking);
-    io.mark_send_start(send_start);
+    io.reset_marks();
     let response = match conn.sender.send_request(request).await {
         Ok(response) => response,
         Err(err) => return Err(fail(hyper_error(&err), &io)),
@@ -245,10 +241,13 @@ async fn send_on(
         Err(err) => return Err(fail(hyper_error(&err), &io)),
     };
     let end = Instant::now();
-    let (last_write, first_read) = io.marks(send_start, end);
-    phases.sending = last_write - send_start;
-    phases.waiting = first_read.saturating_duration_since(last_write);
-    phases.receiving = end.saturating_duration_since(first_read.max(last_write));
+    let marks = io.marks(start, end);
+    // Blocked: DNS, waiting for the connection, and handing the request to
+    // the connection's task: everything before its first byte is written.
+    phases.blocked = (marks.first_write - start).saturating_sub(phases.connecting + phases.tls_handshaking);
+    phases.sending = marks.last_write - marks.first_write;
+    phases.waiting = marks.first_read - marks.last_write;
+    phases.receiving = end - marks.first_read;
     let (bytes_sent, bytes_received) = io.take_bytes();
     let body = if discard_body { Bytes::new() } else { body };
     Ok(Exchange {
@@ -295,11 +294,12 @@ fn tls_reason(err: &io::Error) -> String {
     }
 }
 
-/// Byte counts and the instants of the last write and first read of the
-/// current exchange, updated by the connection task and read by the VU.
+/// Byte counts and the instants of the first and last write and the first
+/// read of the current exchange, updated by the connection task and read by
+/// the VU. An instant is nanoseconds since `base`; 0 means not yet.
 struct IoStats {
     base: Instant,
-    send_start_ns: AtomicU64,
+    first_write_ns: AtomicU64,
     last_write_ns: AtomicU64,
     first_read_ns: AtomicU64,
     sent: AtomicU64,
@@ -310,7 +310,7 @@ impl IoStats {
     fn new() -> Self {
         IoStats {
             base: Instant::now(),
-            send_start_ns: AtomicU64::new(0),
+            first_write_ns: AtomicU64::new(0),
             last_write_ns: AtomicU64::new(0),
             first_read_ns: AtomicU64::new(0),
             sent: AtomicU64::new(0),
@@ -322,13 +322,21 @@ impl IoStats {
         self.base.elapsed().as_nanos() as u64
     }
 
-    fn mark_send_start(&self, at: Instant) {
-        let ns = at.saturating_duration_since(self.base).as_nanos() as u64;
-        self.send_start_ns.store(ns, Ordering::Relaxed);
+    /// Starts a new exchange's marks.
+    fn reset_marks(&self) {
+        self.first_write_ns.store(0, Ordering::Relaxed);
         self.last_write_ns.store(0, Ordering::Relaxed);
         self.first_read_ns.store(0, Ordering::Relaxed);
     }
 
+    /// Called as a write starts: the first one of an exchange starts `sending`.
+    fn before_write(&self) {
+        if self.first_write_ns.load(Ordering::Relaxed) == 0 {
+            self.first_write_ns.store(self.now_ns(), Ordering::Relaxed);
+        }
+    }
+
+    /// Called when a write completed: the last one ends `sending`.
     fn on_write(&self, n: usize) {
         self.sent.fetch_add(n as u64, Ordering::Relaxed);
         self.last_write_ns.store(self.now_ns(), Ordering::Relaxed);
@@ -343,23 +351,28 @@ impl IoStats {
         }
     }
 
-    /// (last write, first read) of this exchange, within [send_start, end].
-    fn marks(&self, send_start: Instant, end: Instant) -> (Instant, Instant) {
-        let at = |ns: u64| (self.base + Duration::from_nanos(ns)).clamp(send_start, end);
-        let last_write = match self.last_write_ns.load(Ordering::Relaxed) {
-            0 => send_start,
-            ns => at(ns),
+    /// This exchange's marks, in order and within [start, end].
+    fn marks(&self, start: Instant, end: Instant) -> Marks {
+        let at = |mark: &AtomicU64, unset: Instant| match mark.load(Ordering::Relaxed) {
+            0 => unset,
+            ns => (self.base + Duration::from_nanos(ns)).clamp(start, end),
         };
-        let first_read = match self.first_read_ns.load(Ordering::Relaxed) {
-            0 => end,
-            ns => at(ns),
-        };
-        (last_write, first_read.max(last_write))
+        let first_write = at(&self.first_write_ns, start);
+        let last_write = at(&self.last_write_ns, first_write).max(first_write);
+        let first_read = at(&self.first_read_ns, end).max(last_write);
+        Marks { first_write, last_write, first_read }
     }
 
     fn take_bytes(&self) -> (u64, u64) {
         (self.sent.swap(0, Ordering::Relaxed), self.received.swap(0, Ordering::Relaxed))
     }
+}
+
+/// When an exchange's bytes crossed the socket.
+struct Marks {
+    first_write: Instant,
+    last_write: Instant,
+    first_read: Instant,
 }
 
 /// A socket that reports its traffic to [`IoStats`].
@@ -382,6 +395,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.stats.before_write();
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = poll {
             self.stats.on_write(n);
@@ -394,6 +408,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        self.stats.before_write();
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = poll {
             self.stats.on_write(n);
