@@ -1,3 +1,9 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use crate::support::{Protocol, run_guest, target};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -54,4 +60,49 @@ async fn session_cookies_stay_with_their_vu_through_a_multi_step_flow() {
     assert_eq!(run.count("http_reqs"), 150);
     assert_eq!(server.stats().requests, 150);
     assert_eq!(server.stats().connections, 10);
+}
+
+/// A server that answers one request per connection, keeps the connection
+/// idle for 100 ms without saying it will close it, then closes it.
+async fn closing_server() -> (String, Arc<AtomicU64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("address"));
+    let connections = Arc::new(AtomicU64::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            });
+        }
+    });
+    (url, connections)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_connection_the_server_closed_is_replaced_without_a_failed_request() {
+    let (url, connections) = closing_server().await;
+    let url = format!("URL={url}");
+    // Each VU pauses 300 ms after its request, so its kept connection is
+    // closed by the server before the next one.
+    let run = run_guest(
+        "http-probe",
+        &["--vus", "2", "--iterations", "3", "--env", &url, "--env", "PAUSE_MS=300", "--env", "EXPECT_STATUS=200"],
+    )
+    .await;
+    run.assert_ok();
+    assert_eq!(run.check("status is 200"), (6, 0));
+    assert_eq!(run.passes("http_req_failed"), 0);
+    assert_eq!(run.count("http_reqs"), 6);
+    assert_eq!(connections.load(Ordering::Relaxed), 6, "one new connection per request");
 }
