@@ -64,6 +64,16 @@ impl TrendAgg {
     pub fn avg(&self) -> f64 {
         if self.count == 0 { 0.0 } else { self.sum / self.count as f64 }
     }
+
+    /// The smallest sample (0 when empty).
+    pub fn min(&self) -> f64 {
+        if self.count == 0 { 0.0 } else { self.min }
+    }
+
+    /// The largest sample (0 when empty).
+    pub fn max(&self) -> f64 {
+        if self.count == 0 { 0.0 } else { self.max }
+    }
 }
 
 /// The aggregate of one metric over one series (or several merged).
@@ -157,9 +167,9 @@ impl Agg {
             Agg::Trend(t) => vec![
                 ("count", t.count as f64),
                 ("avg", t.avg()),
-                ("min", if t.count == 0 { 0.0 } else { t.min }),
+                ("min", t.min()),
                 ("med", t.quantile(0.5)),
-                ("max", if t.count == 0 { 0.0 } else { t.max }),
+                ("max", t.max()),
                 ("p(90)", t.quantile(0.90)),
                 ("p(95)", t.quantile(0.95)),
                 ("p(99)", t.quantile(0.99)),

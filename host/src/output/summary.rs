@@ -55,9 +55,9 @@ fn describe(agg: &Agg, unit: Unit, report: &Report) -> String {
             format!(
                 "avg={} min={} med={} max={} p(90)={} p(95)={} p(99)={}",
                 f(t.avg()),
-                f(agg.values(report.elapsed)[2].1),
+                f(t.min()),
                 f(t.quantile(0.5)),
-                f(agg.values(report.elapsed)[4].1),
+                f(t.max()),
                 f(t.quantile(0.90)),
                 f(t.quantile(0.95)),
                 f(t.quantile(0.99))
