@@ -24,11 +24,6 @@ impl Recorder {
         Recorder { sink, vu_id, scenario }
     }
 
-    /// The scenario tag every sample carries.
-    pub fn scenario(&self) -> &str {
-        &self.scenario
-    }
-
     /// A tag set of `pairs` plus `scenario`.
     pub fn tags<'a>(&'a self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> TagSet {
         TagSet::new(std::iter::once(("scenario", &*self.scenario)).chain(pairs))

@@ -38,14 +38,6 @@ impl ExecutorPlan {
             ExecutorPlan::PerVuIterations { .. } => "per-vu-iterations",
         }
     }
-
-    /// The longest the executor may run, graceful stop included.
-    pub fn max_time(&self) -> Duration {
-        match self {
-            ExecutorPlan::ConstantVus { duration, graceful_stop, .. } => *duration + *graceful_stop,
-            ExecutorPlan::PerVuIterations { max_duration, graceful_stop, .. } => *max_duration + *graceful_stop,
-        }
-    }
 }
 
 /// How an executor's run went.

@@ -47,12 +47,6 @@ impl TagSet {
     }
 }
 
-impl Default for TagSet {
-    fn default() -> Self {
-        TagSet::new(std::iter::empty::<(&str, &str)>())
-    }
-}
-
 impl PartialEq for TagSet {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0) || (self.0.hash == other.0.hash && self.0.tags == other.0.tags)

@@ -180,7 +180,8 @@ impl VuHttp {
                     return Err(failure.error);
                 }
             };
-            self.record(&method, name, &request.tags, &request.expected_statuses, &exchange);
+            let timings = timings(&exchange.phases);
+            self.record(&method, name, &request.tags, &request.expected_statuses, &exchange, &timings);
             self.store_cookies(url, exchange.response.headers());
 
             let status = exchange.response.status();
@@ -203,7 +204,7 @@ impl VuHttp {
                     }
                     target = Target::new(next)?;
                 }
-                _ => return Ok(response(url.clone(), exchange)),
+                _ => return Ok(response(url.clone(), exchange, timings)),
             }
         }
     }
@@ -273,11 +274,11 @@ impl VuHttp {
         tags: &[(String, String)],
         expected: &[StatusRange],
         exchange: &Exchange,
+        t: &Timings,
     ) {
         let status = exchange.response.status().as_u16();
         let failed = !is_expected(status, expected);
         let tags = self.tags(method, name, status, tags);
-        let t = timings(&exchange.phases);
         self.recorder.record(
             &tags,
             &[
@@ -372,20 +373,14 @@ fn header_value(value: &str) -> Result<HeaderValue, HttpError> {
     HeaderValue::from_str(value).map_err(|_| HttpError::InvalidUrl(format!("invalid header value {value:?}")))
 }
 
-fn response(url: Url, exchange: Exchange) -> Response {
+fn response(url: Url, exchange: Exchange, timings: Timings) -> Response {
     let (parts, body) = exchange.response.into_parts();
     let headers = parts
         .headers
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    Response {
-        status: parts.status.as_u16(),
-        headers,
-        body: body.into(),
-        url: url.into(),
-        timings: timings(&exchange.phases),
-    }
+    Response { status: parts.status.as_u16(), headers, body: body.into(), url: url.into(), timings }
 }
 
 fn timings(p: &Phases) -> Timings {
