@@ -1,9 +1,9 @@
-use crate::support::{Protocol, run_guest, target};
+use crate::support::{Protocol, env, run_guest, target};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_reqs_equal_the_server_count_and_each_vu_holds_one_connection() {
     let server = target(Protocol::Http).await;
-    let base = format!("BASE_URL={}", server.base_url());
+    let base = env("BASE_URL", &server, "");
     let run = run_guest("hello", &["--vus", "50", "--duration", "3s", "--env", &base]).await;
     run.assert_ok();
 
@@ -22,7 +22,7 @@ async fn http_reqs_equal_the_server_count_and_each_vu_holds_one_connection() {
 #[tokio::test(flavor = "multi_thread")]
 async fn custom_metrics_keep_their_kinds_and_tasks_follow_weights() {
     let server = target(Protocol::Http).await;
-    let base = format!("BASE_URL={}", server.base_url());
+    let base = env("BASE_URL", &server, "");
     let run = run_guest("custom-metrics", &["--vus", "4", "--iterations", "50", "--env", &base]).await;
     run.assert_ok();
     let summary = run.summary.as_ref().expect("summary");

@@ -1,4 +1,4 @@
-use crate::support::{Protocol, run_guest, target};
+use crate::support::{Protocol, assert_server_saw, env, run_guest, target};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_refused_is_a_failed_request_and_the_run_completes() {
@@ -18,13 +18,12 @@ async fn connection_refused_is_a_failed_request_and_the_run_completes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn http_500_counts_as_failed_but_the_iteration_goes_on() {
     let server = target(Protocol::Http).await;
-    let url = format!("URL={}/status/500", server.base_url());
+    let url = env("URL", &server, "/status/500");
     let run =
         run_guest("http-probe", &["--vus", "2", "--iterations", "3", "--env", &url, "--env", "EXPECT_STATUS=500"])
             .await;
     run.assert_ok();
-    assert_eq!(run.count("http_reqs"), 6);
-    assert_eq!(server.stats().requests, 6);
+    assert_server_saw(&run, &server, 6);
     assert_eq!((run.passes("http_req_failed"), run.fails("http_req_failed")), (6, 0));
     assert_eq!(run.passes("iterations_failed"), 0);
     assert_eq!(run.check("status is 500"), (6, 0));
@@ -33,12 +32,11 @@ async fn http_500_counts_as_failed_but_the_iteration_goes_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timeout_is_a_failed_request() {
     let server = target(Protocol::Http).await;
-    let url = format!("URL={}/delay/3000", server.base_url());
+    let url = env("URL", &server, "/delay/3000");
     let run =
         run_guest("http-probe", &["--vus", "2", "--iterations", "2", "--env", &url, "--env", "TIMEOUT_MS=200"]).await;
     run.assert_ok();
-    assert_eq!(run.count("http_reqs"), 4);
-    assert_eq!(server.stats().requests, 4, "the server saw each timed-out request");
+    assert_server_saw(&run, &server, 4);
     assert_eq!(run.passes("http_req_failed"), 4);
     assert_eq!(run.error_count("request timed out"), 4);
 }
@@ -46,14 +44,13 @@ async fn a_timeout_is_a_failed_request() {
 #[tokio::test(flavor = "multi_thread")]
 async fn panicking_iterations_fail_and_the_restarted_vu_opens_a_new_connection() {
     let server = target(Protocol::Http).await;
-    let base = format!("BASE_URL={}", server.base_url());
+    let base = env("BASE_URL", &server, "");
     // flaky-panic panics after its request on iterations 3 and 7 of each VU.
     let run = run_guest("flaky-panic", &["--vus", "5", "--iterations", "8", "--env", &base]).await;
     run.assert_ok();
     assert_eq!(run.count("iterations"), 40);
     assert_eq!((run.passes("iterations_failed"), run.fails("iterations_failed")), (10, 30));
-    assert_eq!(run.count("http_reqs"), 40);
-    assert_eq!(server.stats().requests, 40);
+    assert_server_saw(&run, &server, 40);
     // One connection per VU, plus one after the panic at iteration 3 (the
     // VU restarts lazily, so the panic at the last iteration opens none).
     assert_eq!(server.stats().connections, 10);

@@ -4,16 +4,15 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{Protocol, run_guest, target};
+use crate::support::{Protocol, assert_server_saw, env, run_guest, target};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chain_of_three_redirects_counts_four_requests_and_ends_with_the_final_status() {
     let server = target(Protocol::Http).await;
-    let url = format!("URL={}/redirect/3", server.base_url());
+    let url = env("URL", &server, "/redirect/3");
     let run = run_guest("http-probe", &["--iterations", "1", "--env", &url, "--env", "EXPECT_STATUS=200"]).await;
     run.assert_ok();
-    assert_eq!(run.count("http_reqs"), 4);
-    assert_eq!(server.stats().requests, 4);
+    assert_server_saw(&run, &server, 4);
     assert_eq!(server.path_count("/redirect/0"), 1);
     assert_eq!(run.check("status is 200"), (1, 0));
 }
@@ -21,12 +20,11 @@ async fn a_chain_of_three_redirects_counts_four_requests_and_ends_with_the_final
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redirect_loop_ends_with_too_many_redirects() {
     let server = target(Protocol::Http).await;
-    let url = format!("URL={}/redirect-loop", server.base_url());
+    let url = env("URL", &server, "/redirect-loop");
     let run = run_guest("http-probe", &["--iterations", "2", "--env", &url]).await;
     run.assert_ok();
     // The first request plus 10 redirects, twice.
-    assert_eq!(run.count("http_reqs"), 22);
-    assert_eq!(server.stats().requests, 22);
+    assert_server_saw(&run, &server, 22);
     assert_eq!(run.error_count("too many redirects (limit 10)"), 2);
     assert_eq!(run.passes("iterations_failed"), 2);
 }
@@ -34,21 +32,21 @@ async fn a_redirect_loop_ends_with_too_many_redirects() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_may_refuse_redirects() {
     let server = target(Protocol::Http).await;
-    let url = format!("URL={}/redirect/3", server.base_url());
+    let url = env("URL", &server, "/redirect/3");
     let run = run_guest(
         "http-probe",
         &["--iterations", "1", "--env", &url, "--env", "MAX_REDIRECTS=0", "--env", "EXPECT_STATUS=302"],
     )
     .await;
     run.assert_ok();
-    assert_eq!((run.count("http_reqs"), server.stats().requests), (1, 1));
+    assert_server_saw(&run, &server, 1);
     assert_eq!(run.check("status is 302"), (1, 0));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn session_cookies_stay_with_their_vu_through_a_multi_step_flow() {
     let server = target(Protocol::Http).await;
-    let base = format!("BASE_URL={}", server.base_url());
+    let base = env("BASE_URL", &server, "");
     let run = run_guest("flow", &["--vus", "10", "--iterations", "5", "--env", &base]).await;
     run.assert_ok();
     assert_eq!(run.check("logged in"), (50, 0));
@@ -57,8 +55,7 @@ async fn session_cookies_stay_with_their_vu_through_a_multi_step_flow() {
     assert_eq!(server.stats().me_without_session, 0);
     // The token read from the login response authorised the next request.
     assert_eq!(run.check("orders listed"), (50, 0));
-    assert_eq!(run.count("http_reqs"), 150);
-    assert_eq!(server.stats().requests, 150);
+    assert_server_saw(&run, &server, 150);
     assert_eq!(server.stats().connections, 10);
 }
 

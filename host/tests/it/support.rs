@@ -115,6 +115,18 @@ pub async fn run_guest(name: &str, args: &[&str]) -> Outcome {
     vespid(&all).await
 }
 
+/// `KEY=<server's base URL><path>`, for `--env`.
+pub fn env(key: &str, server: &DemoTarget, path: &str) -> String {
+    format!("{key}={}{path}", server.base_url())
+}
+
+/// The count that matters most: the run's `http_reqs` and the requests the
+/// server saw are both exactly `requests`.
+pub fn assert_server_saw(run: &Outcome, server: &DemoTarget, requests: u64) {
+    assert_eq!(run.count("http_reqs"), requests, "http_reqs");
+    assert_eq!(server.stats().requests, requests, "requests the server saw");
+}
+
 /// Starts a demo target on a free port.
 pub async fn target(protocol: Protocol) -> DemoTarget {
     DemoTarget::start("127.0.0.1:0".parse().expect("address"), protocol).await.expect("demo target starts")
