@@ -1,6 +1,5 @@
-//! The command line (clap derive): k6's flag names where k6 has one, and
-//! value parsers for durations and `KEY=VALUE` pairs. Parsing only; the
-//! plan is built and validated in `config`.
+//! The command line (clap derive): k6's flag names where k6 has one.
+//! Parsing only; the plan is built and validated in `config`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,6 +8,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::caps::LogLevel;
+use crate::config::{parse_duration, parse_key_value, parse_stage};
+use crate::exec::Segment;
 
 /// Load and integration tests whose scenarios are WebAssembly components.
 #[derive(Debug, Parser)]
@@ -20,8 +21,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a scenario plugin as virtual users and print a summary.
+    /// Run a scenario plugin, or a vespid.toml run file, and print a summary.
     Run(RunArgs),
+    /// Check a run file (and the flags given with it) without running it.
+    Validate(RunArgs),
     /// Print what a plugin declares: name, tasks, WIT world, imports.
     Inspect(InspectArgs),
     /// Serve the built-in demo target (for the demo, tests and benchmarks).
@@ -30,32 +33,44 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The plugin: a WebAssembly component targeting vespid:scenario/scenario@0.1.0.
-    pub plugin: PathBuf,
+    /// A plugin (a WebAssembly component targeting vespid:scenario/scenario@0.1.0) or a run file (*.toml).
+    pub target: PathBuf,
 
-    /// Number of virtual users.
-    #[arg(short = 'u', long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    pub vus: u32,
+    /// Number of virtual users (with --stage: the VUs at the start).
+    #[arg(short = 'u', long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub vus: Option<u32>,
 
     /// Run for this long (constant-vus), e.g. 30s, 1m30s. With --iterations: the maximum duration.
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
-    /// Iterations per VU (per-vu-iterations); without --duration, at most 10m.
-    #[arg(short = 'i', long, value_parser = clap::value_parser!(u32).range(1..))]
-    pub iterations: Option<u32>,
+    /// Iterations shared by all VUs (shared-iterations, as k6); without --duration, at most 10m.
+    #[arg(short = 'i', long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub iterations: Option<u64>,
 
-    /// Time running iterations get to finish after the end (k6's gracefulStop).
-    #[arg(long, value_parser = parse_duration, default_value = "30s")]
-    pub graceful_stop: Duration,
+    /// A ramping-vus stage DURATION:TARGET (repeatable), e.g. --stage 30s:100 --stage 1m:100.
+    #[arg(short = 's', long, value_parser = parse_stage)]
+    pub stage: Vec<(Duration, u32)>,
+
+    /// Time running iterations get to finish after the end (k6's gracefulStop; default 30s).
+    #[arg(long, value_parser = parse_duration)]
+    pub graceful_stop: Option<Duration>,
 
     /// A value the plugin reads with vu::env (repeatable): KEY=VALUE.
     #[arg(short = 'e', long = "env", value_parser = parse_key_value)]
     pub env: Vec<(String, String)>,
 
-    /// Name of the scenario, tagged on every metric (default: the plugin's name).
+    /// A tag on every metric sample (repeatable): KEY=VALUE.
+    #[arg(long, value_parser = parse_key_value)]
+    pub tag: Vec<(String, String)>,
+
+    /// Name of the scenario of a plugin run, tagged on every metric (default: the plugin's name).
     #[arg(long)]
     pub scenario: Option<String>,
+
+    /// Run only this share of the test, i/n (k6's execution segments), e.g. 2/4.
+    #[arg(long, value_parser = clap::value_parser!(Segment))]
+    pub segment: Option<Segment>,
 
     /// Write the end-of-test aggregates as JSON to this file.
     #[arg(long, value_name = "FILE")]
@@ -69,13 +84,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
 
-    /// Redirects followed per request unless the request says otherwise.
-    #[arg(long, default_value_t = 10)]
-    pub max_redirects: u32,
+    /// Redirects followed per request unless the request says otherwise (default 10).
+    #[arg(long)]
+    pub max_redirects: Option<u32>,
 
-    /// Timeout of each HTTP request hop unless the request says otherwise.
-    #[arg(long, value_parser = parse_duration, default_value = "60s")]
-    pub http_timeout: Duration,
+    /// Timeout of each HTTP request hop unless the request says otherwise (default 60s).
+    #[arg(long, value_parser = parse_duration)]
+    pub http_timeout: Option<Duration>,
 
     /// User-Agent header unless the request sets one.
     #[arg(long)]
@@ -115,40 +130,9 @@ pub struct DemoTargetArgs {
     pub ca_out: Option<PathBuf>,
 }
 
-/// Parses durations like `30s`, `1m30s`, `250ms`, `2h`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|err| format!("invalid duration {text:?} ({err}); use e.g. 30s, 1m30s, 250ms"))
-}
-
-/// Parses `KEY=VALUE`.
-pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_take_k6_spellings() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("ten seconds").unwrap_err().contains("ten seconds"));
-        assert!(parse_duration("-5s").is_err());
-    }
-
-    #[test]
-    fn key_values_split_at_the_first_equals() {
-        assert_eq!(parse_key_value("URL=http://x/?a=b"), Ok(("URL".into(), "http://x/?a=b".into())));
-        assert_eq!(parse_key_value("EMPTY="), Ok(("EMPTY".into(), String::new())));
-        assert!(parse_key_value("novalue").is_err());
-        assert!(parse_key_value("=v").is_err());
-    }
 
     #[test]
     fn the_cli_is_consistent() {

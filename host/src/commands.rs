@@ -1,5 +1,6 @@
 //! What each subcommand does, between the parsed command line and the
-//! engine: `run` (plan, run, print, export), `inspect` and `demo-target`.
+//! engine: `run` (plan, run, print, export), `validate`, `inspect` and
+//! `demo-target`.
 //! It prints to stdout; errors go back to `main` for the exit code.
 
 use std::io::Write;
@@ -20,6 +21,7 @@ use crate::{Error, caps, run};
 pub async fn execute(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Run(args) => run_command(&args).await,
+        Command::Validate(args) => validate(&args).await,
         Command::Inspect(args) => inspect(&args).await,
         Command::DemoTarget(args) => demo_target(&args).await,
     }
@@ -47,6 +49,16 @@ async fn run_command(args: &RunArgs) -> Result<(), Error> {
     Ok(())
 }
 
+async fn validate(args: &RunArgs) -> Result<(), Error> {
+    let plan = Plan::from_args(args)?;
+    let scenarios = run::validate(&plan).await?;
+    println!("{}: valid, {} scenario(s)", args.target.display(), scenarios.len());
+    for line in scenarios {
+        println!("  * {line}");
+    }
+    Ok(())
+}
+
 async fn inspect(args: &InspectArgs) -> Result<(), Error> {
     if !args.plugin.is_file() {
         return Err(crate::config::ConfigError::PluginMissing(args.plugin.clone()).into());
@@ -59,6 +71,7 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
         errors: Arc::new(ErrorLog::default()),
         env: Arc::new([]),
         scenario: "".into(),
+        tags: Arc::new([]),
         log_level: caps::LogLevel::Info,
     });
     let imports = plugin.imports.clone();

@@ -1,18 +1,24 @@
 //! One `vespid run`, in order: check the machine's limits, build the engine
-//! and load the plugin, set up, start the executor, collect metrics while it
-//! runs, tear down, and hand a [`Report`] to the outputs.
+//! and load each plugin once, describe and set up, start every scenario's
+//! VUs (the init phase), start the clock and the executors, collect metrics
+//! while they run, tear down, and hand a [`Report`] to the outputs.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use wasmtime::Engine;
 
-use crate::caps::{HttpShared, RunShared};
-use crate::config::Plan;
-use crate::exec::{ErrorLog, ExecCtx, ExecutorPlan, TaskPicker, VuFactory, run_executor};
+use crate::bindings::runner::Info;
+use crate::caps::{HttpShared, Recorder, RunShared};
+use crate::config::{ConfigError, Plan, ScenarioPlan};
+use crate::exec::{ErrorLog, ExecCtx, TaskPicker, Vu, VuFactory, prepare, run_executor};
 use crate::metrics::{Aggregate, Sample, Sink, names};
-use crate::output::{Goal, Progress, Report};
+use crate::output::{Goal, Progress, Report, ScenarioReport};
 use crate::plugin::{EngineOptions, EpochTicker, Plugin, build_engine};
 use crate::{Error, limits};
 
@@ -25,103 +31,205 @@ pub struct Finished {
     pub sink: Arc<Sink>,
 }
 
+/// Each distinct plugin of a plan, loaded once and described.
+struct Plugins {
+    engine: Engine,
+    http: Arc<HttpShared>,
+    by_path: HashMap<PathBuf, (Arc<Plugin>, Info)>,
+}
+
+impl Plugins {
+    /// Compiles (or takes from the cache) every plugin the plan names and
+    /// asks each to describe itself. `max_instances` sizes the pool.
+    async fn load(plan: &Plan, max_instances: u32) -> Result<Plugins, Error> {
+        let engine = build_engine(EngineOptions { max_instances, cache: plan.compile_cache })?;
+        let http = Arc::new(HttpShared::new(plan.http.clone())?);
+        let mut by_path = HashMap::new();
+        for scenario in &plan.scenarios {
+            if by_path.contains_key(&scenario.plugin) {
+                continue;
+            }
+            let (path, compiler) = (scenario.plugin.clone(), engine.clone());
+            let plugin = tokio::task::spawn_blocking(move || Plugin::load(&path, &compiler))
+                .await
+                .map_err(|err| Error::Runtime(format!("plugin loading stopped: {err}")))??;
+            let plugin = Arc::new(plugin);
+            // Describe on a throwaway instance: the name it returns may tag every sample of the real run.
+            let shared = run_shared(&http, Arc::default(), Arc::default(), "", scenario, plan);
+            let factory = VuFactory { engine: engine.clone(), plugin: plugin.clone(), shared };
+            let info = factory.instantiate(0).await.map_err(Error::Setup)?.describe().await.map_err(Error::Setup)?;
+            by_path.insert(scenario.plugin.clone(), (plugin, info));
+        }
+        Ok(Plugins { engine, http, by_path })
+    }
+
+    /// The scenario's name (the plugin's, unless the plan names it) and its weighted tasks.
+    fn resolve(&self, scenario: &ScenarioPlan) -> Result<(String, TaskPicker), Error> {
+        let (_, info) = &self.by_path[&scenario.plugin];
+        let name = scenario.name.clone().unwrap_or_else(|| info.name.clone());
+        let declared: Vec<(String, u32)> = info.tasks.iter().map(|t| (t.name.clone(), t.weight)).collect();
+        let tasks = scenario
+            .tasks
+            .resolve(&declared)
+            .map_err(|message| ConfigError::Scenario { scenario: name.clone(), message })?;
+        Ok((name, TaskPicker::new(tasks)))
+    }
+}
+
+/// `vespid validate`: everything `run` checks before its clock starts —
+/// the plan, each plugin (compiled, its world, its tasks) — without setup
+/// or VUs. Returns one line per scenario.
+pub async fn validate(plan: &Plan) -> Result<Vec<String>, Error> {
+    let plugins = Plugins::load(plan, 1).await?;
+    plan.scenarios
+        .iter()
+        .map(|scenario| {
+            let (name, _) = plugins.resolve(scenario)?;
+            Ok(format!(
+                "{name}: {} ({}), plugin {}",
+                scenario.executor.name(),
+                scenario.executor.describe(),
+                scenario.plugin.display()
+            ))
+        })
+        .collect()
+}
+
 /// Runs the plan to its end. `interrupt` (Ctrl-C) starts a graceful stop.
 pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, Error> {
-    let vus_max = plan.executor.max_vus();
+    let vus_max = plan.max_vus();
     limits::ensure_room_for(vus_max)?;
-    // VUs plus the setup instance.
-    let engine = build_engine(EngineOptions { max_instances: vus_max + 1, cache: plan.compile_cache })?;
-    let plugin = {
-        let (path, engine) = (plan.plugin.clone(), engine.clone());
-        tokio::task::spawn_blocking(move || Plugin::load(&path, &engine))
-            .await
-            .map_err(|err| Error::Runtime(format!("plugin loading stopped: {err}")))??
-    };
-    let plugin = Arc::new(plugin);
-    let http = Arc::new(HttpShared::new(plan.http.clone())?);
-    let _ticker = EpochTicker::start(&engine);
-
-    let shared = |scenario: &str, sink: Arc<Sink>| {
-        Arc::new(RunShared {
-            http: http.clone(),
-            sink,
-            errors: Arc::new(ErrorLog::default()),
-            env: plan.env.clone().into(),
-            scenario: scenario.into(),
-            log_level: plan.log_level,
-        })
-    };
-    // Describe on a throwaway instance: the scenario name it returns tags
-    // every sample of the real run.
-    let info = {
-        let factory = VuFactory { engine: engine.clone(), plugin: plugin.clone(), shared: shared("", Arc::default()) };
-        factory.instantiate(0).await.map_err(Error::Setup)?.describe().await.map_err(Error::Setup)?
-    };
-    let scenario = plan.scenario.clone().unwrap_or(info.name);
+    // VUs plus one setup instance per scenario.
+    let plugins = Plugins::load(&plan, vus_max + plan.scenarios.len() as u32).await?;
+    let _ticker = EpochTicker::start(&plugins.engine);
     let sink = Arc::new(Sink::new());
-    let shared = shared(&scenario, sink.clone());
-    let factory = VuFactory { engine, plugin, shared: shared.clone() };
+    let errors = Arc::new(ErrorLog::default());
 
-    let mut setup_vu = factory.instantiate(0).await.map_err(Error::Setup)?;
-    let setup_data: Arc<str> = setup_vu.setup().await.map_err(Error::Setup)?.into();
-
-    let tasks = TaskPicker::new(info.tasks.into_iter().map(|t| (t.name, t.weight)).collect());
-    let ctx = Arc::new(ExecCtx::new(factory, tasks, setup_data.clone()));
-    let goal = match plan.executor {
-        ExecutorPlan::ConstantVus { duration, .. } => Goal::Time(duration),
-        ExecutorPlan::PerVuIterations { vus, iterations, .. } => {
-            Goal::Iterations(u64::from(vus) * u64::from(iterations))
+    // Setup once per plugin, on an instance kept for its teardown.
+    let mut scenarios = Vec::new();
+    let mut setups: HashMap<PathBuf, (Vu, Arc<str>)> = HashMap::new();
+    let mut first_id = 1;
+    for scenario in &plan.scenarios {
+        let (name, tasks) = plugins.resolve(scenario)?;
+        let shared = run_shared(&plugins.http, sink.clone(), errors.clone(), &name, scenario, &plan);
+        let (plugin, _) = &plugins.by_path[&scenario.plugin];
+        let factory = VuFactory { engine: plugins.engine.clone(), plugin: plugin.clone(), shared };
+        if !setups.contains_key(&scenario.plugin) {
+            let mut vu = factory.instantiate(0).await.map_err(Error::Setup)?;
+            let data: Arc<str> = vu.setup().await.map_err(Error::Setup)?.into();
+            setups.insert(scenario.plugin.clone(), (vu, data));
         }
-    };
-    let mut progress = Progress::new(plan.progress, goal);
-    let mut aggregate = Aggregate::default();
+        let setup_data = setups[&scenario.plugin].1.clone();
+        let ctx = Arc::new(ExecCtx::new(factory, tasks, setup_data, scenario.think_time, first_id));
+        first_id += scenario.executor.max_vus();
+        scenarios.push((name, scenario, ctx));
+    }
 
-    let executor = tokio::spawn({
-        let (plan, ctx) = (plan.executor.clone(), ctx.clone());
-        async move { run_executor(&plan, ctx, interrupt).await }
-    });
-    let vu_tags = crate::caps::Recorder::new(sink.clone(), 0, scenario.clone().into()).tags([]);
+    // The init phase: every scenario's initial VUs, before the clock starts.
+    let init_start = Instant::now();
+    let mut initial = Vec::new();
+    for (_, scenario, ctx) in &scenarios {
+        initial.push(prepare(&scenario.executor, ctx, plan.segment));
+    }
+    let initial = futures_util::future::join_all(initial).await;
+    let vus_ready = init_start.elapsed();
+
+    let mut progress = Progress::new(plan.progress, goal(&plan));
+    let mut aggregate = Aggregate::default();
+    let clock = Instant::now();
+    let mut executors = JoinSet::new();
+    for ((_, scenario, ctx), vus) in scenarios.iter().zip(initial) {
+        let (executor, ctx, interrupt) = (scenario.executor.clone(), ctx.clone(), interrupt.clone());
+        let (segment, start, grace) = (plan.segment, clock + scenario.start_time, scenario.graceful_stop);
+        executors.spawn(async move { run_executor(&executor, ctx, vus, segment, start, grace, interrupt).await });
+    }
+    let active = || scenarios.iter().map(|(_, _, ctx)| ctx.active_vus.load(Ordering::Relaxed)).sum::<u32>();
+    let vu_recorder = Recorder::new(&scenarios[0].2.factory.shared, 0);
+    let vu_tags = vu_recorder.tags([]);
     let record_vus = |active: u32| {
-        sink.shard(0).record(
+        vu_recorder.record(
             &vu_tags,
             &[Sample::new(names::VUS, f64::from(active)), Sample::new(names::VUS_MAX, f64::from(vus_max))],
         );
     };
-    let mut ticker = tokio::time::interval(COLLECT_EVERY);
-    ticker.tick().await;
+    let mut ticker = tokio::time::interval_at((clock + COLLECT_EVERY).into(), COLLECT_EVERY);
     let mut ticks = 0u32;
-    tokio::pin!(executor);
-    let times = loop {
+    loop {
         tokio::select! {
-            joined = &mut executor => {
-                break joined.map_err(|err| Error::Runtime(format!("the executor stopped: {err}")))?;
-            }
+            joined = executors.join_next() => match joined {
+                None => break,
+                Some(Err(err)) => return Err(Error::Runtime(format!("an executor stopped: {err}"))),
+                Some(Ok(())) => {}
+            },
             _ = ticker.tick() => {
-                let active = ctx.active_vus.load(Ordering::Relaxed);
+                let active = active();
                 record_vus(active);
                 ticks += 1;
                 sink.drain_into(&mut aggregate);
                 progress.update(&aggregate, active, vus_max);
             }
         }
-    };
+    }
+    let running = clock.elapsed();
     if ticks == 0 {
         // A run shorter than one tick still reports its VUs.
         record_vus(vus_max);
     }
-    if let Err(message) = setup_vu.teardown(&setup_data).await {
-        shared.errors.report(format!("teardown failed: {message}"));
+    for (mut vu, data) in setups.into_values() {
+        if let Err(message) = vu.teardown(&data).await {
+            errors.report(format!("teardown failed: {message}"));
+        }
     }
     sink.drain_into(&mut aggregate);
     progress.finish();
     let report = Report {
-        scenario,
-        executor: plan.executor.name(),
+        scenarios: scenarios
+            .iter()
+            .map(|(name, scenario, _)| ScenarioReport {
+                name: name.clone(),
+                executor: scenario.executor.name(),
+                description: scenario.executor.describe(),
+                vus_max: plan.segment.share(u64::from(scenario.executor.max_vus())) as u32,
+            })
+            .collect(),
+        segment: plan.segment,
         vus_max,
-        elapsed: times.running,
+        elapsed: running,
         aggregate,
-        errors: shared.errors.snapshot(),
-        vus_ready: times.vus_ready,
+        errors: errors.snapshot(),
+        vus_ready,
     };
     Ok(Finished { report, sink })
+}
+
+/// What the progress bar counts towards: iterations when every scenario
+/// has a fixed number, else the time until the last one ends.
+fn goal(plan: &Plan) -> Goal {
+    let fixed: Option<u64> = plan.scenarios.iter().map(|s| s.executor.fixed_iterations(plan.segment)).sum();
+    match fixed {
+        Some(total) => Goal::Iterations(total),
+        None => {
+            Goal::Time(plan.scenarios.iter().map(|s| s.start_time + s.executor.duration()).max().unwrap_or_default())
+        }
+    }
+}
+
+/// The read-only state one scenario's VUs share.
+fn run_shared(
+    http: &Arc<HttpShared>,
+    sink: Arc<Sink>,
+    errors: Arc<ErrorLog>,
+    name: &str,
+    scenario: &ScenarioPlan,
+    plan: &Plan,
+) -> Arc<RunShared> {
+    Arc::new(RunShared {
+        http: http.clone(),
+        sink,
+        errors,
+        env: scenario.env.clone().into(),
+        scenario: name.into(),
+        tags: scenario.tags.clone().into(),
+        log_level: plan.log_level,
+    })
 }

@@ -9,7 +9,7 @@ use crate::bindings::metrics::{Host, Tags};
 use crate::exec::ErrorLog;
 use crate::metrics::{MetricId, MetricKind, Sample, Sink, TagSet, names};
 
-use super::VuState;
+use super::{RunShared, VuState};
 
 /// Records samples for one VU, always into the same shard.
 #[derive(Clone)]
@@ -17,16 +17,21 @@ pub struct Recorder {
     sink: Arc<Sink>,
     vu_id: u32,
     scenario: Arc<str>,
+    /// The run's and the scenario's tags, on every sample.
+    tags: Arc<[(String, String)]>,
 }
 
 impl Recorder {
-    pub fn new(sink: Arc<Sink>, vu_id: u32, scenario: Arc<str>) -> Self {
-        Recorder { sink, vu_id, scenario }
+    /// The recorder of VU `vu_id` (0: the scenario itself) of `shared`'s scenario.
+    pub fn new(shared: &RunShared, vu_id: u32) -> Self {
+        Recorder { sink: shared.sink.clone(), vu_id, scenario: shared.scenario.clone(), tags: shared.tags.clone() }
     }
 
-    /// A tag set of `pairs` plus `scenario`.
+    /// A tag set of the scenario's tags, then `pairs`, then `scenario`
+    /// (later keys win, so a request's tag overrides a scenario's).
     pub fn tags<'a>(&'a self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> TagSet {
-        TagSet::new(std::iter::once(("scenario", &*self.scenario)).chain(pairs))
+        let base = self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        TagSet::new(base.chain(pairs).chain([("scenario", &*self.scenario)]))
     }
 
     /// Records samples that share one tag set.

@@ -26,15 +26,18 @@ use crate::exec::ErrorLog;
 use crate::metrics::Sink;
 use crate::plugin;
 
-/// Read-only state of one run, shared by all its VUs.
+/// Read-only state of one scenario of a run, shared by all its VUs.
 pub struct RunShared {
     pub http: Arc<HttpShared>,
     pub sink: Arc<Sink>,
     pub errors: Arc<ErrorLog>,
-    /// `--env` pairs, the only environment a plugin sees.
+    /// The run's and the scenario's env pairs (later wins), the only
+    /// environment a plugin sees.
     pub env: Arc<[(String, String)]>,
     /// The scenario name, tagged on every sample.
     pub scenario: Arc<str>,
+    /// The run's and the scenario's tags (`--tag`, `tags = {…}`), on every sample.
+    pub tags: Arc<[(String, String)]>,
     /// Plugin log lines below this level are dropped.
     pub log_level: LogLevel,
 }
@@ -54,7 +57,7 @@ impl VuState {
     /// Fresh state for VU `vu_id` (0 is the setup/teardown instance): no
     /// connections, an empty cookie jar, no WASI grants beyond stderr.
     pub fn new(shared: &Arc<RunShared>, vu_id: u32) -> Self {
-        let recorder = Recorder::new(shared.sink.clone(), vu_id, shared.scenario.clone());
+        let recorder = Recorder::new(shared, vu_id);
         let stderr = GuestStderr::default();
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         VuState {

@@ -1,38 +1,54 @@
-//! Command-line flags → one validated [`Plan`]. Every value is checked
-//! here, before anything starts; nothing here loads plugins or opens
-//! sockets. (The `vespid.toml` run file will layer under the flags here.)
+//! Run file and command-line flags → one validated [`Plan`]. Every value is
+//! checked here, before anything starts, and each error names the flag, or
+//! the file, line and key. Nothing here loads plugins or opens sockets.
+//!
+//! Layering: the run file (`vespid.toml`), then the flags, which override
+//! it. Without a run file the flags alone describe one scenario, with k6's
+//! rules for `--vus`, `--duration`, `--iterations` and `--stage`.
+
+mod file;
+mod values;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use self::file::{RateSpec, ScenarioSpec, StageSpec, TasksSpec, ThinkSpec};
+pub use self::file::{RunFile, Source};
+pub use self::values::{parse_duration, parse_key_value, parse_rate, parse_stage, per_second};
 use crate::caps::{HttpOptions, LogLevel};
 use crate::cli::RunArgs;
-use crate::exec::ExecutorPlan;
+use crate::exec::{ExecutorPlan, Ramp, Segment, Stage, ThinkTime};
 
-/// k6's default maximum duration of per-vu-iterations.
+/// k6's default maximum duration of the iteration-count executors.
 const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(600);
+/// k6's default gracefulStop and gracefulRampDown.
+const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
-/// Why the run's configuration is invalid; each names the flag or file.
+/// Why the run's configuration is invalid; each names the flag, or the file and key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("plugin file {0:?} does not exist")]
     PluginMissing(PathBuf),
-    #[error("--{flag} must be greater than 0")]
-    ZeroDuration { flag: &'static str },
+    #[error("--{flag}: {message}")]
+    Flag { flag: &'static str, message: String },
     #[error("--summary-export {path:?}: directory {dir:?} does not exist")]
     ExportDir { path: PathBuf, dir: PathBuf },
     #[error("--ca-file {0:?} does not exist")]
     CaFileMissing(PathBuf),
+    #[error("cannot read run file {path:?}: {reason}")]
+    RunFileUnreadable { path: PathBuf, reason: String },
+    #[error("{}{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), key.as_ref().map(|k| format!(": {k}")).unwrap_or_default())]
+    RunFile { path: PathBuf, line: Option<usize>, key: Option<String>, message: String },
+    #[error("scenario {scenario:?}: {message}")]
+    Scenario { scenario: String, message: String },
 }
 
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub plugin: PathBuf,
-    pub executor: ExecutorPlan,
-    /// Scenario name; `None` means the plugin's own name.
-    pub scenario: Option<String>,
-    pub env: Vec<(String, String)>,
+    pub scenarios: Vec<ScenarioPlan>,
+    /// This process's share of the test (`--segment`).
+    pub segment: Segment,
     pub http: HttpOptions,
     pub log_level: LogLevel,
     pub summary_export: Option<PathBuf>,
@@ -40,30 +56,163 @@ pub struct Plan {
     pub compile_cache: bool,
 }
 
-impl Plan {
-    /// Validates the flags of `vespid run`.
-    pub fn from_args(args: &RunArgs) -> Result<Plan, ConfigError> {
-        if !args.plugin.is_file() {
-            return Err(ConfigError::PluginMissing(args.plugin.clone()));
-        }
-        non_zero("graceful-stop", args.graceful_stop, true)?;
-        non_zero("http-timeout", args.http_timeout, false)?;
-        if let Some(duration) = args.duration {
-            non_zero("duration", duration, false)?;
-        }
-        let executor = match (args.iterations, args.duration) {
-            (None, Some(duration)) => {
-                ExecutorPlan::ConstantVus { vus: args.vus, duration, graceful_stop: args.graceful_stop }
-            }
-            // k6 runs one iteration per VU when given neither.
-            (iterations, max_duration) => ExecutorPlan::PerVuIterations {
-                vus: args.vus,
-                iterations: iterations.unwrap_or(1),
-                max_duration: max_duration.unwrap_or(DEFAULT_MAX_DURATION),
-                graceful_stop: args.graceful_stop,
-            },
+/// One scenario: a plugin run by an executor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioPlan {
+    /// `None`: the plugin's own name (a run without a run file).
+    pub name: Option<String>,
+    pub plugin: PathBuf,
+    pub executor: ExecutorPlan,
+    /// Delay from the start of the test (k6's startTime).
+    pub start_time: Duration,
+    pub graceful_stop: Duration,
+    /// The run's env, then the scenario's, then `--env` (later wins).
+    pub env: Vec<(String, String)>,
+    /// The run's tags, then the scenario's, then `--tag`.
+    pub tags: Vec<(String, String)>,
+    pub tasks: TaskChoice,
+    pub think_time: ThinkTime,
+}
+
+/// Which of the plugin's tasks a scenario runs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TaskChoice {
+    /// Every task, with the plugin's weights.
+    #[default]
+    All,
+    /// These tasks, with the plugin's weights.
+    Only(Vec<String>),
+    /// These tasks with these weights.
+    Weights(Vec<(String, u32)>),
+}
+
+impl TaskChoice {
+    /// The tasks to pick from, given the plugin's `(name, weight)` list;
+    /// a name the plugin does not have is an error.
+    pub fn resolve(&self, declared: &[(String, u32)]) -> Result<Vec<(String, u32)>, String> {
+        let declared: Vec<(String, u32)> =
+            if declared.is_empty() { vec![("default".to_string(), 1)] } else { declared.to_vec() };
+        let find = |name: &str| {
+            declared.iter().find(|(n, _)| n == name).cloned().ok_or_else(|| {
+                let known: Vec<&str> = declared.iter().map(|(n, _)| n.as_str()).collect();
+                format!("task {name:?} is not one of the plugin's tasks ({})", known.join(", "))
+            })
         };
-        if let Some(path) = &args.summary_export {
+        match self {
+            TaskChoice::All => Ok(declared),
+            TaskChoice::Only(names) => names.iter().map(|n| find(n)).collect(),
+            TaskChoice::Weights(weights) => weights.iter().map(|(n, w)| find(n).map(|(n, _)| (n, *w))).collect(),
+        }
+    }
+}
+
+impl Plan {
+    /// Validates `vespid run`: a plugin with flags, or a run file under flags.
+    pub fn from_args(args: &RunArgs) -> Result<Plan, ConfigError> {
+        if is_run_file(&args.target) {
+            let source = Source::read(&args.target)?;
+            Plan::from_file(&source, args)
+        } else {
+            Plan::from_plugin(args)
+        }
+    }
+
+    /// A plugin and flags: one scenario.
+    fn from_plugin(args: &RunArgs) -> Result<Plan, ConfigError> {
+        if !args.target.is_file() {
+            return Err(ConfigError::PluginMissing(args.target.clone()));
+        }
+        let executor = shortcut_executor(&Shortcuts::from_args(args))?;
+        let scenario = ScenarioPlan {
+            name: args.scenario.clone(),
+            plugin: args.target.clone(),
+            executor,
+            start_time: Duration::ZERO,
+            graceful_stop: args.graceful_stop.unwrap_or(DEFAULT_GRACE),
+            env: args.env.clone(),
+            tags: args.tag.clone(),
+            tasks: TaskChoice::All,
+            think_time: ThinkTime::None,
+        };
+        Plan::assemble(vec![scenario], args, &RunFile::default(), Path::new("."))
+    }
+
+    /// A run file under flags.
+    pub fn from_file(source: &Source, args: &RunArgs) -> Result<Plan, ConfigError> {
+        let file = source.parse()?;
+        let dir = source.dir();
+        if args.scenario.is_some() {
+            return Err(ConfigError::Flag {
+                flag: "scenario",
+                message: "names the scenario of a plugin run; a run file names its scenarios".into(),
+            });
+        }
+        let from_flags = Shortcuts::from_args(args);
+        let in_file = Shortcuts::from_file(source, &file)?;
+        let mut scenarios = Vec::new();
+        if file.scenarios.is_empty() {
+            let plugin = file.plugin.as_ref().ok_or_else(|| {
+                source.error(&["plugin"], "missing: name the plugin, or define [scenarios.NAME] tables")
+            })?;
+            scenarios.push(ScenarioPlan {
+                name: None,
+                plugin: existing_plugin(source, &["plugin"], &dir.join(plugin))?,
+                executor: shortcut_executor(&in_file.overridden_by(&from_flags))?,
+                start_time: Duration::ZERO,
+                graceful_stop: DEFAULT_GRACE,
+                env: pairs(&file.env),
+                tags: pairs(&file.tags),
+                tasks: TaskChoice::All,
+                think_time: ThinkTime::None,
+            });
+        } else {
+            if let Some(key) = in_file.first_set() {
+                return Err(source.error(
+                    &[key],
+                    "k6's shortcut options and [scenarios] exclude each other; move it into a scenario",
+                ));
+            }
+            for (name, spec) in &file.scenarios {
+                scenarios.push(scenario_from_file(source, &file, name, spec)?);
+            }
+            if from_flags.first_set().is_some() {
+                let [only] = scenarios.as_mut_slice() else {
+                    return Err(ConfigError::Flag {
+                        flag: from_flags.first_set().expect("checked"),
+                        message: format!(
+                            "overrides the executor of a run file with one scenario; this one has {}",
+                            scenarios.len()
+                        ),
+                    });
+                };
+                only.executor = shortcut_executor(&from_flags)?;
+                only.think_time = ThinkTime::None;
+            }
+        }
+        for scenario in &mut scenarios {
+            scenario.env.extend(args.env.iter().cloned());
+            scenario.tags.extend(args.tag.iter().cloned());
+            if let Some(grace) = args.graceful_stop {
+                scenario.graceful_stop = grace;
+            }
+        }
+        Plan::assemble(scenarios, args, &file, dir)
+    }
+
+    /// The run-wide options: flags over the file.
+    fn assemble(scenarios: Vec<ScenarioPlan>, args: &RunArgs, file: &RunFile, dir: &Path) -> Result<Plan, ConfigError> {
+        let http_timeout = match (args.http_timeout, &file.http_timeout) {
+            (Some(timeout), _) => timeout,
+            (None, Some(text)) => {
+                parse_duration(text).map_err(|message| ConfigError::Flag { flag: "http-timeout", message })?
+            }
+            (None, None) => HttpOptions::default().timeout,
+        };
+        if http_timeout.is_zero() {
+            return Err(ConfigError::Flag { flag: "http-timeout", message: "must be greater than 0".into() });
+        }
+        let summary_export = args.summary_export.clone().or_else(|| file.summary_export.as_ref().map(|p| dir.join(p)));
+        if let Some(path) = &summary_export {
             check_parent_dir(path)?;
         }
         if let Some(ca) = &args.ca_file
@@ -72,28 +221,407 @@ impl Plan {
             return Err(ConfigError::CaFileMissing(ca.clone()));
         }
         let defaults = HttpOptions::default();
+        let max_redirects = match (args.max_redirects, file.max_redirects) {
+            (Some(n), _) => n,
+            (None, Some(n)) => u32::try_from(n).map_err(|_| ConfigError::Flag {
+                flag: "max-redirects",
+                message: format!("{n} is not a count of redirects"),
+            })?,
+            (None, None) => defaults.max_redirects,
+        };
         Ok(Plan {
-            plugin: args.plugin.clone(),
-            executor,
-            scenario: args.scenario.clone(),
-            env: args.env.clone(),
+            scenarios,
+            segment: args.segment.unwrap_or_default(),
             http: HttpOptions {
-                timeout: args.http_timeout,
-                max_redirects: args.max_redirects,
-                insecure_skip_tls_verify: args.insecure_skip_tls_verify,
+                timeout: http_timeout,
+                max_redirects,
+                insecure_skip_tls_verify: args.insecure_skip_tls_verify || file.insecure_skip_tls_verify == Some(true),
                 ca_file: args.ca_file.clone(),
-                user_agent: args.user_agent.clone().unwrap_or(defaults.user_agent),
+                user_agent: args.user_agent.clone().or_else(|| file.user_agent.clone()).unwrap_or(defaults.user_agent),
             },
             log_level: args.log_level,
-            summary_export: args.summary_export.clone(),
+            summary_export,
             progress: !args.quiet,
             compile_cache: !args.no_compile_cache,
         })
     }
+
+    /// The most VUs this process runs at once, over every scenario.
+    pub fn max_vus(&self) -> u32 {
+        self.scenarios.iter().map(|s| self.segment.share(u64::from(s.executor.max_vus())) as u32).sum()
+    }
 }
 
-fn non_zero(flag: &'static str, value: Duration, zero_ok: bool) -> Result<(), ConfigError> {
-    if value.is_zero() && !zero_ok { Err(ConfigError::ZeroDuration { flag }) } else { Ok(()) }
+/// Whether `vespid run PATH` got a run file rather than a plugin.
+pub fn is_run_file(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "toml")
+}
+
+/// k6's shortcut options, from the flags or the top of a run file.
+#[derive(Debug, Default, Clone)]
+struct Shortcuts {
+    vus: Option<u32>,
+    duration: Option<Duration>,
+    iterations: Option<u64>,
+    stages: Vec<Stage>,
+}
+
+impl Shortcuts {
+    fn from_args(args: &RunArgs) -> Shortcuts {
+        Shortcuts {
+            vus: args.vus,
+            duration: args.duration,
+            iterations: args.iterations,
+            stages: args
+                .stage
+                .iter()
+                .map(|&(duration, target)| Stage { duration, target: f64::from(target) })
+                .collect(),
+        }
+    }
+
+    fn from_file(source: &Source, file: &RunFile) -> Result<Shortcuts, ConfigError> {
+        Ok(Shortcuts {
+            vus: file.vus.map(|n| count(source, &["vus"], n, 1)).transpose()?,
+            duration: file.duration.as_deref().map(|d| duration(source, &["duration"], d, false)).transpose()?,
+            iterations: file.iterations.map(|n| count(source, &["iterations"], n, 1).map(u64::from)).transpose()?,
+            stages: file.stages.as_deref().map(|s| vu_stages(source, &["stages"], s)).transpose()?.unwrap_or_default(),
+        })
+    }
+
+    /// Each option set in `flags` replaces this one.
+    fn overridden_by(&self, flags: &Shortcuts) -> Shortcuts {
+        Shortcuts {
+            vus: flags.vus.or(self.vus),
+            duration: flags.duration.or(self.duration),
+            iterations: flags.iterations.or(self.iterations),
+            stages: if flags.stages.is_empty() { self.stages.clone() } else { flags.stages.clone() },
+        }
+    }
+
+    /// The name of the first option that is set.
+    fn first_set(&self) -> Option<&'static str> {
+        [
+            ("vus", self.vus.is_some()),
+            ("duration", self.duration.is_some()),
+            ("iterations", self.iterations.is_some()),
+            ("stage", !self.stages.is_empty()),
+        ]
+        .into_iter()
+        .find_map(|(name, set)| set.then_some(name))
+    }
+}
+
+/// k6's rules: stages → ramping-vus (from `vus`, default 1); iterations →
+/// shared-iterations (`duration` its maximum); duration → constant-vus;
+/// neither → each VU runs one iteration.
+fn shortcut_executor(options: &Shortcuts) -> Result<ExecutorPlan, ConfigError> {
+    let vus = options.vus.unwrap_or(1);
+    if let Some(duration) = options.duration
+        && duration.is_zero()
+    {
+        return Err(ConfigError::Flag { flag: "duration", message: "must be greater than 0".into() });
+    }
+    if !options.stages.is_empty() {
+        if options.iterations.is_some() || options.duration.is_some() {
+            return Err(ConfigError::Flag {
+                flag: "stage",
+                message: "excludes --duration and --iterations (k6's rule)".into(),
+            });
+        }
+        let ramp = Ramp { start: f64::from(options.vus.unwrap_or(1)), stages: options.stages.clone() };
+        return Ok(ExecutorPlan::RampingVus { ramp, graceful_ramp_down: DEFAULT_GRACE });
+    }
+    Ok(match (options.iterations, options.duration) {
+        (Some(iterations), max_duration) => {
+            if iterations < u64::from(vus) {
+                return Err(ConfigError::Flag {
+                    flag: "iterations",
+                    message: format!("{iterations} iterations cannot be shared by {vus} VUs; give at least one per VU"),
+                });
+            }
+            ExecutorPlan::SharedIterations {
+                vus,
+                iterations,
+                max_duration: max_duration.unwrap_or(DEFAULT_MAX_DURATION),
+            }
+        }
+        (None, Some(duration)) => ExecutorPlan::ConstantVus { vus, duration },
+        (None, None) => ExecutorPlan::PerVuIterations { vus, iterations: 1, max_duration: DEFAULT_MAX_DURATION },
+    })
+}
+
+/// One `[scenarios.NAME]` table, validated.
+fn scenario_from_file(
+    source: &Source,
+    file: &RunFile,
+    name: &str,
+    spec: &ScenarioSpec,
+) -> Result<ScenarioPlan, ConfigError> {
+    let key = |option: &'static str| ["scenarios", name, option];
+    let plugin = match (&spec.plugin, &file.plugin) {
+        (Some(path), _) => existing_plugin(source, &key("plugin"), &source.dir().join(path))?,
+        (None, Some(path)) => existing_plugin(source, &["plugin"], &source.dir().join(path))?,
+        (None, None) => {
+            return Err(source.error(&key("plugin"), "missing: name the scenario's plugin (or a top-level plugin)"));
+        }
+    };
+    let executor = executor_from_file(source, name, spec)?;
+    let is_open =
+        matches!(executor, ExecutorPlan::ConstantArrivalRate { .. } | ExecutorPlan::RampingArrivalRate { .. });
+    let think_time = match &spec.think_time {
+        None => ThinkTime::None,
+        Some(_) if is_open => {
+            return Err(source.error(
+                &key("think-time"),
+                "applies to looping VUs; an arrival-rate executor paces iterations itself",
+            ));
+        }
+        Some(think) => think_time(source, &key("think-time"), think)?,
+    };
+    let tasks = match &spec.tasks {
+        None => TaskChoice::All,
+        Some(TasksSpec::Names(names)) if names.is_empty() => return Err(source.error(&key("tasks"), "names no task")),
+        Some(TasksSpec::Names(names)) => TaskChoice::Only(names.clone()),
+        Some(TasksSpec::Weights(weights)) => {
+            let mut resolved = Vec::new();
+            for (task, weight) in weights {
+                let weight = u32::try_from(*weight).map_err(|_| {
+                    source.error(&key("tasks"), format!("weight of {task:?} must be 0 or more, got {weight}"))
+                })?;
+                resolved.push((task.clone(), weight));
+            }
+            if resolved.iter().all(|(_, w)| *w == 0) {
+                return Err(source.error(&key("tasks"), "every weight is 0: no task would run"));
+            }
+            TaskChoice::Weights(resolved)
+        }
+    };
+    let optional_duration = |option: &'static str, value: &Option<String>, default: Duration| {
+        value.as_deref().map_or(Ok(default), |text| duration(source, &key(option), text, true))
+    };
+    let mut env = pairs(&file.env);
+    env.extend(pairs(&spec.env));
+    let mut tags = pairs(&file.tags);
+    tags.extend(pairs(&spec.tags));
+    Ok(ScenarioPlan {
+        name: Some(name.to_string()),
+        plugin,
+        executor,
+        start_time: optional_duration("start-time", &spec.start_time, Duration::ZERO)?,
+        graceful_stop: optional_duration("graceful-stop", &spec.graceful_stop, DEFAULT_GRACE)?,
+        env,
+        tags,
+        tasks,
+        think_time,
+    })
+}
+
+/// The executor of a scenario table, with k6's defaults and checks.
+fn executor_from_file(source: &Source, name: &str, spec: &ScenarioSpec) -> Result<ExecutorPlan, ConfigError> {
+    let key = |option: &'static str| ["scenarios", name, option];
+    let kind = spec
+        .executor
+        .as_deref()
+        .ok_or_else(|| source.error(&key("executor"), format!("missing: one of {}", EXECUTORS.join(", "))))?;
+    let allowed: &[&str] = match kind {
+        "constant-vus" => &["vus", "duration"],
+        "ramping-vus" => &["start-vus", "stages", "graceful-ramp-down"],
+        "per-vu-iterations" | "shared-iterations" => &["vus", "iterations", "max-duration"],
+        "constant-arrival-rate" => &["rate", "time-unit", "duration", "pre-allocated-vus", "max-vus"],
+        "ramping-arrival-rate" => &["start-rate", "time-unit", "stages", "pre-allocated-vus", "max-vus"],
+        other => {
+            return Err(source
+                .error(&key("executor"), format!("unknown executor {other:?}; use one of {}", EXECUTORS.join(", "))));
+        }
+    };
+    if let Some(option) = spec.executor_options().into_iter().find(|o| !allowed.contains(o)) {
+        return Err(source.error(
+            &["scenarios", name, option],
+            format!("is not an option of {kind} (its options: {})", allowed.join(", ")),
+        ));
+    }
+    let required = |option: &'static str| source.error(&key(option), format!("missing: {kind} needs it"));
+    let vus = |option: &'static str, value: Option<i64>, default: Option<u32>, min: i64| match value {
+        Some(n) => count(source, &key(option), n, min),
+        None => default.ok_or_else(|| required(option)),
+    };
+    let time = |option: &'static str, value: &Option<String>, default: Option<Duration>| match value {
+        Some(text) => duration(source, &key(option), text, false),
+        None => default.ok_or_else(|| required(option)),
+    };
+    let time_unit = time("time-unit", &spec.time_unit, Some(Duration::from_secs(1)))?;
+    let rate = |option: &'static str, value: &Option<RateSpec>, default: Option<f64>| -> Result<f64, ConfigError> {
+        match value {
+            None => default.ok_or_else(|| required(option)),
+            Some(RateSpec::Number(n)) => per_second(*n, time_unit).ok_or_else(|| {
+                source.error(&key(option), format!("must be 0 or more iterations per time-unit, got {n}"))
+            }),
+            Some(RateSpec::Text(_)) if spec.time_unit.is_some() => {
+                Err(source.error(&key(option), "already names its time unit; drop time-unit or give a number"))
+            }
+            Some(RateSpec::Text(text)) => parse_rate(text).map_err(|message| source.error(&key(option), message)),
+        }
+    };
+    let arrival_vus = || -> Result<(u32, u32), ConfigError> {
+        let pre = vus("pre-allocated-vus", spec.pre_allocated_vus, None, 0)?;
+        let max = vus("max-vus", spec.max_vus, Some(pre.max(1)), 1)?;
+        if max < pre {
+            return Err(source.error(&key("max-vus"), format!("{max} is less than pre-allocated-vus ({pre})")));
+        }
+        Ok((pre, max))
+    };
+    Ok(match kind {
+        "constant-vus" => ExecutorPlan::ConstantVus {
+            vus: vus("vus", spec.vus, Some(1), 1)?,
+            duration: time("duration", &spec.duration, None)?,
+        },
+        "ramping-vus" => {
+            let stages = spec.stages.as_deref().ok_or_else(|| required("stages"))?;
+            let ramp = Ramp {
+                start: f64::from(vus("start-vus", spec.start_vus, Some(1), 0)?),
+                stages: vu_stages(source, &key("stages"), stages)?,
+            };
+            if ramp.peak() < 1.0 {
+                return Err(source.error(&key("stages"), "never reaches 1 VU"));
+            }
+            ExecutorPlan::RampingVus {
+                ramp,
+                graceful_ramp_down: time("graceful-ramp-down", &spec.graceful_ramp_down, Some(DEFAULT_GRACE))?,
+            }
+        }
+        "per-vu-iterations" => ExecutorPlan::PerVuIterations {
+            vus: vus("vus", spec.vus, Some(1), 1)?,
+            iterations: vus("iterations", spec.iterations, Some(1), 1)?,
+            max_duration: time("max-duration", &spec.max_duration, Some(DEFAULT_MAX_DURATION))?,
+        },
+        "shared-iterations" => {
+            let users = vus("vus", spec.vus, Some(1), 1)?;
+            let iterations = u64::from(vus("iterations", spec.iterations, Some(1), 1)?);
+            if iterations < u64::from(users) {
+                return Err(source.error(
+                    &key("iterations"),
+                    format!("{iterations} cannot be shared by {users} VUs; give at least one per VU"),
+                ));
+            }
+            ExecutorPlan::SharedIterations {
+                vus: users,
+                iterations,
+                max_duration: time("max-duration", &spec.max_duration, Some(DEFAULT_MAX_DURATION))?,
+            }
+        }
+        "constant-arrival-rate" => {
+            let (pre_allocated_vus, max_vus) = arrival_vus()?;
+            let per_second = rate("rate", &spec.rate, None)?;
+            if per_second <= 0.0 {
+                return Err(source.error(&key("rate"), "must be greater than 0"));
+            }
+            ExecutorPlan::ConstantArrivalRate {
+                per_second,
+                duration: time("duration", &spec.duration, None)?,
+                pre_allocated_vus,
+                max_vus,
+            }
+        }
+        _ => {
+            let (pre_allocated_vus, max_vus) = arrival_vus()?;
+            let stages = spec.stages.as_deref().ok_or_else(|| required("stages"))?;
+            let mut ramp = Ramp { start: rate("start-rate", &spec.start_rate, Some(0.0))?, stages: Vec::new() };
+            for (index, stage) in stages.iter().enumerate() {
+                let at = ["scenarios", name, "stages"];
+                let duration = duration(source, &at, &stage.duration, true)?;
+                let target = per_second(stage.target, time_unit).ok_or_else(|| {
+                    source.error(&at, format!("stage {}: target must be 0 or more, got {}", index + 1, stage.target))
+                })?;
+                ramp.stages.push(Stage { duration, target });
+            }
+            if ramp.total().is_zero() {
+                return Err(source.error(&key("stages"), "last no time at all"));
+            }
+            ExecutorPlan::RampingArrivalRate { ramp, pre_allocated_vus, max_vus }
+        }
+    })
+}
+
+/// k6's executors, as the run file names them.
+const EXECUTORS: [&str; 6] = [
+    "constant-vus",
+    "ramping-vus",
+    "per-vu-iterations",
+    "shared-iterations",
+    "constant-arrival-rate",
+    "ramping-arrival-rate",
+];
+
+/// A whole number of at least `min`.
+fn count(source: &Source, keys: &[&str], value: i64, min: i64) -> Result<u32, ConfigError> {
+    if value < min {
+        let what = if min == 0 { "0 or more" } else { "at least 1" };
+        return Err(source.error(keys, format!("must be {what}, got {value}")));
+    }
+    u32::try_from(value).map_err(|_| source.error(keys, format!("{value} is too large")))
+}
+
+fn duration(source: &Source, keys: &[&str], text: &str, zero_ok: bool) -> Result<Duration, ConfigError> {
+    let value = parse_duration(text).map_err(|message| source.error(keys, message))?;
+    if value.is_zero() && !zero_ok {
+        return Err(source.error(keys, "must be greater than 0"));
+    }
+    Ok(value)
+}
+
+fn vu_stages(source: &Source, keys: &[&str], stages: &[StageSpec]) -> Result<Vec<Stage>, ConfigError> {
+    if stages.is_empty() {
+        return Err(source.error(keys, "needs at least one stage"));
+    }
+    stages
+        .iter()
+        .enumerate()
+        .map(|(index, stage)| {
+            if stage.target < 0.0 || stage.target.fract() != 0.0 || stage.target > f64::from(u32::MAX) {
+                return Err(source.error(
+                    keys,
+                    format!("stage {}: target must be a whole number of VUs, got {}", index + 1, stage.target),
+                ));
+            }
+            Ok(Stage { duration: duration(source, keys, &stage.duration, true)?, target: stage.target })
+        })
+        .collect()
+}
+
+fn think_time(source: &Source, keys: &[&str], spec: &ThinkSpec) -> Result<ThinkTime, ConfigError> {
+    let parse = |text: &str| parse_duration(text).map_err(|message| source.error(keys, message));
+    let table = match spec {
+        ThinkSpec::Constant(text) => return Ok(ThinkTime::Constant(parse(text)?)),
+        ThinkSpec::Table(table) => table,
+    };
+    match (&table.constant, &table.between, &table.pacing) {
+        (Some(text), None, None) => Ok(ThinkTime::Constant(parse(text)?)),
+        (None, Some(bounds), None) => match bounds.as_slice() {
+            [low, high] => {
+                let (low, high) = (parse(low)?, parse(high)?);
+                if low > high {
+                    return Err(source.error(keys, "between: the first bound is larger than the second"));
+                }
+                Ok(ThinkTime::Between(low, high))
+            }
+            _ => Err(source.error(keys, "between takes two durations, e.g. [\"1s\", \"3s\"]")),
+        },
+        (None, None, Some(text)) => Ok(ThinkTime::Pacing(parse(text)?)),
+        _ => Err(source.error(keys, "give exactly one of constant, between or pacing")),
+    }
+}
+
+fn existing_plugin(source: &Source, keys: &[&str], path: &Path) -> Result<PathBuf, ConfigError> {
+    if path.is_file() {
+        Ok(path.to_path_buf())
+    } else {
+        Err(source.error(keys, format!("plugin file {path:?} does not exist")))
+    }
+}
+
+fn pairs(map: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 fn check_parent_dir(path: &Path) -> Result<(), ConfigError> {
@@ -106,51 +634,4 @@ fn check_parent_dir(path: &Path) -> Result<(), ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::*;
-    use crate::cli::{Cli, Command};
-
-    fn plan(args: &[&str]) -> Result<Plan, ConfigError> {
-        let plugin = std::env::current_exe().expect("test binary path");
-        let mut argv = vec!["vespid", "run", plugin.to_str().expect("utf-8 path")];
-        argv.extend_from_slice(args);
-        match Cli::try_parse_from(argv).expect("valid flags").command {
-            Command::Run(run) => Plan::from_args(&run),
-            _ => unreachable!("parsed a run command"),
-        }
-    }
-
-    #[test]
-    fn executor_follows_k6_flag_rules() {
-        let p = plan(&["--vus", "50", "--duration", "30s"]).unwrap();
-        assert_eq!(
-            p.executor,
-            ExecutorPlan::ConstantVus {
-                vus: 50,
-                duration: Duration::from_secs(30),
-                graceful_stop: Duration::from_secs(30)
-            }
-        );
-        let p = plan(&["--vus", "5", "--iterations", "8"]).unwrap();
-        assert!(
-            matches!(p.executor, ExecutorPlan::PerVuIterations { vus: 5, iterations: 8, max_duration, .. } if max_duration == DEFAULT_MAX_DURATION)
-        );
-        let p = plan(&["-i", "3", "-d", "5s"]).unwrap();
-        assert!(
-            matches!(p.executor, ExecutorPlan::PerVuIterations { iterations: 3, max_duration, .. } if max_duration == Duration::from_secs(5))
-        );
-        let p = plan(&[]).unwrap();
-        assert!(matches!(p.executor, ExecutorPlan::PerVuIterations { vus: 1, iterations: 1, .. }));
-    }
-
-    #[test]
-    fn bad_values_name_the_flag() {
-        assert_eq!(plan(&["--duration", "0s"]).unwrap_err().to_string(), "--duration must be greater than 0");
-        let err = plan(&["--summary-export", "/no/such/dir/x.json"]).unwrap_err();
-        assert!(err.to_string().contains("/no/such/dir"), "{err}");
-        let err = plan(&["--ca-file", "/no/such/ca.pem"]).unwrap_err();
-        assert!(err.to_string().contains("--ca-file"), "{err}");
-    }
-}
+mod tests;

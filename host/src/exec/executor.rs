@@ -1,126 +1,369 @@
-//! k6's executors. Now: `constant-vus` (N VUs looping for a duration) and
-//! `per-vu-iterations` (N VUs each running a fixed number of iterations
-//! within a maximum duration). Both end with a graceful stop: no new
-//! iteration starts after the end, running ones get `graceful_stop` to
-//! finish, then they are abandoned. Arrival-rate and ramping executors
-//! plug in here as further variants.
+//! k6's six executors, each with its k6 semantics: the closed models
+//! (constant-vus, ramping-vus, per-vu-iterations, shared-iterations) loop
+//! VUs over stretches of time; the open models (constant-arrival-rate,
+//! ramping-arrival-rate) start iterations on a schedule and count
+//! `dropped_iterations` when no VU is free. Every executor takes only its
+//! segment's share of VUs, iterations and arrivals. It decides when VUs
+//! run; what an iteration does is the VU's business.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::ExecCtx;
-use super::vu::Vu;
+use super::vu::{Budget, SpanEnd, Stops, VuRunner};
+use super::{ExecCtx, Ramp, Segment};
+use crate::caps::Recorder;
+use crate::metrics::{Sample, names};
 
-/// One executor with its options.
+/// One executor with its options (k6's names, in kebab-case in the run file).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExecutorPlan {
-    /// k6 `constant-vus`.
-    ConstantVus { vus: u32, duration: Duration, graceful_stop: Duration },
-    /// k6 `per-vu-iterations`.
-    PerVuIterations { vus: u32, iterations: u32, max_duration: Duration, graceful_stop: Duration },
+    ConstantVus {
+        vus: u32,
+        duration: Duration,
+    },
+    /// `ramp` holds VU counts: `start-vus` and the stages' targets.
+    RampingVus {
+        ramp: Ramp,
+        graceful_ramp_down: Duration,
+    },
+    PerVuIterations {
+        vus: u32,
+        iterations: u32,
+        max_duration: Duration,
+    },
+    SharedIterations {
+        vus: u32,
+        iterations: u64,
+        max_duration: Duration,
+    },
+    /// `per_second` is `rate / time-unit`.
+    ConstantArrivalRate {
+        per_second: f64,
+        duration: Duration,
+        pre_allocated_vus: u32,
+        max_vus: u32,
+    },
+    /// `ramp` holds iterations per second: `start-rate` and the stages' targets.
+    RampingArrivalRate {
+        ramp: Ramp,
+        pre_allocated_vus: u32,
+        max_vus: u32,
+    },
 }
 
 impl ExecutorPlan {
-    /// The most VUs this executor runs at once (`vus_max`).
-    pub fn max_vus(&self) -> u32 {
-        match self {
-            ExecutorPlan::ConstantVus { vus, .. } | ExecutorPlan::PerVuIterations { vus, .. } => *vus,
-        }
-    }
-
     /// k6's name of the executor.
     pub fn name(&self) -> &'static str {
         match self {
             ExecutorPlan::ConstantVus { .. } => "constant-vus",
+            ExecutorPlan::RampingVus { .. } => "ramping-vus",
             ExecutorPlan::PerVuIterations { .. } => "per-vu-iterations",
+            ExecutorPlan::SharedIterations { .. } => "shared-iterations",
+            ExecutorPlan::ConstantArrivalRate { .. } => "constant-arrival-rate",
+            ExecutorPlan::RampingArrivalRate { .. } => "ramping-arrival-rate",
+        }
+    }
+
+    /// The most VUs of the whole test (every segment) this executor holds.
+    pub fn max_vus(&self) -> u32 {
+        match self {
+            ExecutorPlan::ConstantVus { vus, .. }
+            | ExecutorPlan::PerVuIterations { vus, .. }
+            | ExecutorPlan::SharedIterations { vus, .. } => *vus,
+            ExecutorPlan::RampingVus { ramp, .. } => ramp.peak() as u32,
+            ExecutorPlan::ConstantArrivalRate { max_vus, .. } | ExecutorPlan::RampingArrivalRate { max_vus, .. } => {
+                *max_vus
+            }
+        }
+    }
+
+    /// VUs started in the init phase, before the clock: all of them, or
+    /// the pre-allocated ones of an arrival-rate executor.
+    pub fn initial_vus(&self) -> u32 {
+        match self {
+            ExecutorPlan::ConstantArrivalRate { pre_allocated_vus, .. }
+            | ExecutorPlan::RampingArrivalRate { pre_allocated_vus, .. } => *pre_allocated_vus,
+            _ => self.max_vus(),
+        }
+    }
+
+    /// How long after its start the executor stops starting iterations
+    /// (for the iteration-count executors, their maximum duration).
+    pub fn duration(&self) -> Duration {
+        match self {
+            ExecutorPlan::ConstantVus { duration, .. } | ExecutorPlan::ConstantArrivalRate { duration, .. } => {
+                *duration
+            }
+            ExecutorPlan::RampingVus { ramp, .. } | ExecutorPlan::RampingArrivalRate { ramp, .. } => ramp.total(),
+            ExecutorPlan::PerVuIterations { max_duration, .. }
+            | ExecutorPlan::SharedIterations { max_duration, .. } => *max_duration,
+        }
+    }
+
+    /// Iterations the segment will run when that number is fixed.
+    pub fn fixed_iterations(&self, segment: Segment) -> Option<u64> {
+        match self {
+            ExecutorPlan::PerVuIterations { vus, iterations, .. } => {
+                Some(segment.share(u64::from(*vus)) * u64::from(*iterations))
+            }
+            ExecutorPlan::SharedIterations { iterations, .. } => Some(segment.share(*iterations)),
+            _ => None,
+        }
+    }
+
+    /// One line as k6 prints it before a run.
+    pub fn describe(&self) -> String {
+        let time = |d: &Duration| humantime::format_duration(*d).to_string();
+        match self {
+            ExecutorPlan::ConstantVus { vus, duration } => format!("{vus} looping VUs for {}", time(duration)),
+            ExecutorPlan::RampingVus { ramp, .. } => format!(
+                "up to {} looping VUs for {} over {} stages",
+                ramp.peak(),
+                time(&ramp.total()),
+                ramp.stages.len()
+            ),
+            ExecutorPlan::PerVuIterations { vus, iterations, max_duration } => {
+                format!("{iterations} iterations for each of {vus} VUs (max {})", time(max_duration))
+            }
+            ExecutorPlan::SharedIterations { vus, iterations, max_duration } => {
+                format!("{iterations} iterations shared among {vus} VUs (max {})", time(max_duration))
+            }
+            ExecutorPlan::ConstantArrivalRate { per_second, duration, pre_allocated_vus, max_vus } => {
+                format!("{per_second:.2} iterations/s for {} (max VUs {pre_allocated_vus}..{max_vus})", time(duration))
+            }
+            ExecutorPlan::RampingArrivalRate { ramp, pre_allocated_vus, max_vus } => format!(
+                "up to {:.2} iterations/s for {} over {} stages (max VUs {pre_allocated_vus}..{max_vus})",
+                ramp.peak(),
+                time(&ramp.total()),
+                ramp.stages.len()
+            ),
+        }
+    }
+
+    /// The arrival schedule of an open-model executor.
+    fn arrivals(&self) -> Option<Ramp> {
+        match self {
+            ExecutorPlan::ConstantArrivalRate { per_second, duration, .. } => {
+                Some(Ramp::constant(*per_second, *duration))
+            }
+            ExecutorPlan::RampingArrivalRate { ramp, .. } => Some(ramp.clone()),
+            _ => None,
         }
     }
 }
 
-/// How an executor's run went.
-#[derive(Debug, Clone, Copy)]
-pub struct ExecutorTimes {
-    /// Instantiating and initialising every VU (k6's init phase).
-    pub vus_ready: Duration,
-    /// From the first iteration to the end, graceful stop included.
-    pub running: Duration,
-}
-
-/// Runs the executor to its end. `interrupt` (Ctrl-C) starts the graceful
-/// stop early.
-pub async fn run_executor(plan: &ExecutorPlan, ctx: Arc<ExecCtx>, interrupt: CancellationToken) -> ExecutorTimes {
-    let (vus, limit, duration, graceful_stop) = match *plan {
-        ExecutorPlan::ConstantVus { vus, duration, graceful_stop } => (vus, None, duration, graceful_stop),
-        ExecutorPlan::PerVuIterations { vus, iterations, max_duration, graceful_stop } => {
-            (vus, Some(iterations), max_duration, graceful_stop)
+/// The init phase of one scenario: instantiates and initialises the
+/// segment's initial VUs concurrently, before the test clock starts.
+pub async fn prepare(plan: &ExecutorPlan, ctx: &Arc<ExecCtx>, segment: Segment) -> Vec<VuRunner> {
+    let mut starting = JoinSet::new();
+    for index in segment.owned(u64::from(plan.initial_vus())) {
+        let ctx = ctx.clone();
+        starting.spawn(async move { ctx.start_vu(index as u32).await });
+    }
+    let mut started = Vec::with_capacity(starting.len());
+    while let Some(joined) = starting.join_next().await {
+        match joined {
+            Ok(vu) => started.push(vu),
+            Err(err) => tracing::error!("a VU failed to start: {err}"),
         }
-    };
-    run_looping_vus(ctx, vus, limit, duration, graceful_stop, interrupt).await
+    }
+    started.sort_by_key(|vu| vu.index);
+    started
 }
 
-/// Starts `vus` VUs, all before the clock starts (as k6's init phase), that
-/// then each loop (up to `limit` iterations) until `duration` has passed,
-/// and stops them gracefully.
-async fn run_looping_vus(
+/// Runs one scenario's executor from `start` to its end, graceful stop
+/// included. `interrupt` (Ctrl-C, a threshold's abortOnFail) stops it early.
+pub async fn run_executor(
+    plan: &ExecutorPlan,
     ctx: Arc<ExecCtx>,
-    vus: u32,
-    limit: Option<u32>,
-    duration: Duration,
+    vus: Vec<VuRunner>,
+    segment: Segment,
+    start: Instant,
     graceful_stop: Duration,
     interrupt: CancellationToken,
-) -> ExecutorTimes {
-    let init_start = Instant::now();
-    let started = start_vus(&ctx, vus).await;
-    let vus_ready = init_start.elapsed();
-
-    let run_start = Instant::now();
-    let soft = CancellationToken::new();
-    let hard = CancellationToken::new();
-    let mut tasks = JoinSet::new();
-    for (id, vu) in started {
-        let (ctx, soft, hard) = (ctx.clone(), soft.clone(), hard.clone());
-        tasks.spawn(async move { ctx.run_vu(id, vu, limit, soft, hard).await });
-    }
-    let stopper = tokio::spawn(async move {
-        tokio::select! {
-            _ = tokio::time::sleep(duration) => {}
-            _ = interrupt.cancelled() => {}
+) {
+    let stops = Stops::default();
+    // An interrupt stops new iterations at once and abandons running ones
+    // after the graceful stop.
+    let stopper = tokio::spawn({
+        let stops = stops.clone();
+        async move {
+            interrupt.cancelled().await;
+            stops.soft.cancel();
+            tokio::time::sleep(graceful_stop).await;
+            stops.hard.cancel();
         }
-        soft.cancel();
-        tokio::time::sleep(graceful_stop).await;
-        // The VUs still running end at their next await.
-        hard.cancel();
     });
+    tokio::select! {
+        _ = tokio::time::sleep_until(start.into()) => {}
+        _ = stops.soft.cancelled() => {}
+    }
+    if !stops.soft.is_cancelled() {
+        match plan.arrivals() {
+            Some(arrivals) => run_arrivals(plan, &ctx, vus, segment, arrivals, start, graceful_stop, &stops).await,
+            None => run_looping(plan, &ctx, vus, segment, start, graceful_stop, &stops).await,
+        }
+    }
+    stopper.abort();
+}
+
+/// The closed models: each VU loops through its active stretches of time.
+async fn run_looping(
+    plan: &ExecutorPlan,
+    ctx: &Arc<ExecCtx>,
+    vus: Vec<VuRunner>,
+    segment: Segment,
+    start: Instant,
+    graceful_stop: Duration,
+    stops: &Stops,
+) {
+    let end = plan.duration();
+    let shared = match plan {
+        ExecutorPlan::SharedIterations { iterations, .. } => Some(Arc::new(AtomicU64::new(segment.share(*iterations)))),
+        _ => None,
+    };
+    let mut tasks = JoinSet::new();
+    for mut vu in vus {
+        let (spans, ramp_down) = match plan {
+            ExecutorPlan::RampingVus { ramp, graceful_ramp_down } => (ramp.active_spans(vu.index), *graceful_ramp_down),
+            _ => (vec![(Duration::ZERO, end)], graceful_stop),
+        };
+        let mut budget = match (plan, &shared) {
+            (ExecutorPlan::PerVuIterations { iterations, .. }, _) => Budget::PerVu(*iterations),
+            (_, Some(left)) => Budget::Shared(left.clone()),
+            _ => Budget::Unlimited,
+        };
+        let (ctx, stops) = (ctx.clone(), stops.clone());
+        tasks.spawn(async move {
+            for (from, until) in spans {
+                tokio::select! {
+                    _ = tokio::time::sleep_until((start + from).into()) => {}
+                    _ = stops.soft.cancelled() => return,
+                }
+                // A VU leaving before the end gets the ramp-down grace; at the end, the graceful stop.
+                let grace = if until == end { graceful_stop } else { ramp_down };
+                ctx.active_vus.fetch_add(1, Ordering::Relaxed);
+                let ended = vu.run_span(&ctx, start + until, grace, &mut budget, &stops).await;
+                ctx.active_vus.fetch_sub(1, Ordering::Relaxed);
+                if ended == SpanEnd::Done {
+                    return;
+                }
+            }
+        });
+    }
+    join_all(tasks).await;
+}
+
+/// The open models: iterations start on schedule on whichever VU is free;
+/// none free means a dropped iteration and, below `max-vus`, one more VU.
+#[allow(clippy::too_many_arguments)]
+async fn run_arrivals(
+    plan: &ExecutorPlan,
+    ctx: &Arc<ExecCtx>,
+    vus: Vec<VuRunner>,
+    segment: Segment,
+    arrivals: Ramp,
+    start: Instant,
+    graceful_stop: Duration,
+    stops: &Stops,
+) {
+    let pool = Arc::new(Pool::default());
+    let (jobs_tx, jobs) = async_channel::unbounded::<Instant>();
+    let mut tasks = JoinSet::new();
+    let serve = |tasks: &mut JoinSet<()>, mut vu: VuRunner| {
+        let (ctx, pool, jobs, stops) = (ctx.clone(), pool.clone(), jobs.clone(), stops.clone());
+        ctx.active_vus.fetch_add(1, Ordering::Relaxed);
+        tasks.spawn(async move {
+            loop {
+                pool.idle.fetch_add(1, Ordering::AcqRel);
+                let scheduled = tokio::select! {
+                    biased;
+                    _ = stops.hard.cancelled() => break,
+                    job = jobs.recv() => match job { Ok(at) => at, Err(_) => break },
+                };
+                if !vu.run_scheduled(&ctx, scheduled, &stops).await {
+                    break;
+                }
+            }
+            ctx.active_vus.fetch_sub(1, Ordering::Relaxed);
+        });
+    };
+    let initial = vus.len() as u64;
+    for vu in vus {
+        serve(&mut tasks, vu);
+    }
+    let mut spare = segment.owned(u64::from(plan.max_vus())).skip(initial as usize);
+    let (allocated_tx, mut allocated) = tokio::sync::mpsc::unbounded_channel::<VuRunner>();
+    let recorder = Recorder::new(&ctx.factory.shared, ctx.first_id);
+    let tags = recorder.tags([]);
+
+    for (number, at) in arrivals.arrivals().enumerate() {
+        if !segment.owns(number as u64) {
+            continue;
+        }
+        let due = start + at;
+        loop {
+            tokio::select! {
+                biased;
+                _ = stops.soft.cancelled() => break,
+                Some(vu) = allocated.recv() => { serve(&mut tasks, vu); continue; }
+                _ = tokio::time::sleep_until(due.into()) => break,
+            }
+        }
+        if stops.soft.is_cancelled() {
+            break;
+        }
+        if pool.take_idle() {
+            // Unbounded and never closed while we hold the sender.
+            let _ = jobs_tx.try_send(due);
+            continue;
+        }
+        recorder.record(&tags, &[Sample::new(names::DROPPED_ITERATIONS, 1.0)]);
+        // Allocate one more VU in the background, as k6 does; it serves
+        // the iterations after this one.
+        if let Some(index) = spare.next() {
+            let (ctx, allocated_tx) = (ctx.clone(), allocated_tx.clone());
+            tokio::spawn(async move {
+                let _ = allocated_tx.send(ctx.start_vu(index as u32).await);
+            });
+        }
+    }
+    // No more jobs: free VUs end, busy ones finish (or are cut at the hard stop).
+    drop(jobs_tx);
+    let ends = tokio::spawn({
+        let stops = stops.clone();
+        async move {
+            stops.soft.cancel();
+            tokio::time::sleep(graceful_stop).await;
+            stops.hard.cancel();
+        }
+    });
+    join_all(tasks).await;
+    ends.abort();
+}
+
+/// Free VUs of an arrival-rate executor: each VU adds itself before it
+/// waits for a job; the scheduler takes one before it sends a job, so
+/// every job sent has a VU waiting for it.
+#[derive(Default)]
+struct Pool {
+    idle: AtomicU32,
+}
+
+impl Pool {
+    fn take_idle(&self) -> bool {
+        self.idle.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok()
+    }
+}
+
+async fn join_all(mut tasks: JoinSet<()>) {
     while let Some(joined) = tasks.join_next().await {
         if let Err(err) = joined {
             tracing::error!("a VU task failed: {err}");
         }
     }
-    stopper.abort();
-    ExecutorTimes { vus_ready, running: run_start.elapsed() }
-}
-
-/// Starts VUs 1..=`vus` concurrently; a VU that fails to start is reported
-/// and retries at its first iteration.
-async fn start_vus(ctx: &Arc<ExecCtx>, vus: u32) -> Vec<(u32, Option<Vu>)> {
-    let mut starting = JoinSet::new();
-    for id in 1..=vus {
-        let ctx = ctx.clone();
-        starting.spawn(async move { (id, ctx.start_vu(id).await) });
-    }
-    let mut started = Vec::with_capacity(vus as usize);
-    while let Some(joined) = starting.join_next().await {
-        match joined {
-            Ok((id, Ok(vu))) => started.push((id, Some(vu))),
-            Ok((id, Err(message))) => {
-                ctx.factory.shared.errors.report(message);
-                started.push((id, None));
-            }
-            Err(err) => tracing::error!("a VU failed to start: {err}"),
-        }
-    }
-    started
 }

@@ -1,12 +1,19 @@
 //! Executors and VUs: turns a validated plan into running VU tasks (k6's
-//! executor semantics, graceful stop), drives each VU's iterations and
-//! re-instantiates VUs that trap. It does not aggregate metrics or print
-//! (that is `metrics` and `output`).
+//! executor semantics, graceful stop and ramp-down, execution segments,
+//! Locust's think time), drives each VU's iterations and re-instantiates
+//! VUs that trap. It does not aggregate metrics or print (that is
+//! `metrics` and `output`).
 
 mod error_log;
 mod executor;
+mod schedule;
+mod segment;
+mod think;
 mod vu;
 
 pub use error_log::ErrorLog;
-pub use executor::{ExecutorPlan, ExecutorTimes, run_executor};
-pub use vu::{ExecCtx, TaskPicker, VuFactory};
+pub use executor::{ExecutorPlan, prepare, run_executor};
+pub use schedule::{Ramp, Stage};
+pub use segment::Segment;
+pub use think::ThinkTime;
+pub use vu::{ExecCtx, TaskPicker, Vu, VuFactory, VuRunner};

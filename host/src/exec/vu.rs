@@ -1,17 +1,18 @@
-//! One VU: a `Store` and a component instance kept across iterations, the
-//! iteration loop, and re-instantiation after a trap. Only the executor
-//! decides when a VU starts and stops.
+//! One VU: a `Store` and a component instance kept across iterations, its
+//! iteration loop (think time included), and re-instantiation after a trap.
+//! Only the executor decides when a VU is active and when it stops.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use wasmtime::{Engine, Store};
 
+use super::ThinkTime;
 use crate::bindings::Scenario;
-use crate::caps::{RunShared, VuState};
-use crate::metrics::{Sample, names};
+use crate::caps::{Recorder, RunShared, VuState};
+use crate::metrics::{Sample, TagSet, names};
 use crate::plugin::Plugin;
 
 /// Pause after a VU failed to start, so a plugin whose `init` always fails
@@ -119,73 +120,143 @@ impl TaskPicker {
     }
 }
 
-/// What every VU of one executor shares.
+/// What every VU of one scenario shares.
 pub struct ExecCtx {
     pub factory: VuFactory,
     pub tasks: TaskPicker,
     pub setup_data: Arc<str>,
-    /// VUs that are initialised and not yet stopped (the `vus` metric).
+    pub think_time: ThinkTime,
+    /// The scenario's VU ids are `first_id + index`, index from 0, so ids
+    /// stay unique across scenarios and segments.
+    pub first_id: u32,
+    /// VUs taking part right now (the `vus` metric): inside an active
+    /// stretch of a looping executor, or allocated to an arrival-rate one.
     pub active_vus: AtomicU32,
 }
 
 impl ExecCtx {
-    pub fn new(factory: VuFactory, tasks: TaskPicker, setup_data: Arc<str>) -> Self {
-        ExecCtx { factory, tasks, setup_data, active_vus: AtomicU32::new(0) }
+    pub fn new(
+        factory: VuFactory,
+        tasks: TaskPicker,
+        setup_data: Arc<str>,
+        think_time: ThinkTime,
+        first_id: u32,
+    ) -> Self {
+        ExecCtx { factory, tasks, setup_data, think_time, first_id, active_vus: AtomicU32::new(0) }
     }
 
-    /// Instantiates and initialises VU `id`.
-    pub async fn start_vu(&self, id: u32) -> Result<Vu, String> {
+    /// Instantiates and initialises the VU with scenario index `index`. A
+    /// VU that fails to start is reported and retries at its first iteration.
+    pub async fn start_vu(&self, index: u32) -> VuRunner {
+        let id = self.first_id + index;
+        let vu = match self.instantiate_and_init(id).await {
+            Ok(vu) => Some(vu),
+            Err(message) => {
+                self.factory.shared.errors.report(message);
+                None
+            }
+        };
+        let recorder = Recorder::new(&self.factory.shared, id);
+        let tags = recorder.tags([]);
+        VuRunner { id, index, vu, rng: fastrand::Rng::with_seed(u64::from(id)), iteration: 0, recorder, tags }
+    }
+
+    async fn instantiate_and_init(&self, id: u32) -> Result<Vu, String> {
         let mut vu = self.factory.instantiate(id).await?;
         vu.init(&self.setup_data).await.map_err(|m| format!("init failed: {m}"))?;
-        self.active_vus.fetch_add(1, Ordering::Relaxed);
         Ok(vu)
     }
+}
 
-    /// Runs VU `id`'s iterations until `limit` iterations, a soft stop (no
-    /// new iteration starts) or a hard stop (the running one is abandoned).
-    /// `vu` is the instance started beforehand, if that succeeded.
-    pub async fn run_vu(
-        &self,
-        id: u32,
-        mut vu: Option<Vu>,
-        limit: Option<u32>,
-        soft: CancellationToken,
-        hard: CancellationToken,
-    ) {
-        let recorder =
-            crate::caps::Recorder::new(self.factory.shared.sink.clone(), id, self.factory.shared.scenario.clone());
-        let tags = recorder.tags([]);
-        let errors = &self.factory.shared.errors;
-        let mut rng = fastrand::Rng::with_seed(u64::from(id));
-        let mut iteration: u32 = 0;
-        // Registered once per VU, not per iteration: waiting on the shared
-        // token would take its lock, common to all VUs, every iteration.
-        let mut hard_stop = std::pin::pin!(hard.cancelled());
-        while limit.is_none_or(|n| iteration < n) && !soft.is_cancelled() {
-            let start = Instant::now();
-            let outcome = tokio::select! {
-                biased;
-                _ = &mut hard_stop => break,
-                outcome = self.iterate(id, &mut vu, iteration, &mut rng) => outcome,
-            };
-            let failed = outcome.is_err();
-            if let Err(message) = outcome {
-                errors.report(message);
+/// How many iterations a looping VU may still start.
+pub enum Budget {
+    Unlimited,
+    /// per-vu-iterations: this VU's own count.
+    PerVu(u32),
+    /// shared-iterations: one count for all the scenario's VUs.
+    Shared(Arc<AtomicU64>),
+}
+
+impl Budget {
+    /// Takes one iteration; false when none is left.
+    fn take(&mut self) -> bool {
+        match self {
+            Budget::Unlimited => true,
+            Budget::PerVu(left) => left.checked_sub(1).map(|rest| *left = rest).is_some(),
+            Budget::Shared(left) => {
+                left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok()
             }
-            recorder.record(
-                &tags,
-                &[
-                    Sample::new(names::ITERATIONS, 1.0),
-                    Sample::new(names::ITERATION_DURATION, start.elapsed().as_secs_f64() * 1000.0),
-                    Sample::flag(names::ITERATIONS_FAILED, failed),
-                ],
-            );
-            iteration = iteration.wrapping_add(1);
-            if failed && vu.is_none() {
+        }
+    }
+}
+
+/// Why a VU stopped looping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanEnd {
+    /// Its stretch of time ended; it may be active again later.
+    Elapsed,
+    /// The scenario is over for it: stopped, or out of iterations.
+    Done,
+}
+
+/// One VU of a scenario: its instance (None until it starts again after a
+/// trap), its iteration count and what it records with.
+pub struct VuRunner {
+    id: u32,
+    /// Position within the scenario (0-based), before segmenting.
+    pub index: u32,
+    vu: Option<Vu>,
+    rng: fastrand::Rng,
+    iteration: u32,
+    recorder: Recorder,
+    tags: TagSet,
+}
+
+impl VuRunner {
+    /// Loops iterations until `until` (no new iteration starts after it),
+    /// the budget runs out or `stops` says so. A running iteration is
+    /// abandoned at `until + grace` or at the hard stop.
+    pub async fn run_span(
+        &mut self,
+        ctx: &ExecCtx,
+        until: Instant,
+        grace: Duration,
+        budget: &mut Budget,
+        stops: &Stops,
+    ) -> SpanEnd {
+        // Registered once per span, not per iteration: waiting on the shared
+        // token takes its lock, common to all VUs.
+        let mut hard_stop = std::pin::pin!(stops.hard.cancelled());
+        let mut overtime = std::pin::pin!(tokio::time::sleep_until((until + grace).into()));
+        loop {
+            if stops.soft.is_cancelled() {
+                return SpanEnd::Done;
+            }
+            if Instant::now() >= until {
+                return SpanEnd::Elapsed;
+            }
+            if !budget.take() {
+                return SpanEnd::Done;
+            }
+            let started = Instant::now();
+            let failed = tokio::select! {
+                biased;
+                _ = &mut hard_stop => return self.abandon(SpanEnd::Done),
+                _ = &mut overtime => return self.abandon(SpanEnd::Elapsed),
+                failed = self.iterate(ctx, &[]) => failed,
+            };
+            let pause = if failed && self.vu.is_none() {
+                // Not restarted yet: a plugin whose init always fails must not spin a core.
+                START_RETRY_PAUSE
+            } else {
+                ctx.think_time.pause(started, &mut self.rng)
+            };
+            if !pause.is_zero() {
+                let wake = (Instant::now() + pause).min(until);
                 tokio::select! {
-                    _ = &mut hard_stop => break,
-                    _ = soft.cancelled() => break,
-                    _ = tokio::time::sleep(START_RETRY_PAUSE) => {}
+                    _ = &mut hard_stop => return SpanEnd::Done,
+                    _ = stops.soft.cancelled() => return SpanEnd::Done,
+                    _ = tokio::time::sleep_until(wake.into()) => {}
                 }
             }
             // Host calls that complete at once never suspend: spend coop
@@ -193,36 +264,76 @@ impl ExecCtx {
             // iteration that waited on I/O was re-polled with a fresh budget).
             tokio::task::consume_budget().await;
         }
-        if vu.is_some() {
-            self.active_vus.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Runs one iteration that was scheduled for `scheduled` (arrival-rate
+    /// executors), recording how late it started; false if the hard stop
+    /// came first.
+    pub async fn run_scheduled(&mut self, ctx: &ExecCtx, scheduled: Instant, stops: &Stops) -> bool {
+        let delay = Instant::now().saturating_duration_since(scheduled);
+        let late = [Sample::new(names::ITERATION_START_DELAY, delay.as_secs_f64() * 1000.0)];
+        tokio::select! {
+            biased;
+            _ = stops.hard.cancelled() => { self.abandon(()); false }
+            _ = self.iterate(ctx, &late) => true,
         }
     }
 
-    /// One iteration, starting (or restarting) the VU first if needed. A
-    /// trap drops the instance; the next iteration gets a fresh one.
-    async fn iterate(
-        &self,
-        id: u32,
-        slot: &mut Option<Vu>,
-        iteration: u32,
-        rng: &mut fastrand::Rng,
-    ) -> Result<(), String> {
-        if slot.is_none() {
+    /// One iteration, starting (or restarting) the VU first if needed, with
+    /// its metrics (plus `extra` samples). A trap drops the instance; the
+    /// next iteration gets a fresh one. Returns whether it failed.
+    async fn iterate(&mut self, ctx: &ExecCtx, extra: &[Sample]) -> bool {
+        let start = Instant::now();
+        let outcome = self.run_task(ctx).await;
+        let failed = outcome.is_err();
+        if let Err(message) = outcome {
+            ctx.factory.shared.errors.report(message);
+        }
+        let samples = [
+            Sample::new(names::ITERATIONS, 1.0),
+            Sample::new(names::ITERATION_DURATION, start.elapsed().as_secs_f64() * 1000.0),
+            Sample::flag(names::ITERATIONS_FAILED, failed),
+        ];
+        if extra.is_empty() {
+            self.recorder.record(&self.tags, &samples);
+        } else {
+            self.recorder.record(&self.tags, &[&samples[..], extra].concat());
+        }
+        self.iteration = self.iteration.wrapping_add(1);
+        failed
+    }
+
+    async fn run_task(&mut self, ctx: &ExecCtx) -> Result<(), String> {
+        if self.vu.is_none() {
             // Boxed: restarting is rare and its future is large; the VU task
             // should not carry it for its whole life.
-            *slot = Some(Box::pin(self.start_vu(id)).await?);
+            self.vu = Some(Box::pin(ctx.instantiate_and_init(self.id)).await?);
         }
-        let vu = slot.as_mut().expect("started above");
-        vu.store.data_mut().vu.set_iteration(iteration);
-        match vu.run(self.tasks.pick(rng)).await {
+        let vu = self.vu.as_mut().expect("started above");
+        vu.store.data_mut().vu.set_iteration(self.iteration);
+        match vu.run(ctx.tasks.pick(&mut self.rng)).await {
             Ok(result) => result,
             Err(trap) => {
-                *slot = None;
-                self.active_vus.fetch_sub(1, Ordering::Relaxed);
+                self.vu = None;
                 Err(trap)
             }
         }
     }
+
+    /// Drops an instance whose call was cut short: its state is unknown, so
+    /// a later iteration starts a fresh one.
+    fn abandon<T>(&mut self, end: T) -> T {
+        self.vu = None;
+        end
+    }
+}
+
+/// The stop signals of one executor: after `soft` no iteration starts;
+/// at `hard` running ones are abandoned.
+#[derive(Clone, Default)]
+pub struct Stops {
+    pub soft: CancellationToken,
+    pub hard: CancellationToken,
 }
 
 #[cfg(test)]

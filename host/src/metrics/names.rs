@@ -32,6 +32,8 @@ builtins! {
     VUS = 14: "vus", Gauge, Plain;
     VUS_MAX = 15: "vus_max", Gauge, Plain;
     CHECKS = 16: "checks", Rate, Plain;
+    DROPPED_ITERATIONS = 17: "dropped_iterations", Counter, Plain;
+    ITERATION_START_DELAY = 18: "iteration_start_delay", Trend, Time;
 }
 
 /// The tag that names a check in the `checks` rate.

@@ -34,8 +34,10 @@ pub fn export_json(report: &Report, registry: &Registry) -> Value {
         report.errors.iter().map(|(message, count)| json!({ "message": message, "count": count })).collect();
     json!({
         "vespid": { "version": env!("CARGO_PKG_VERSION"), "wit": WIT_VERSION },
-        "scenario": report.scenario,
-        "executor": report.executor,
+        "scenarios": report.scenarios.iter().map(|s| json!({
+            "name": s.name, "executor": s.executor, "description": s.description, "vus_max": s.vus_max,
+        })).collect::<Vec<Value>>(),
+        "segment": report.segment.to_string(),
         "vus_max": report.vus_max,
         "test_run_duration_ms": report.elapsed.as_secs_f64() * 1000.0,
         "vus_ready_ms": report.vus_ready.as_secs_f64() * 1000.0,

@@ -12,12 +12,15 @@ pub use export::{export_json, write_export};
 pub use progress::{Goal, Progress};
 pub use summary::render_summary;
 
+use crate::exec::Segment;
 use crate::metrics::{Aggregate, MetricId, MetricSummary, Registry, TagSet, Unit, names};
 
 /// Everything the outputs need once a run has ended.
 pub struct Report {
-    pub scenario: String,
-    pub executor: &'static str,
+    pub scenarios: Vec<ScenarioReport>,
+    /// The share of the test this process ran.
+    pub segment: Segment,
+    /// The most VUs of all scenarios together.
     pub vus_max: u32,
     /// From the first iteration to the end, graceful stop included.
     pub elapsed: Duration,
@@ -25,6 +28,16 @@ pub struct Report {
     pub errors: Vec<(String, u64)>,
     /// Time to instantiate and initialise every VU, before the clock started.
     pub vus_ready: Duration,
+}
+
+/// One scenario as it ran.
+pub struct ScenarioReport {
+    pub name: String,
+    pub executor: &'static str,
+    /// The executor's options in one line.
+    pub description: String,
+    /// The scenario's VUs in this segment.
+    pub vus_max: u32,
 }
 
 /// One metric of the report, merged over all its series.

@@ -4,17 +4,25 @@
 use std::fmt::Write;
 
 use super::Report;
+use crate::exec::Segment;
 use crate::metrics::{Agg, Registry, Unit};
 
 /// Renders the summary for a terminal.
 pub fn render_summary(report: &Report, registry: &Registry) -> String {
     let mut out = String::new();
     let secs = report.elapsed.as_secs_f64();
+    let segment =
+        if report.segment == Segment::WHOLE { String::new() } else { format!(", segment {}", report.segment) };
     let _ = writeln!(
         out,
-        "\n  scenario: {} ({}, max {} VUs), ran for {:.1}s\n",
-        report.scenario, report.executor, report.vus_max, secs
+        "\n  scenarios: {} (max {} VUs{segment}), ran for {secs:.1}s",
+        report.scenarios.len(),
+        report.vus_max
     );
+    for scenario in &report.scenarios {
+        let _ = writeln!(out, "  * {}: {} ({})", scenario.name, scenario.description, scenario.executor);
+    }
+    out.push('\n');
     let _ = writeln!(
         out,
         "  {} VUs instantiated and initialised in {:.0}ms\n",

@@ -23,7 +23,7 @@ async fn http_reqs_equal_the_server_count_and_each_vu_holds_one_connection() {
 async fn custom_metrics_keep_their_kinds_and_tasks_follow_weights() {
     let server = target(Protocol::Http).await;
     let base = env("BASE_URL", &server, "");
-    let run = run_guest("custom-metrics", &["--vus", "4", "--iterations", "50", "--env", &base]).await;
+    let run = run_guest("custom-metrics", &["--vus", "4", "--iterations", "200", "--env", &base]).await;
     run.assert_ok();
     let summary = run.summary.as_ref().expect("summary");
     let kind = |m: &str| summary["metrics"][m]["type"].as_str().unwrap_or("missing").to_string();

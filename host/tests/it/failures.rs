@@ -1,4 +1,4 @@
-use crate::support::{Protocol, assert_server_saw, env, run_guest, target};
+use crate::support::{Protocol, assert_server_saw, env, run_file, run_guest, target};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_refused_is_a_failed_request_and_the_run_completes() {
@@ -7,7 +7,7 @@ async fn connection_refused_is_a_failed_request_and_the_run_completes() {
         listener.local_addr().expect("address").port()
     };
     let url = format!("URL=http://127.0.0.1:{port}/");
-    let run = run_guest("http-probe", &["--vus", "2", "--iterations", "3", "--env", &url]).await;
+    let run = run_guest("http-probe", &["--vus", "2", "--iterations", "6", "--env", &url]).await;
     run.assert_ok();
     assert_eq!(run.count("http_reqs"), 6);
     assert_eq!(run.passes("http_req_failed"), 6);
@@ -20,7 +20,7 @@ async fn http_500_counts_as_failed_but_the_iteration_goes_on() {
     let server = target(Protocol::Http).await;
     let url = env("URL", &server, "/status/500");
     let run =
-        run_guest("http-probe", &["--vus", "2", "--iterations", "3", "--env", &url, "--env", "EXPECT_STATUS=500"])
+        run_guest("http-probe", &["--vus", "2", "--iterations", "6", "--env", &url, "--env", "EXPECT_STATUS=500"])
             .await;
     run.assert_ok();
     assert_server_saw(&run, &server, 6);
@@ -34,7 +34,7 @@ async fn a_timeout_is_a_failed_request() {
     let server = target(Protocol::Http).await;
     let url = env("URL", &server, "/delay/3000");
     let run =
-        run_guest("http-probe", &["--vus", "2", "--iterations", "2", "--env", &url, "--env", "TIMEOUT_MS=200"]).await;
+        run_guest("http-probe", &["--vus", "2", "--iterations", "4", "--env", &url, "--env", "TIMEOUT_MS=200"]).await;
     run.assert_ok();
     assert_server_saw(&run, &server, 4);
     assert_eq!(run.passes("http_req_failed"), 4);
@@ -44,9 +44,12 @@ async fn a_timeout_is_a_failed_request() {
 #[tokio::test(flavor = "multi_thread")]
 async fn panicking_iterations_fail_and_the_restarted_vu_opens_a_new_connection() {
     let server = target(Protocol::Http).await;
-    let base = env("BASE_URL", &server, "");
     // flaky-panic panics after its request on iterations 3 and 7 of each VU.
-    let run = run_guest("flaky-panic", &["--vus", "5", "--iterations", "8", "--env", &base]).await;
+    let file = format!(
+        "[scenarios.flaky]\nplugin = \"{{flaky-panic}}\"\nexecutor = \"per-vu-iterations\"\nvus = 5\niterations = 8\nenv = {{ BASE_URL = \"{}\" }}\n",
+        server.base_url()
+    );
+    let run = run_file(&file, &[]).await;
     run.assert_ok();
     assert_eq!(run.count("iterations"), 40);
     assert_eq!((run.passes("iterations_failed"), run.fails("iterations_failed")), (10, 30));

@@ -47,7 +47,7 @@ async fn a_request_may_refuse_redirects() {
 async fn session_cookies_stay_with_their_vu_through_a_multi_step_flow() {
     let server = target(Protocol::Http).await;
     let base = env("BASE_URL", &server, "");
-    let run = run_guest("flow", &["--vus", "10", "--iterations", "5", "--env", &base]).await;
+    let run = run_guest("flow", &["--vus", "10", "--iterations", "50", "--env", &base]).await;
     run.assert_ok();
     assert_eq!(run.check("logged in"), (50, 0));
     // Each VU's /me carried its own session cookie, never another VU's.
@@ -94,7 +94,7 @@ async fn a_kept_connection_the_server_closed_is_replaced_without_a_failed_reques
     // closed by the server before the next one.
     let run = run_guest(
         "http-probe",
-        &["--vus", "2", "--iterations", "3", "--env", &url, "--env", "PAUSE_MS=300", "--env", "EXPECT_STATUS=200"],
+        &["--vus", "2", "--iterations", "6", "--env", &url, "--env", "PAUSE_MS=300", "--env", "EXPECT_STATUS=200"],
     )
     .await;
     run.assert_ok();

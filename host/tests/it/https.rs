@@ -4,7 +4,7 @@ use crate::support::{Protocol, assert_server_saw, env, run_guest, target};
 async fn a_self_signed_server_fails_each_request_with_a_tls_error_by_default() {
     let server = target(Protocol::Https).await;
     let url = env("URL", &server, "/");
-    let run = run_guest("http-probe", &["--vus", "2", "--iterations", "3", "--env", &url]).await;
+    let run = run_guest("http-probe", &["--vus", "2", "--iterations", "6", "--env", &url]).await;
     run.assert_ok();
     assert_eq!(run.count("http_reqs"), 6);
     assert_eq!(run.passes("http_req_failed"), 6);
@@ -26,7 +26,7 @@ async fn the_ca_file_makes_https_work_with_one_handshake_per_connection() {
             "--vus",
             "3",
             "--iterations",
-            "4",
+            "12",
             "--ca-file",
             ca.to_str().expect("utf-8"),
             "--env",
@@ -49,7 +49,7 @@ async fn insecure_skip_tls_verify_accepts_the_self_signed_server() {
     let url = env("URL", &server, "/");
     let run = run_guest(
         "http-probe",
-        &["--vus", "2", "--iterations", "2", "--insecure-skip-tls-verify", "--env", &url, "--env", "EXPECT_STATUS=200"],
+        &["--vus", "2", "--iterations", "4", "--insecure-skip-tls-verify", "--env", &url, "--env", "EXPECT_STATUS=200"],
     )
     .await;
     run.assert_ok();

@@ -1,16 +1,30 @@
-use crate::support::{Protocol, assert_server_saw, env, run_guest, target};
+use crate::support::{Protocol, assert_server_saw, env, run_file, run_guest, target};
 
 #[tokio::test(flavor = "multi_thread")]
-async fn per_vu_iterations_runs_exactly_vus_times_iterations() {
+async fn shared_iterations_runs_exactly_the_iterations_given() {
     let server = target(Protocol::Http).await;
     let base = env("BASE_URL", &server, "");
-    let run = run_guest("hello", &["--vus", "7", "--iterations", "13", "--env", &base]).await;
+    let run = run_guest("hello", &["--vus", "7", "--iterations", "91", "--env", &base]).await;
     run.assert_ok();
     assert_eq!(run.count("iterations"), 91);
     assert_server_saw(&run, &server, 91);
     assert_eq!(server.stats().connections, 7);
     assert_eq!(run.passes("iterations_failed"), 0);
-    assert_eq!(run.summary.as_ref().expect("summary")["executor"], "per-vu-iterations");
+    assert_eq!(run.summary.as_ref().expect("summary")["scenarios"][0]["executor"], "shared-iterations");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_vu_iterations_runs_exactly_vus_times_iterations() {
+    let server = target(Protocol::Http).await;
+    let file = format!(
+        "[scenarios.each]\nplugin = \"{{hello}}\"\nexecutor = \"per-vu-iterations\"\nvus = 6\niterations = 13\nenv = {{ BASE_URL = \"{}\" }}\n",
+        server.base_url()
+    );
+    let run = run_file(&file, &[]).await;
+    run.assert_ok();
+    assert_eq!(run.count("iterations"), 78);
+    assert_server_saw(&run, &server, 78);
+    assert_eq!(server.stats().connections, 6);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,13 +6,15 @@ mod support;
 
 /// Requests and connections: the server's counts equal the summary's.
 mod counts;
+/// Executors: every k6 executor, scenarios side by side, segments, validation.
+mod executors;
 /// Transport failures, HTTP errors and plugin panics.
 mod failures;
 /// Redirects, cookies and the multi-step flow.
 mod http_semantics;
 /// HTTPS: verification by default, CA file, insecure mode.
 mod https;
-/// Executors: exact iteration counts.
+/// Iteration-count executors: exact counts, graceful stop.
 mod iterations;
 /// Bad plugin files and the `inspect` command.
 mod plugins;

@@ -131,3 +131,24 @@ pub fn assert_server_saw(run: &Outcome, server: &DemoTarget, requests: u64) {
 pub async fn target(protocol: Protocol) -> DemoTarget {
     DemoTarget::start("127.0.0.1:0".parse().expect("address"), protocol).await.expect("demo target starts")
 }
+
+/// Runs `vespid run` on a run file with `text` (plugins named by `{name}`
+/// placeholders such as `{hello}` become their paths), plus `args`.
+pub async fn run_file(text: &str, args: &[&str]) -> Outcome {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_run_file(dir.path(), text);
+    let mut all = vec!["run", path.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    vespid(&all).await
+}
+
+/// Writes `text` as `vespid.toml` in `dir`, with `{guest}` placeholders replaced by guest paths.
+pub fn write_run_file(dir: &Path, text: &str) -> PathBuf {
+    let mut text = text.to_string();
+    for name in ["hello", "http-probe", "custom-metrics", "flow", "flaky-panic"] {
+        text = text.replace(&format!("{{{name}}}"), guest(name).to_str().expect("utf-8 path"));
+    }
+    let path = dir.join("vespid.toml");
+    std::fs::write(&path, text).expect("write run file");
+    path
+}

@@ -1,0 +1,267 @@
+use std::time::Duration;
+
+use clap::Parser;
+
+use super::*;
+use crate::cli::{Cli, Command};
+
+fn args(argv: &[&str]) -> RunArgs {
+    let mut all = vec!["vespid", "run"];
+    all.extend_from_slice(argv);
+    match Cli::try_parse_from(all).expect("valid flags").command {
+        Command::Run(run) => run,
+        _ => unreachable!("parsed a run command"),
+    }
+}
+
+/// A plan from flags alone, with an existing file as the plugin.
+fn bare(flags: &[&str]) -> Result<Plan, ConfigError> {
+    let plugin = std::env::current_exe().expect("test binary path");
+    let mut argv = vec![plugin.to_str().expect("utf-8 path")];
+    argv.extend_from_slice(flags);
+    Plan::from_args(&args(&argv))
+}
+
+/// A plan from a run file written to a temporary directory (with a `p.wasm` beside it).
+fn from_file(text: &str, flags: &[&str]) -> Result<Plan, ConfigError> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("p.wasm"), b"").expect("plugin file");
+    let path = dir.path().join("vespid.toml");
+    std::fs::write(&path, text).expect("run file");
+    let mut argv = vec![path.to_str().expect("utf-8 path")];
+    argv.extend_from_slice(flags);
+    Plan::from_args(&args(&argv))
+}
+
+fn error(text: &str) -> String {
+    from_file(text, &[]).expect_err("the file is invalid").to_string()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+#[test]
+fn flags_follow_k6_shortcut_rules() {
+    let executor = |flags: &[&str]| bare(flags).unwrap().scenarios.remove(0).executor;
+    assert_eq!(
+        executor(&["--vus", "50", "--duration", "30s"]),
+        ExecutorPlan::ConstantVus { vus: 50, duration: secs(30) }
+    );
+    assert_eq!(
+        executor(&["--vus", "5", "--iterations", "8"]),
+        ExecutorPlan::SharedIterations { vus: 5, iterations: 8, max_duration: DEFAULT_MAX_DURATION }
+    );
+    assert_eq!(
+        executor(&["-i", "3", "-d", "5s"]),
+        ExecutorPlan::SharedIterations { vus: 1, iterations: 3, max_duration: secs(5) }
+    );
+    assert_eq!(
+        executor(&["--vus", "3"]),
+        ExecutorPlan::PerVuIterations { vus: 3, iterations: 1, max_duration: DEFAULT_MAX_DURATION }
+    );
+    let ExecutorPlan::RampingVus { ramp, .. } = executor(&["--stage", "10s:20", "--stage", "5s:0"]) else {
+        panic!("stages make ramping-vus")
+    };
+    assert_eq!((ramp.start, ramp.peak(), ramp.total()), (1.0, 20.0, secs(15)));
+}
+
+#[test]
+fn bad_flags_name_the_flag() {
+    assert_eq!(bare(&["--duration", "0s"]).unwrap_err().to_string(), "--duration: must be greater than 0");
+    assert!(
+        bare(&["--vus", "4", "--iterations", "3"]).unwrap_err().to_string().starts_with("--iterations: 3 iterations")
+    );
+    assert!(bare(&["--stage", "1s:2", "--duration", "3s"]).unwrap_err().to_string().starts_with("--stage:"));
+    let err = bare(&["--summary-export", "/no/such/dir/x.json"]).unwrap_err();
+    assert!(err.to_string().contains("/no/such/dir"), "{err}");
+    let err = bare(&["--ca-file", "/no/such/ca.pem"]).unwrap_err();
+    assert!(err.to_string().contains("--ca-file"), "{err}");
+}
+
+const EVERY_EXECUTOR: &str = r#"
+plugin = "p.wasm"
+
+[env]
+BASE_URL = "http://127.0.0.1:1"
+ROLE = "everyone"
+
+[tags]
+team = "shop"
+
+[scenarios.a-constant]
+executor = "constant-vus"
+vus = 3
+duration = "1m30s"
+start-time = "10s"
+graceful-stop = "5s"
+env = { ROLE = "browser" }
+tags = { kind = "browse" }
+think-time = { between = ["1s", "3s"] }
+tasks = { browse = 3, buy = 1 }
+
+[scenarios.b-ramping]
+executor = "ramping-vus"
+start-vus = 0
+stages = [{ duration = "30s", target = 10 }, { duration = "10s", target = 0 }]
+graceful-ramp-down = "2s"
+think-time = { pacing = "5s" }
+tasks = ["browse"]
+
+[scenarios.c-per-vu]
+executor = "per-vu-iterations"
+vus = 2
+iterations = 7
+think-time = "500ms"
+
+[scenarios.d-shared]
+executor = "shared-iterations"
+vus = 4
+iterations = 100
+max-duration = "1m"
+
+[scenarios.e-constant-rate]
+executor = "constant-arrival-rate"
+rate = 30
+time-unit = "1m"
+duration = "2m"
+pre-allocated-vus = 2
+max-vus = 10
+
+[scenarios.f-ramping-rate]
+executor = "ramping-arrival-rate"
+start-rate = "5/s"
+stages = [{ duration = "10s", target = 50 }]
+pre-allocated-vus = 5
+"#;
+
+#[test]
+fn a_run_file_describes_every_executor() {
+    let plan = from_file(EVERY_EXECUTOR, &[]).unwrap();
+    let names: Vec<&str> = plan.scenarios.iter().map(|s| s.name.as_deref().unwrap()).collect();
+    assert_eq!(names, ["a-constant", "b-ramping", "c-per-vu", "d-shared", "e-constant-rate", "f-ramping-rate"]);
+    let [a, b, c, d, e, f] = plan.scenarios.as_slice() else { unreachable!() };
+    assert_eq!(a.executor, ExecutorPlan::ConstantVus { vus: 3, duration: secs(90) });
+    assert_eq!((a.start_time, a.graceful_stop), (secs(10), secs(5)));
+    assert_eq!(a.env.iter().rev().find(|(k, _)| k == "ROLE").unwrap().1, "browser");
+    assert!(a.tags.contains(&("team".into(), "shop".into())) && a.tags.contains(&("kind".into(), "browse".into())));
+    assert_eq!(a.think_time, ThinkTime::Between(secs(1), secs(3)));
+    assert_eq!(a.tasks, TaskChoice::Weights(vec![("browse".into(), 3), ("buy".into(), 1)]));
+    assert!(
+        matches!(&b.executor, ExecutorPlan::RampingVus { ramp, graceful_ramp_down } if ramp.start == 0.0 && ramp.peak() == 10.0 && *graceful_ramp_down == secs(2))
+    );
+    assert_eq!((b.think_time, &b.tasks), (ThinkTime::Pacing(secs(5)), &TaskChoice::Only(vec!["browse".into()])));
+    assert_eq!(c.executor, ExecutorPlan::PerVuIterations { vus: 2, iterations: 7, max_duration: DEFAULT_MAX_DURATION });
+    assert_eq!(c.think_time, ThinkTime::Constant(Duration::from_millis(500)));
+    assert_eq!(d.executor, ExecutorPlan::SharedIterations { vus: 4, iterations: 100, max_duration: secs(60) });
+    assert_eq!(
+        e.executor,
+        ExecutorPlan::ConstantArrivalRate { per_second: 0.5, duration: secs(120), pre_allocated_vus: 2, max_vus: 10 }
+    );
+    let ExecutorPlan::RampingArrivalRate { ramp, pre_allocated_vus: 5, max_vus: 5 } = &f.executor else {
+        panic!("{:?}", f.executor)
+    };
+    assert_eq!((ramp.start, ramp.peak()), (5.0, 50.0));
+    assert_eq!(plan.max_vus(), 3 + 10 + 2 + 4 + 10 + 5);
+}
+
+#[test]
+fn flags_override_the_file() {
+    let one = "plugin = \"p.wasm\"\n[env]\nA = \"file\"\n[scenarios.s]\nexecutor = \"constant-vus\"\nduration = \"1m\"\nthink-time = \"1s\"\n";
+    let plan =
+        from_file(one, &["--vus", "7", "--duration", "5s", "--env", "A=flag", "--tag", "t=1", "--graceful-stop", "2s"])
+            .unwrap();
+    let s = &plan.scenarios[0];
+    assert_eq!(s.executor, ExecutorPlan::ConstantVus { vus: 7, duration: secs(5) });
+    assert_eq!((s.env.last().unwrap().1.as_str(), s.graceful_stop, s.think_time), ("flag", secs(2), ThinkTime::None));
+    assert!(s.tags.contains(&("t".into(), "1".into())));
+    let two = format!("{one}[scenarios.t]\nexecutor = \"constant-vus\"\nduration = \"1m\"\n");
+    assert!(from_file(&two, &["--vus", "2"]).unwrap_err().to_string().starts_with("--vus: overrides the executor"));
+    // k6's shortcuts in the file, overridden by flags.
+    let shortcuts = "plugin = \"p.wasm\"\nvus = 4\nduration = \"10s\"\n";
+    let plan = from_file(shortcuts, &["--duration", "3s"]).unwrap();
+    assert_eq!(plan.scenarios[0].executor, ExecutorPlan::ConstantVus { vus: 4, duration: secs(3) });
+}
+
+#[test]
+fn each_invalid_value_names_its_file_line_and_key() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"constant-vus\"\nduraton = \"1m\"\n",
+            ":4: unknown field `duraton`",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"warp-speed\"\n",
+            ":3: scenarios.s.executor: unknown executor \"warp-speed\"",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nduration = \"1m\"\n",
+            ":2: scenarios.s.executor: missing: one of constant-vus",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"constant-vus\"\nvus = -3\nduration = \"1m\"\n",
+            ":4: scenarios.s.vus: must be at least 1, got -3",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"constant-vus\"\nvus = 0\nduration = \"1m\"\n",
+            ":4: scenarios.s.vus: must be at least 1, got 0",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"constant-vus\"\nduration = \"1 fortnight\"\n",
+            ":4: scenarios.s.duration: invalid duration",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"constant-vus\"\n",
+            ":2: scenarios.s.duration: missing: constant-vus needs it",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"constant-arrival-rate\"\nrate = 10\nduration = \"1m\"\npre-allocated-vus = 10\nmax-vus = 5\n",
+            ":7: scenarios.s.max-vus: 5 is less than pre-allocated-vus (10)",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"constant-vus\"\nduration = \"1m\"\nrate = 5\n",
+            ":5: scenarios.s.rate: is not an option of constant-vus",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"constant-arrival-rate\"\nrate = \"5/fortnight\"\nduration = \"1m\"\npre-allocated-vus = 1\n",
+            ":4: scenarios.s.rate: invalid rate \"5/fortnight\"",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"constant-arrival-rate\"\nrate = 5\nduration = \"1m\"\npre-allocated-vus = 1\nthink-time = \"1s\"\n",
+            ":7: scenarios.s.think-time: applies to looping VUs",
+        ),
+        (
+            "[scenarios.s]\nplugin = \"missing.wasm\"\nexecutor = \"constant-vus\"\nduration = \"1m\"\n",
+            ":2: scenarios.s.plugin: plugin file",
+        ),
+        ("[scenarios.s]\nexecutor = \"constant-vus\"\nduration = \"1m\"\n", ":1: scenarios.s.plugin: missing"),
+        (
+            "plugin = \"p.wasm\"\nvus = 3\n[scenarios.s]\nexecutor = \"constant-vus\"\nduration = \"1m\"\n",
+            ":2: vus: k6's shortcut options and [scenarios] exclude each other",
+        ),
+        (
+            "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"ramping-vus\"\nstages = []\n",
+            ":4: scenarios.s.stages: needs at least one stage",
+        ),
+        ("plugin = \"p.wasm\"\n[scenarios.s\n", ":2: "),
+    ];
+    for (text, expected) in cases {
+        let err = error(text);
+        assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+        assert!(err.contains("vespid.toml:") && !err.contains('\n'), "{err:?}");
+    }
+}
+
+#[test]
+fn tasks_resolve_against_the_plugin() {
+    let declared = vec![("browse".to_string(), 3), ("buy".to_string(), 1)];
+    assert_eq!(TaskChoice::All.resolve(&declared).unwrap(), declared);
+    assert_eq!(TaskChoice::Only(vec!["buy".into()]).resolve(&declared).unwrap(), vec![("buy".to_string(), 1)]);
+    assert_eq!(
+        TaskChoice::Weights(vec![("browse".into(), 9)]).resolve(&declared).unwrap(),
+        vec![("browse".to_string(), 9)]
+    );
+    let err = TaskChoice::Only(vec!["sell".into()]).resolve(&declared).unwrap_err();
+    assert_eq!(err, "task \"sell\" is not one of the plugin's tasks (browse, buy)");
+    assert_eq!(TaskChoice::All.resolve(&[]).unwrap(), vec![("default".to_string(), 1)]);
+}

@@ -1,0 +1,81 @@
+//! Parsers for the value syntaxes a run file and the command line share:
+//! durations (`1m30s`), rates (`200/s`, `12/1m`), stages (`30s:100`).
+//! Each returns a message that quotes the bad text; the caller names the key.
+
+use std::time::Duration;
+
+/// Parses durations like `30s`, `1m30s`, `250ms`, `2h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|err| format!("invalid duration {text:?} ({err}); use e.g. 30s, 1m30s, 250ms"))
+}
+
+/// Parses a rate like `200/s`, `12/m`, `5/2s` into iterations per second.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let invalid = || format!("invalid rate {text:?}: use iterations per time unit, e.g. 200/s, 12/m, 5/2s");
+    let (count, unit) = text.split_once('/').ok_or_else(invalid)?;
+    let count: f64 = count.trim().parse().map_err(|_| invalid())?;
+    let unit = unit.trim();
+    let unit = match unit {
+        "s" => Duration::from_secs(1),
+        "m" => Duration::from_secs(60),
+        "h" => Duration::from_secs(3600),
+        other => humantime::parse_duration(other).map_err(|_| invalid())?,
+    };
+    per_second(count, unit).ok_or_else(invalid)
+}
+
+/// `count` iterations per `unit` as iterations per second, if both are valid.
+pub fn per_second(count: f64, unit: Duration) -> Option<f64> {
+    (count.is_finite() && count >= 0.0 && !unit.is_zero()).then(|| count / unit.as_secs_f64())
+}
+
+/// Parses a `--stage` value `DURATION:TARGET`, e.g. `30s:100`.
+pub fn parse_stage(text: &str) -> Result<(Duration, u32), String> {
+    let invalid = || format!("invalid stage {text:?}: use DURATION:TARGET, e.g. 30s:100");
+    let (duration, target) = text.rsplit_once(':').ok_or_else(invalid)?;
+    Ok((parse_duration(duration).map_err(|_| invalid())?, target.trim().parse().map_err(|_| invalid())?))
+}
+
+/// Parses `KEY=VALUE`.
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_k6_spellings() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("ten seconds").unwrap_err().contains("ten seconds"));
+        assert!(parse_duration("-5s").is_err());
+    }
+
+    #[test]
+    fn rates_are_per_second() {
+        assert_eq!(parse_rate("200/s"), Ok(200.0));
+        assert_eq!(parse_rate("12/m"), Ok(0.2));
+        assert_eq!(parse_rate("5/2s"), Ok(2.5));
+        assert_eq!(parse_rate(" 30 / 1m "), Ok(0.5));
+        for bad in ["200", "x/s", "5/0s", "5/parsec", "-1/s"] {
+            assert!(parse_rate(bad).unwrap_err().contains(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stages_and_key_values() {
+        assert_eq!(parse_stage("30s:100"), Ok((Duration::from_secs(30), 100)));
+        assert_eq!(parse_stage("1m30s:0"), Ok((Duration::from_secs(90), 0)));
+        assert!(parse_stage("30s").is_err() && parse_stage("30s:-1").is_err());
+        assert_eq!(parse_key_value("URL=http://x/?a=b"), Ok(("URL".into(), "http://x/?a=b".into())));
+        assert_eq!(parse_key_value("EMPTY="), Ok(("EMPTY".into(), String::new())));
+        assert!(parse_key_value("novalue").is_err() && parse_key_value("=v").is_err());
+    }
+}
