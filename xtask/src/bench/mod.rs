@@ -1,10 +1,12 @@
 //! `cargo xtask bench`: the options, the order of the measurements (build,
-//! wrk, demo target, throughput rounds, start time and memory) and where the
+//! wrk, demo target, throughput rounds, start time and memory, scheduler
+//! precision) and where the
 //! markdown report goes.
 
 mod memory;
 mod proc;
 mod report;
+mod scheduler;
 mod throughput;
 
 use std::path::Path;
@@ -27,7 +29,13 @@ pub struct BenchArgs {
     /// Seconds each start-time and memory run lasts; RSS is read two thirds in [default: 12; with --quick: 4].
     #[arg(long, value_parser = clap::value_parser!(u64).range(3..))]
     hold: Option<u64>,
-    /// Smoke test: 1 round of 2 s, 100 VUs, 4 s hold (explicit options still win).
+    /// Arrival rates (iterations/s) of the scheduler-precision runs [default: 1000,10000].
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
+    rates: Option<Vec<u32>>,
+    /// Seconds each scheduler-precision run lasts [default: 10; with --quick: 2].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    rate_duration: Option<u64>,
+    /// Smoke test: 1 round of 2 s, 100 VUs, 4 s hold, 2 s rate runs (explicit options still win).
     #[arg(long)]
     quick: bool,
 }
@@ -38,6 +46,8 @@ pub struct Settings {
     pub duration: u64,
     pub vus_list: Vec<u32>,
     pub hold: u64,
+    pub rates: Vec<u32>,
+    pub rate_duration: u64,
 }
 
 impl Settings {
@@ -48,6 +58,8 @@ impl Settings {
             duration: args.duration.unwrap_or(if quick { 2 } else { 5 }),
             vus_list: args.vus_list.clone().unwrap_or_else(|| if quick { vec![100] } else { vec![1000, 10_000] }),
             hold: args.hold.unwrap_or(if quick { 4 } else { 12 }),
+            rates: args.rates.clone().unwrap_or_else(|| vec![1000, 10_000]),
+            rate_duration: args.rate_duration.unwrap_or(if quick { 2 } else { 10 }),
         }
     }
 }
@@ -74,11 +86,19 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let url = target.url.trim_end_matches('/').to_string();
     let rounds = throughput::measure(&vespid, &hello, &url, settings.rounds, settings.duration, wrk.is_ok(), &tmp);
     let (baseline, runs) = memory::measure(&vespid, &probe, &url, &settings.vus_list, settings.hold, &tmp);
+    let rates = scheduler::measure(&vespid, &hello, &url, &settings.rates, settings.rate_duration, &tmp);
     drop(target);
 
     let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    let results =
-        report::Results { settings: &settings, command_line, wrk, rounds: &rounds, baseline: &baseline, runs: &runs };
+    let results = report::Results {
+        settings: &settings,
+        command_line,
+        wrk,
+        rounds: &rounds,
+        baseline: &baseline,
+        runs: &runs,
+        rates: &rates,
+    };
     let markdown = report::markdown(&results);
     println!("\n{markdown}");
     let latest = out_dir.join("latest.md");

@@ -161,6 +161,10 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 /// The figures the bench reads from a `--summary-export` file.
 pub struct Export {
     pub http_reqs: u64,
+    pub iterations: u64,
+    pub dropped_iterations: u64,
+    /// `iteration_start_delay` p(50) and p(99), in ms (arrival-rate runs).
+    pub start_delay_ms: Option<(f64, f64)>,
     pub vus_ready_ms: Option<f64>,
     pub test_run_duration_ms: Option<f64>,
 }
@@ -169,9 +173,14 @@ pub fn read_export(path: &Path) -> Result<Export> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let json: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let http_reqs = json.pointer("/metrics/http_reqs/values/count").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+    let value = |pointer: &str| json.pointer(pointer).and_then(serde_json::Value::as_f64);
+    let count = |metric: &str| value(&format!("/metrics/{metric}/values/count")).unwrap_or(0.0) as u64;
+    let delay = |quantile: &str| value(&format!("/metrics/iteration_start_delay/values/{quantile}"));
     Ok(Export {
-        http_reqs: http_reqs as u64,
+        http_reqs: count("http_reqs"),
+        iterations: count("iterations"),
+        dropped_iterations: count("dropped_iterations"),
+        start_delay_ms: delay("med").zip(delay("p(99)")),
         vus_ready_ms: json.get("vus_ready_ms").and_then(serde_json::Value::as_f64),
         test_run_duration_ms: json.get("test_run_duration_ms").and_then(serde_json::Value::as_f64),
     })

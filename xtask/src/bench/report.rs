@@ -6,6 +6,7 @@ use std::process::Command;
 
 use super::Settings;
 use super::memory::{PAUSE_MS, VuRun};
+use super::scheduler::{RateRun, run_file};
 use super::throughput::{CONNECTIONS, GENERATOR_CPU, Round};
 
 /// Everything the section shows.
@@ -16,6 +17,7 @@ pub struct Results<'a> {
     pub rounds: &'a [Round],
     pub baseline: &'a VuRun,
     pub runs: &'a [VuRun],
+    pub rates: &'a [RateRun],
 }
 
 pub fn markdown(r: &Results) -> String {
@@ -40,7 +42,36 @@ pub fn markdown(r: &Results) -> String {
     );
     throughput_table(&mut md, r);
     memory_table(&mut md, r);
+    scheduler_table(&mut md, r);
     md
+}
+
+fn scheduler_table(md: &mut String, r: &Results) {
+    let Some(first) = r.rates.first() else { return };
+    let _ = writeln!(md, "\n### Scheduler precision (constant-arrival-rate, hello.wasm, {} s)\n", first.seconds);
+    let _ = writeln!(md, "```toml\n# vespid run FILE.toml, with FILE.toml for {}/s:", first.rate);
+    let _ = writeln!(md, "{}```\n", run_file("hello.wasm".as_ref(), "URL", first.rate, first.seconds));
+    let _ = writeln!(
+        md,
+        "| Target it/s | Started | Dropped | Achieved it/s | Off target | Start delay p50 | Start delay p99 |"
+    );
+    let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|");
+    for run in r.rates {
+        match (&run.outcome, run.achieved()) {
+            (Ok(p), Some(achieved)) => {
+                let off = (achieved / f64::from(run.rate) - 1.0) * 100.0;
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {achieved:.1} | {off:+.2}% | {:.3} ms | {:.3} ms |",
+                    run.rate, p.started, p.dropped, p.delay_p50_ms, p.delay_p99_ms
+                );
+            }
+            (outcome, _) => {
+                let why = outcome.as_ref().err().map_or("no figures", String::as_str);
+                let _ = writeln!(md, "| {} | — | — | — | — | — | {} |", run.rate, why.replace('|', "\\|"));
+            }
+        }
+    }
 }
 
 fn throughput_table(md: &mut String, r: &Results) {
