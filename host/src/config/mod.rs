@@ -220,6 +220,21 @@ impl Plan {
         {
             return Err(ConfigError::CaFileMissing(ca.clone()));
         }
+        let segment = args.segment.unwrap_or_default();
+        for scenario in &scenarios {
+            let executor = &scenario.executor;
+            let has_work = executor.fixed_iterations(segment).is_none_or(|n| n > 0);
+            if segment.share(u64::from(executor.max_vus())) == 0 && has_work && segment != Segment::WHOLE {
+                let name = scenario.name.clone().unwrap_or_else(|| scenario.plugin.display().to_string());
+                return Err(ConfigError::Flag {
+                    flag: "segment",
+                    message: format!(
+                        "{segment} of scenario {name:?} gets none of its {} VUs but has work to do; use fewer segments or more VUs",
+                        executor.max_vus()
+                    ),
+                });
+            }
+        }
         let defaults = HttpOptions::default();
         let max_redirects = match (args.max_redirects, file.max_redirects) {
             (Some(n), _) => n,
@@ -231,7 +246,7 @@ impl Plan {
         };
         Ok(Plan {
             scenarios,
-            segment: args.segment.unwrap_or_default(),
+            segment,
             http: HttpOptions {
                 timeout: http_timeout,
                 max_redirects,

@@ -265,3 +265,11 @@ fn tasks_resolve_against_the_plugin() {
     assert_eq!(err, "task \"sell\" is not one of the plugin's tasks (browse, buy)");
     assert_eq!(TaskChoice::All.resolve(&[]).unwrap(), vec![("default".to_string(), 1)]);
 }
+
+#[test]
+fn a_segment_without_vus_but_with_work_is_an_error() {
+    let file = "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"shared-iterations\"\nvus = 2\niterations = 30\n";
+    assert!(from_file(file, &["--segment", "2/2"]).is_ok());
+    let err = from_file(file, &["--segment", "3/3"]).unwrap_err().to_string();
+    assert!(err.starts_with("--segment: 3/3 of scenario \"s\" gets none of its 2 VUs"), "{err}");
+}
