@@ -271,69 +271,44 @@ async fn run_arrivals(
     graceful_stop: Duration,
     stops: &Stops,
 ) {
-    let pool = Arc::new(Pool::default());
+    let idle = Arc::new(AtomicU32::new(0));
     let (jobs_tx, jobs) = async_channel::unbounded::<Instant>();
+    let (allocated_tx, mut allocated) = tokio::sync::mpsc::unbounded_channel::<VuRunner>();
     let mut tasks = JoinSet::new();
     let serve = |tasks: &mut JoinSet<()>, mut vu: VuRunner| {
-        let (ctx, pool, jobs, stops) = (ctx.clone(), pool.clone(), jobs.clone(), stops.clone());
+        let (ctx, idle, jobs, stops) = (ctx.clone(), idle.clone(), jobs.clone(), stops.clone());
         ctx.active_vus.fetch_add(1, Ordering::Relaxed);
         tasks.spawn(async move {
-            loop {
-                pool.idle.fetch_add(1, Ordering::AcqRel);
-                let scheduled = tokio::select! {
-                    biased;
-                    _ = stops.hard.cancelled() => break,
-                    job = jobs.recv() => match job { Ok(at) => at, Err(_) => break },
-                };
-                if !vu.run_scheduled(&ctx, scheduled, &stops).await {
-                    break;
-                }
-            }
+            vu.serve_arrivals(&ctx, &jobs, &idle, &stops).await;
             ctx.active_vus.fetch_sub(1, Ordering::Relaxed);
         });
     };
-    let initial = vus.len() as u64;
+    let spare: Vec<u32> = segment.owned(u64::from(plan.max_vus())).skip(vus.len()).map(|index| index as u32).collect();
     for vu in vus {
         serve(&mut tasks, vu);
     }
-    let mut spare = segment.owned(u64::from(plan.max_vus())).skip(initial as usize);
-    let (allocated_tx, mut allocated) = tokio::sync::mpsc::unbounded_channel::<VuRunner>();
-    let recorder = Recorder::new(&ctx.factory.shared, ctx.first_id);
-    let tags = recorder.tags([]);
-
-    for (number, at) in arrivals.arrivals().enumerate() {
-        if !segment.owns(number as u64) {
-            continue;
-        }
-        let due = start + at;
-        loop {
-            tokio::select! {
-                biased;
-                _ = stops.soft.cancelled() => break,
-                Some(vu) = allocated.recv() => { serve(&mut tasks, vu); continue; }
-                _ = tokio::time::sleep_until(due.into()) => break,
-            }
-        }
-        if stops.soft.is_cancelled() {
-            break;
-        }
-        if pool.take_idle() {
-            // Unbounded and never closed while we hold the sender.
-            let _ = jobs_tx.try_send(due);
-            continue;
-        }
-        recorder.record(&tags, &[Sample::new(names::DROPPED_ITERATIONS, 1.0)]);
-        // Allocate one more VU in the background, as k6 does; it serves
-        // the iterations after this one.
-        if let Some(index) = spare.next() {
-            let (ctx, allocated_tx) = (ctx.clone(), allocated_tx.clone());
-            tokio::spawn(async move {
-                let _ = allocated_tx.send(ctx.start_vu(index as u32).await);
-            });
+    let scheduler = Scheduler {
+        ctx: ctx.clone(),
+        idle: idle.clone(),
+        jobs: jobs_tx,
+        allocated: allocated_tx,
+        spare,
+        stop: stops.soft.clone(),
+        runtime: tokio::runtime::Handle::current(),
+    };
+    let mut scheduling = tokio::task::spawn_blocking(move || scheduler.run(&arrivals, segment, start));
+    loop {
+        tokio::select! {
+            Some(vu) = allocated.recv() => serve(&mut tasks, vu),
+            _ = &mut scheduling => break,
         }
     }
-    // No more jobs: free VUs end, busy ones finish (or are cut at the hard stop).
-    drop(jobs_tx);
+    // The scheduler is done and dropped its sender: free VUs end, busy ones
+    // finish their iteration (or are cut at the hard stop). VUs still
+    // starting end as soon as they are served.
+    while let Ok(vu) = allocated.try_recv() {
+        serve(&mut tasks, vu);
+    }
     let ends = tokio::spawn({
         let stops = stops.clone();
         async move {
@@ -346,17 +321,60 @@ async fn run_arrivals(
     ends.abort();
 }
 
-/// Free VUs of an arrival-rate executor: each VU adds itself before it
-/// waits for a job; the scheduler takes one before it sends a job, so
-/// every job sent has a VU waiting for it.
-#[derive(Default)]
-struct Pool {
-    idle: AtomicU32,
+/// The arrival clock of an open-model executor. It runs on a thread of its
+/// own, sleeping with the OS timer (tens of microseconds) rather than
+/// tokio's millisecond timer wheel, so iterations start on time.
+struct Scheduler {
+    ctx: Arc<ExecCtx>,
+    /// Free VUs: each VU adds itself before it waits for a job, the
+    /// scheduler takes one before it sends a job, so every job sent has a
+    /// VU waiting for it.
+    idle: Arc<AtomicU32>,
+    jobs: async_channel::Sender<Instant>,
+    allocated: tokio::sync::mpsc::UnboundedSender<VuRunner>,
+    /// Indexes of the VUs that may still be added, up to `max-vus`.
+    spare: Vec<u32>,
+    stop: CancellationToken,
+    runtime: tokio::runtime::Handle,
 }
 
-impl Pool {
-    fn take_idle(&self) -> bool {
-        self.idle.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok()
+impl Scheduler {
+    /// How long the scheduler sleeps at most before it looks at the stop signal again.
+    const STOP_CHECK: Duration = Duration::from_millis(20);
+
+    fn run(mut self, arrivals: &Ramp, segment: Segment, start: Instant) {
+        let recorder = Recorder::new(&self.ctx.factory.shared, self.ctx.first_id);
+        let tags = recorder.tags([]);
+        self.spare.reverse();
+        for (number, at) in arrivals.arrivals().enumerate() {
+            if !segment.owns(number as u64) {
+                continue;
+            }
+            let due = start + at;
+            while let Some(wait) = due.checked_duration_since(Instant::now()).filter(|w| !w.is_zero()) {
+                if self.stop.is_cancelled() {
+                    return;
+                }
+                std::thread::sleep(wait.min(Self::STOP_CHECK));
+            }
+            if self.stop.is_cancelled() {
+                return;
+            }
+            if self.idle.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok() {
+                // Unbounded, and the receivers live as long as the executor.
+                let _ = self.jobs.try_send(due);
+                continue;
+            }
+            recorder.record(&tags, &[Sample::new(names::DROPPED_ITERATIONS, 1.0)]);
+            // One more VU, started in the background as k6 does; it serves
+            // the iterations after this one.
+            if let Some(index) = self.spare.pop() {
+                let (ctx, allocated) = (self.ctx.clone(), self.allocated.clone());
+                self.runtime.spawn(async move {
+                    let _ = allocated.send(ctx.start_vu(index).await);
+                });
+            }
+        }
     }
 }
 

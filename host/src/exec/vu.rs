@@ -266,16 +266,31 @@ impl VuRunner {
         }
     }
 
-    /// Runs one iteration that was scheduled for `scheduled` (arrival-rate
-    /// executors), recording how late it started; false if the hard stop
-    /// came first.
-    pub async fn run_scheduled(&mut self, ctx: &ExecCtx, scheduled: Instant, stops: &Stops) -> bool {
-        let delay = Instant::now().saturating_duration_since(scheduled);
-        let late = [Sample::new(names::ITERATION_START_DELAY, delay.as_secs_f64() * 1000.0)];
-        tokio::select! {
-            biased;
-            _ = stops.hard.cancelled() => { self.abandon(()); false }
-            _ = self.iterate(ctx, &late) => true,
+    /// Serves an arrival-rate executor: announces itself free in `idle`,
+    /// takes the next scheduled start from `jobs`, runs it recording how late
+    /// it started, and again, until `jobs` is closed and empty or the hard stop.
+    pub async fn serve_arrivals(
+        &mut self,
+        ctx: &ExecCtx,
+        jobs: &async_channel::Receiver<Instant>,
+        idle: &AtomicU32,
+        stops: &Stops,
+    ) {
+        let mut hard_stop = std::pin::pin!(stops.hard.cancelled());
+        loop {
+            idle.fetch_add(1, Ordering::AcqRel);
+            let scheduled = tokio::select! {
+                biased;
+                _ = &mut hard_stop => return,
+                job = jobs.recv() => match job { Ok(at) => at, Err(_) => return },
+            };
+            let delay = Instant::now().saturating_duration_since(scheduled);
+            let late = [Sample::new(names::ITERATION_START_DELAY, delay.as_secs_f64() * 1000.0)];
+            tokio::select! {
+                biased;
+                _ = &mut hard_stop => return self.abandon(()),
+                _ = self.iterate(ctx, &late) => {}
+            }
         }
     }
 
