@@ -133,6 +133,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     }
     let initial = futures_util::future::join_all(initial).await;
     let vus_ready = init_start.elapsed();
+    let vus_initialised = initial.iter().map(Vec::len).sum::<usize>() as u32;
 
     let mut progress = Progress::new(plan.progress, goal(&plan));
     let mut aggregate = Aggregate::default();
@@ -198,6 +199,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         aggregate,
         errors: errors.snapshot(),
         vus_ready,
+        vus_initialised,
     };
     Ok(Finished { report, sink })
 }

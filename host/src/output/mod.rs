@@ -26,8 +26,10 @@ pub struct Report {
     pub elapsed: Duration,
     pub aggregate: Aggregate,
     pub errors: Vec<(String, u64)>,
-    /// Time to instantiate and initialise every VU, before the clock started.
+    /// Time to instantiate and initialise the VUs of the init phase, before the clock started.
     pub vus_ready: Duration,
+    /// VUs of the init phase (arrival-rate executors add more while they run).
+    pub vus_initialised: u32,
 }
 
 /// One scenario as it ran.

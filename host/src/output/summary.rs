@@ -26,7 +26,7 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
     let _ = writeln!(
         out,
         "  {} VUs instantiated and initialised in {:.0}ms\n",
-        report.vus_max,
+        report.vus_initialised,
         report.vus_ready.as_secs_f64() * 1000.0
     );
     let checks = report.checks();
