@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::caps::LogLevel;
+use crate::output::OutputSpec;
 
 /// Load and integration tests whose scenarios are WebAssembly components.
 #[derive(Debug, Parser)]
@@ -60,6 +61,10 @@ pub struct RunArgs {
     /// Write the end-of-test aggregates as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
+
+    /// Stream every metric point to a file (repeatable): json=FILE (k6's JSON lines), csv=FILE.
+    #[arg(short = 'o', long = "out", value_name = "KIND=FILE", value_parser = OutputSpec::parse)]
+    pub outputs: Vec<OutputSpec>,
 
     /// Accept any TLS certificate.
     #[arg(long)]
@@ -148,6 +153,21 @@ mod tests {
         assert_eq!(parse_key_value("EMPTY="), Ok(("EMPTY".into(), String::new())));
         assert!(parse_key_value("novalue").is_err());
         assert!(parse_key_value("=v").is_err());
+    }
+
+    #[test]
+    fn out_values_go_through_the_output_parser() {
+        let run = |out: &str| Cli::try_parse_from(["vespid", "run", "p.wasm", "--out", out, "-o", "csv=b.csv"]);
+        match run("json=a.json").expect("valid").command {
+            Command::Run(args) => {
+                assert_eq!(args.outputs, [OutputSpec::Json("a.json".into()), OutputSpec::Csv("b.csv".into())])
+            }
+            other => panic!("parsed {other:?}"),
+        }
+        for bad in ["xml=foo", "json", "csv="] {
+            let err = run(bad).unwrap_err().to_string();
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::caps::{HttpShared, RunShared};
 use crate::config::Plan;
 use crate::exec::{ErrorLog, ExecCtx, ExecutorPlan, TaskPicker, VuFactory, run_executor};
 use crate::metrics::{Aggregate, Sample, Sink, names};
-use crate::output::{Goal, Progress, Report};
+use crate::output::{Goal, OutputSpec, PointStream, Progress, Report};
 use crate::plugin::{EngineOptions, EpochTicker, Plugin, build_engine};
 use crate::{Error, limits};
 
@@ -58,7 +58,9 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         factory.instantiate(0).await.map_err(Error::Setup)?.describe().await.map_err(Error::Setup)?
     };
     let scenario = plan.scenario.clone().unwrap_or(info.name);
-    let sink = Arc::new(Sink::new());
+    let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
+    let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() });
+    let points = PointStream::start(&plan.outputs, sink.clone())?;
     let shared = shared(&scenario, sink.clone());
     let factory = VuFactory { engine, plugin, shared: shared.clone() };
 
@@ -100,7 +102,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
                 let active = ctx.active_vus.load(Ordering::Relaxed);
                 record_vus(active);
                 ticks += 1;
-                sink.drain_into(&mut aggregate);
+                points.send(sink.drain_into(&mut aggregate));
                 progress.update(&aggregate, active, vus_max);
             }
         }
@@ -112,8 +114,9 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     if let Err(message) = setup_vu.teardown(&setup_data).await {
         shared.errors.report(format!("teardown failed: {message}"));
     }
-    sink.drain_into(&mut aggregate);
+    points.send(sink.drain_into(&mut aggregate));
     progress.finish();
+    points.finish()?;
     let report = Report {
         scenario,
         executor: plan.executor.name(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::caps::{HttpOptions, LogLevel};
 use crate::cli::RunArgs;
 use crate::exec::ExecutorPlan;
+use crate::output::OutputSpec;
 
 /// k6's default maximum duration of per-vu-iterations.
 const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(600);
@@ -23,6 +24,10 @@ pub enum ConfigError {
     ExportDir { path: PathBuf, dir: PathBuf },
     #[error("--ca-file {0:?} does not exist")]
     CaFileMissing(PathBuf),
+    #[error("--out {spec}: directory {dir:?} does not exist")]
+    OutputDir { spec: OutputSpec, dir: PathBuf },
+    #[error("two outputs write to {0:?}")]
+    SameOutputFile(PathBuf),
 }
 
 /// Everything a run needs, validated.
@@ -36,6 +41,8 @@ pub struct Plan {
     pub http: HttpOptions,
     pub log_level: LogLevel,
     pub summary_export: Option<PathBuf>,
+    /// `--out` outputs, in the order given.
+    pub outputs: Vec<OutputSpec>,
     pub progress: bool,
     pub compile_cache: bool,
 }
@@ -63,9 +70,12 @@ impl Plan {
                 graceful_stop: args.graceful_stop,
             },
         };
-        if let Some(path) = &args.summary_export {
-            check_parent_dir(path)?;
+        if let Some(path) = &args.summary_export
+            && let Some(dir) = missing_parent_dir(path)
+        {
+            return Err(ConfigError::ExportDir { path: path.clone(), dir });
         }
+        check_outputs(&args.outputs, args.summary_export.as_deref())?;
         if let Some(ca) = &args.ca_file
             && !ca.is_file()
         {
@@ -86,6 +96,7 @@ impl Plan {
             },
             log_level: args.log_level,
             summary_export: args.summary_export.clone(),
+            outputs: args.outputs.clone(),
             progress: !args.quiet,
             compile_cache: !args.no_compile_cache,
         })
@@ -96,12 +107,40 @@ fn non_zero(flag: &'static str, value: Duration, zero_ok: bool) -> Result<(), Co
     if value.is_zero() && !zero_ok { Err(ConfigError::ZeroDuration { flag }) } else { Ok(()) }
 }
 
-fn check_parent_dir(path: &Path) -> Result<(), ConfigError> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
-            Err(ConfigError::ExportDir { path: path.to_path_buf(), dir: dir.to_path_buf() })
+/// The directory `path` would be written in, when it does not exist.
+fn missing_parent_dir(path: &Path) -> Option<PathBuf> {
+    path.parent().filter(|dir| !dir.as_os_str().is_empty() && !dir.is_dir()).map(Path::to_path_buf)
+}
+
+/// Each output's directory exists and no two outputs (the summary export
+/// included) write one file.
+fn check_outputs(outputs: &[OutputSpec], summary_export: Option<&Path>) -> Result<(), ConfigError> {
+    let mut files = Vec::new();
+    for spec in outputs {
+        if let Some(dir) = missing_parent_dir(spec.path()) {
+            return Err(ConfigError::OutputDir { spec: spec.clone(), dir });
         }
-        _ => Ok(()),
+    }
+    for path in outputs.iter().map(OutputSpec::path).chain(summary_export) {
+        let file = same_file_key(path);
+        if files.contains(&file) {
+            return Err(ConfigError::SameOutputFile(path.to_path_buf()));
+        }
+        files.push(file);
+    }
+    Ok(())
+}
+
+/// The path with its (existing) directory resolved, so `a.json` and
+/// `./a.json` compare equal although the file does not exist yet.
+fn same_file_key(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
     }
 }
 
@@ -152,5 +191,22 @@ mod tests {
         assert!(err.to_string().contains("/no/such/dir"), "{err}");
         let err = plan(&["--ca-file", "/no/such/ca.pem"]).unwrap_err();
         assert!(err.to_string().contains("--ca-file"), "{err}");
+    }
+
+    #[test]
+    fn outputs_need_their_directory_and_a_file_each() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = |name: &str| dir.path().join(name).display().to_string();
+        let (json, csv) = (format!("json={}", file("a.json")), format!("csv={}", file("b.csv")));
+        let p = plan(&["--out", &json, "-o", &csv]).unwrap();
+        assert_eq!(p.outputs, vec![OutputSpec::Json(file("a.json").into()), OutputSpec::Csv(file("b.csv").into())]);
+
+        let err = plan(&["--out", "csv=/no/such/dir/b.csv"]).unwrap_err();
+        assert_eq!(err.to_string(), r#"--out csv=/no/such/dir/b.csv: directory "/no/such/dir" does not exist"#);
+        let same = format!("csv={}/./a.json", dir.path().display());
+        let err = plan(&["--out", &json, "--out", &same]).unwrap_err();
+        assert!(matches!(err, ConfigError::SameOutputFile(_)), "{err}");
+        let err = plan(&["--out", &json, "--summary-export", &file("a.json")]).unwrap_err();
+        assert!(matches!(err, ConfigError::SameOutputFile(_)), "{err}");
     }
 }
