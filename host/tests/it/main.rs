@@ -14,5 +14,7 @@ mod http_semantics;
 mod https;
 /// Executors: exact iteration counts.
 mod iterations;
+/// `--out json=FILE` and `--out csv=FILE`: every point, counted against the summary and the server.
+mod outputs;
 /// Bad plugin files and the `inspect` command.
 mod plugins;
