@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::caps::LogLevel;
 use crate::config::{parse_duration, parse_key_value, parse_stage};
 use crate::exec::Segment;
+use crate::output::OutputSpec;
 
 /// Load and integration tests whose scenarios are WebAssembly components.
 #[derive(Debug, Parser)]
@@ -76,6 +77,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
 
+    /// Stream every metric point to a file (repeatable): json=FILE (k6's JSON lines), csv=FILE.
+    #[arg(short = 'o', long = "out", value_name = "KIND=FILE", value_parser = OutputSpec::parse)]
+    pub outputs: Vec<OutputSpec>,
+
     /// Accept any TLS certificate.
     #[arg(long)]
     pub insecure_skip_tls_verify: bool,
@@ -133,6 +138,21 @@ pub struct DemoTargetArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn out_values_go_through_the_output_parser() {
+        let run = |out: &str| Cli::try_parse_from(["vespid", "run", "p.wasm", "--out", out, "-o", "csv=b.csv"]);
+        match run("json=a.json").expect("valid").command {
+            Command::Run(args) => {
+                assert_eq!(args.outputs, [OutputSpec::Json("a.json".into()), OutputSpec::Csv("b.csv".into())])
+            }
+            other => panic!("parsed {other:?}"),
+        }
+        for bad in ["xml=foo", "json", "csv="] {
+            let err = run(bad).unwrap_err().to_string();
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn the_cli_is_consistent() {

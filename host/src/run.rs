@@ -18,7 +18,7 @@ use crate::caps::{HttpShared, Recorder, RunShared};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
 use crate::exec::{ErrorLog, ExecCtx, TaskPicker, Vu, VuFactory, prepare, run_executor};
 use crate::metrics::{Aggregate, Sample, Sink, names};
-use crate::output::{Goal, Progress, Report, ScenarioReport};
+use crate::output::{Goal, OutputSpec, PointStream, Progress, Report, ScenarioReport};
 use crate::plugin::{EngineOptions, EpochTicker, Plugin, build_engine};
 use crate::{Error, limits};
 
@@ -102,7 +102,9 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     // VUs plus one setup instance per scenario.
     let plugins = Plugins::load(&plan, vus_max + plan.scenarios.len() as u32).await?;
     let _ticker = EpochTicker::start(&plugins.engine);
-    let sink = Arc::new(Sink::new());
+    let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
+    let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() });
+    let points = PointStream::start(&plan.outputs, sink.clone())?;
     let errors = Arc::new(ErrorLog::default());
 
     // Setup once per plugin, on an instance kept for its teardown.
@@ -166,7 +168,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
                 let active = active();
                 record_vus(active);
                 ticks += 1;
-                sink.drain_into(&mut aggregate);
+                points.send(sink.drain_into(&mut aggregate));
                 progress.update(&aggregate, active, vus_max);
             }
         }
@@ -181,8 +183,9 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             errors.report(format!("teardown failed: {message}"));
         }
     }
-    sink.drain_into(&mut aggregate);
+    points.send(sink.drain_into(&mut aggregate));
     progress.finish();
+    points.finish()?;
     let report = Report {
         scenarios: scenarios
             .iter()

@@ -30,6 +30,9 @@ pub struct RunFile {
     #[serde(default)]
     pub scenarios: BTreeMap<String, ScenarioSpec>,
     pub summary_export: Option<PathBuf>,
+    /// Outputs as for `--out`: `out = ["json=points.json", "junit=junit.xml"]`.
+    #[serde(default)]
+    pub out: Vec<String>,
     pub insecure_skip_tls_verify: Option<bool>,
     pub max_redirects: Option<i64>,
     pub user_agent: Option<String>,

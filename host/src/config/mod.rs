@@ -18,6 +18,7 @@ pub use self::values::{parse_duration, parse_key_value, parse_rate, parse_stage,
 use crate::caps::{HttpOptions, LogLevel};
 use crate::cli::RunArgs;
 use crate::exec::{ExecutorPlan, Ramp, Segment, Stage, ThinkTime};
+use crate::output::OutputSpec;
 
 /// k6's default maximum duration of the iteration-count executors.
 const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(600);
@@ -35,6 +36,10 @@ pub enum ConfigError {
     ExportDir { path: PathBuf, dir: PathBuf },
     #[error("--ca-file {0:?} does not exist")]
     CaFileMissing(PathBuf),
+    #[error("--out {spec}: directory {dir:?} does not exist")]
+    OutputDir { spec: OutputSpec, dir: PathBuf },
+    #[error("two outputs write to {0:?}")]
+    SameOutputFile(PathBuf),
     #[error("cannot read run file {path:?}: {reason}")]
     RunFileUnreadable { path: PathBuf, reason: String },
     #[error("{}{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), key.as_ref().map(|k| format!(": {k}")).unwrap_or_default())]
@@ -52,6 +57,8 @@ pub struct Plan {
     pub http: HttpOptions,
     pub log_level: LogLevel,
     pub summary_export: Option<PathBuf>,
+    /// `--out` outputs (the run file's `out`, then the flags'), in order.
+    pub outputs: Vec<OutputSpec>,
     pub progress: bool,
     pub compile_cache: bool,
 }
@@ -134,7 +141,7 @@ impl Plan {
             tasks: TaskChoice::All,
             think_time: ThinkTime::None,
         };
-        Plan::assemble(vec![scenario], args, &RunFile::default(), Path::new("."))
+        Plan::assemble(vec![scenario], args, &RunFile::default(), None)
     }
 
     /// A run file under flags.
@@ -196,11 +203,17 @@ impl Plan {
                 scenario.graceful_stop = grace;
             }
         }
-        Plan::assemble(scenarios, args, &file, dir)
+        Plan::assemble(scenarios, args, &file, Some(source))
     }
 
     /// The run-wide options: flags over the file.
-    fn assemble(scenarios: Vec<ScenarioPlan>, args: &RunArgs, file: &RunFile, dir: &Path) -> Result<Plan, ConfigError> {
+    fn assemble(
+        scenarios: Vec<ScenarioPlan>,
+        args: &RunArgs,
+        file: &RunFile,
+        source: Option<&Source>,
+    ) -> Result<Plan, ConfigError> {
+        let dir = source.map_or(Path::new("."), Source::dir);
         let http_timeout = match (args.http_timeout, &file.http_timeout) {
             (Some(timeout), _) => timeout,
             (None, Some(text)) => {
@@ -212,9 +225,21 @@ impl Plan {
             return Err(ConfigError::Flag { flag: "http-timeout", message: "must be greater than 0".into() });
         }
         let summary_export = args.summary_export.clone().or_else(|| file.summary_export.as_ref().map(|p| dir.join(p)));
-        if let Some(path) = &summary_export {
-            check_parent_dir(path)?;
+        if let Some(path) = &summary_export
+            && let Some(dir) = missing_parent_dir(path)
+        {
+            return Err(ConfigError::ExportDir { path: path.clone(), dir });
         }
+        let mut outputs = Vec::new();
+        for text in &file.out {
+            let spec = OutputSpec::parse(text).map_err(|message| match source {
+                Some(source) => source.error(&["out"], message),
+                None => ConfigError::Flag { flag: "out", message },
+            })?;
+            outputs.push(spec.relative_to(dir));
+        }
+        outputs.extend(args.outputs.iter().cloned());
+        check_outputs(&outputs, summary_export.as_deref())?;
         if let Some(ca) = &args.ca_file
             && !ca.is_file()
         {
@@ -256,6 +281,7 @@ impl Plan {
             },
             log_level: args.log_level,
             summary_export,
+            outputs,
             progress: !args.quiet,
             compile_cache: !args.no_compile_cache,
         })
@@ -639,12 +665,40 @@ fn pairs(map: &std::collections::BTreeMap<String, String>) -> Vec<(String, Strin
     map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-fn check_parent_dir(path: &Path) -> Result<(), ConfigError> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
-            Err(ConfigError::ExportDir { path: path.to_path_buf(), dir: dir.to_path_buf() })
+/// The directory `path` would be written in, when it does not exist.
+fn missing_parent_dir(path: &Path) -> Option<PathBuf> {
+    path.parent().filter(|dir| !dir.as_os_str().is_empty() && !dir.is_dir()).map(Path::to_path_buf)
+}
+
+/// Each output's directory exists and no two outputs (the summary export
+/// included) write one file.
+fn check_outputs(outputs: &[OutputSpec], summary_export: Option<&Path>) -> Result<(), ConfigError> {
+    let mut files = Vec::new();
+    for spec in outputs {
+        if let Some(dir) = missing_parent_dir(spec.path()) {
+            return Err(ConfigError::OutputDir { spec: spec.clone(), dir });
         }
-        _ => Ok(()),
+    }
+    for path in outputs.iter().map(OutputSpec::path).chain(summary_export) {
+        let file = same_file_key(path);
+        if files.contains(&file) {
+            return Err(ConfigError::SameOutputFile(path.to_path_buf()));
+        }
+        files.push(file);
+    }
+    Ok(())
+}
+
+/// The path with its (existing) directory resolved, so `a.json` and
+/// `./a.json` compare equal although the file does not exist yet.
+fn same_file_key(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
     }
 }
 

@@ -273,3 +273,28 @@ fn a_segment_without_vus_but_with_work_is_an_error() {
     let err = from_file(file, &["--segment", "3/3"]).unwrap_err().to_string();
     assert!(err.starts_with("--segment: 3/3 of scenario \"s\" gets none of its 2 VUs"), "{err}");
 }
+
+#[test]
+fn outputs_need_their_directory_and_a_file_each() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = |name: &str| dir.path().join(name).display().to_string();
+    let (json, csv) = (format!("json={}", file("a.json")), format!("csv={}", file("b.csv")));
+    let p = bare(&["--out", &json, "-o", &csv]).unwrap();
+    assert_eq!(p.outputs, vec![OutputSpec::Json(file("a.json").into()), OutputSpec::Csv(file("b.csv").into())]);
+
+    let err = bare(&["--out", "csv=/no/such/dir/b.csv"]).unwrap_err();
+    assert_eq!(err.to_string(), r#"--out csv=/no/such/dir/b.csv: directory "/no/such/dir" does not exist"#);
+    let same = format!("csv={}/./a.json", dir.path().display());
+    let err = bare(&["--out", &json, "--out", &same]).unwrap_err();
+    assert!(matches!(err, ConfigError::SameOutputFile(_)), "{err}");
+    let err = bare(&["--out", &json, "--summary-export", &file("a.json")]).unwrap_err();
+    assert!(matches!(err, ConfigError::SameOutputFile(_)), "{err}");
+}
+
+#[test]
+fn run_file_outputs_are_relative_to_the_file() {
+    let plan = from_file("plugin = \"p.wasm\"\nout = [\"json=points.json\"]\n", &["--out", "csv=/tmp/x.csv"]).unwrap();
+    assert!(matches!(&plan.outputs[0], OutputSpec::Json(path) if path.ends_with("points.json") && path.is_absolute()));
+    assert_eq!(plan.outputs[1], OutputSpec::Csv("/tmp/x.csv".into()));
+    assert!(error("plugin = \"p.wasm\"\nout = [\"xml=a\"]\n").contains(":2: out: "));
+}

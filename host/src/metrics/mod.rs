@@ -15,5 +15,5 @@ mod tags;
 
 pub use aggregate::{Agg, Aggregate, MetricSummary, TrendAgg};
 pub use registry::{MetricError, MetricId, MetricKind, Registry, Unit};
-pub use sink::{Sample, Shard, Sink};
+pub use sink::{Point, Sample, Shard, Sink};
 pub use tags::{TagMap, TagSet};

@@ -2,8 +2,11 @@
 //! that tag set's metric aggregates behind its own mutex. A VU always uses
 //! the same shard (by VU id), so shards are contended only when two VUs of
 //! one shard record at the same instant, and never by all VUs at once.
+//! A sink built for streaming outputs also keeps every sample as a
+//! [`Point`] in its shard, under the same lock, until the collector drains it.
 
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use super::tags::TagMap;
 use super::{Agg, Aggregate, MetricId, Registry, TagSet};
@@ -25,15 +28,38 @@ impl Sample {
     }
 }
 
-/// One shard's aggregates since the collector last drained it.
+/// One sample as streaming outputs see it: when it was recorded, and its tags.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub at: Instant,
+    pub metric: MetricId,
+    pub value: f64,
+    pub tags: TagSet,
+}
+
+/// One shard's aggregates (and points, when kept) since the collector last
+/// drained it.
 #[derive(Default)]
 pub struct Shard {
     series: TagMap<Vec<(MetricId, Agg)>>,
+    /// Fixed when the sink is built, so a run without streaming outputs
+    /// pays one predictable branch per `record`.
+    keep_points: bool,
+    points: Vec<Point>,
 }
 
 impl Shard {
     /// Records samples that share one tag set (e.g. the metrics of one request).
     pub fn record(&mut self, tags: &TagSet, samples: &[Sample]) {
+        if self.keep_points {
+            let at = Instant::now();
+            self.points.extend(samples.iter().map(|sample| Point {
+                at,
+                metric: sample.metric,
+                value: sample.value,
+                tags: tags.clone(),
+            }));
+        }
         let aggs = match self.series.get_mut(tags) {
             Some(aggs) => aggs,
             None => self.series.entry(tags.clone()).or_default(),
@@ -50,8 +76,10 @@ impl Shard {
         }
     }
 
-    pub(super) fn into_series(self) -> TagMap<Vec<(MetricId, Agg)>> {
-        self.series
+    /// Takes what was recorded, leaving the shard empty but still keeping
+    /// points if it did.
+    fn take(&mut self) -> (TagMap<Vec<(MetricId, Agg)>>, Vec<Point>) {
+        (std::mem::take(&mut self.series), std::mem::take(&mut self.points))
     }
 }
 
@@ -62,10 +90,20 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// A sink with a few shards per core.
+    /// A sink with a few shards per core, keeping aggregates only.
     pub fn new() -> Self {
+        Self::with_shards(false)
+    }
+
+    /// A sink that also keeps every sample as a [`Point`], for streaming outputs.
+    pub fn keeping_points() -> Self {
+        Self::with_shards(true)
+    }
+
+    fn with_shards(keep_points: bool) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Sink { registry: Registry::default(), shards: (0..cores * 4).map(|_| Mutex::default()).collect() }
+        let shard = || Mutex::new(Shard { keep_points, ..Shard::default() });
+        Sink { registry: Registry::default(), shards: (0..cores * 4).map(|_| shard()).collect() }
     }
 
     /// The shard that VU `vu_id` records into.
@@ -74,12 +112,20 @@ impl Sink {
         shard.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Moves everything recorded so far into `into`.
-    pub fn drain_into(&self, into: &mut Aggregate) {
+    /// Moves the aggregates recorded so far into `into` and returns the
+    /// points recorded with them (none unless the sink keeps points).
+    pub fn drain_into(&self, into: &mut Aggregate) -> Vec<Point> {
+        let mut drained = Vec::new();
         for shard in self.shards.iter() {
-            let taken = std::mem::take(&mut *shard.lock().unwrap_or_else(|e| e.into_inner()));
-            into.absorb(taken.into_series());
+            let (series, points) = shard.lock().unwrap_or_else(|e| e.into_inner()).take();
+            into.absorb(series);
+            if drained.is_empty() {
+                drained = points;
+            } else {
+                drained.extend(points);
+            }
         }
+        drained
     }
 }
 
@@ -109,5 +155,27 @@ mod tests {
         assert_eq!(reqs.count(), 100);
         let duration = total.summary(names::HTTP_REQ_DURATION, |_| true).expect("recorded");
         assert_eq!(duration.count(), 100);
+    }
+
+    #[test]
+    fn only_a_sink_keeping_points_returns_them() {
+        let tags = TagSet::new([("scenario", "default")]);
+        let samples = [Sample::new(names::HTTP_REQS, 1.0), Sample::new(names::HTTP_REQ_DURATION, 2.5)];
+        let plain = Sink::new();
+        let keeping = Sink::keeping_points();
+        for vu in 0..10u32 {
+            plain.shard(vu).record(&tags, &samples);
+            keeping.shard(vu).record(&tags, &samples);
+        }
+        let mut total = Aggregate::default();
+        assert!(plain.drain_into(&mut total).is_empty());
+        let points = keeping.drain_into(&mut total);
+        assert_eq!(points.len(), 20);
+        assert_eq!(points.iter().filter(|p| p.metric == names::HTTP_REQ_DURATION && p.value == 2.5).count(), 10);
+        assert!(points.iter().all(|p| p.tags == tags));
+        // A drained shard keeps recording points.
+        keeping.shard(0).record(&tags, &samples[..1]);
+        assert_eq!(keeping.drain_into(&mut total).len(), 1);
+        assert_eq!(total.summary(names::HTTP_REQS, |_| true).expect("recorded").count(), 21);
     }
 }

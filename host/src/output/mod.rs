@@ -1,15 +1,20 @@
 //! What a run shows and writes: the live progress line, the end-of-test
-//! summary (text, like k6's) and the summary export (JSON). It reads the
-//! aggregate; it never records samples.
+//! summary (text, like k6's), the summary export (JSON) and the `--out`
+//! outputs that stream every point. It reads the aggregate and drained
+//! points; it never records samples.
 
 mod export;
 mod progress;
+mod spec;
+mod stream;
 mod summary;
 
 use std::time::Duration;
 
 pub use export::{export_json, write_export};
 pub use progress::{Goal, Progress};
+pub use spec::OutputSpec;
+pub use stream::PointStream;
 pub use summary::render_summary;
 
 use crate::exec::Segment;

@@ -16,5 +16,7 @@ mod http_semantics;
 mod https;
 /// Iteration-count executors: exact counts, graceful stop.
 mod iterations;
+/// `--out json=FILE` and `--out csv=FILE`: every point, counted against the summary and the server.
+mod outputs;
 /// Bad plugin files and the `inspect` command.
 mod plugins;
