@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::Report;
-use crate::metrics::{Agg, Registry, Unit};
+use crate::metrics::{Agg, Registry, Unit, per_second};
 
 /// Renders the summary for a terminal.
 pub fn render_summary(report: &Report, registry: &Registry) -> String {
@@ -43,7 +43,7 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
 }
 
 fn describe(agg: &Agg, unit: Unit, report: &Report) -> String {
-    let per_sec = |v: f64| v / report.elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
+    let per_sec = |v: f64| per_second(v, report.elapsed);
     match agg {
         Agg::Counter { sum } => match unit {
             Unit::Data => format!("{:<10} {}/s", bytes(*sum), bytes(per_sec(*sum))),
