@@ -122,6 +122,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         aggregate,
         errors: shared.errors.snapshot(),
         vus_ready: times.vus_ready,
+        thresholds: Vec::new(),
     };
     Ok(Finished { report, sink })
 }
