@@ -1,14 +1,17 @@
 //! What a run shows and writes: the live progress line, the end-of-test
-//! summary (text, like k6's) and the summary export (JSON). It reads the
-//! aggregate; it never records samples.
+//! summary (text, like k6's), the summary export (JSON) and JUnit XML of
+//! the thresholds and checks. It reads the aggregate; it never records
+//! samples.
 
 mod export;
+mod junit;
 mod progress;
 mod summary;
 
 use std::time::Duration;
 
 pub use export::{export_json, write_export};
+pub use junit::{junit_xml, write_junit};
 pub use progress::{Goal, Progress};
 pub use summary::render_summary;
 
