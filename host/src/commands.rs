@@ -4,6 +4,7 @@
 //! It prints to stdout; errors go back to `main` for the exit code.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
@@ -13,7 +14,7 @@ use crate::config::Plan;
 use crate::demo_target::{DemoTarget, Protocol};
 use crate::exec::{ErrorLog, VuFactory};
 use crate::metrics::Sink;
-use crate::output::{render_summary, write_export};
+use crate::output::{OutputSpec, render_summary, write_export, write_junit};
 use crate::plugin::{EngineOptions, Plugin, build_engine};
 use crate::{Error, caps, run};
 
@@ -40,11 +41,31 @@ async fn run_command(args: &RunArgs) -> Result<(), Error> {
         }
     });
     let export = plan.summary_export.clone();
+    let junit: Vec<PathBuf> = plan
+        .outputs
+        .iter()
+        .filter_map(|spec| matches!(spec, OutputSpec::Junit(_)).then(|| spec.path().to_path_buf()))
+        .collect();
     let finished = run::run(plan, interrupt).await?;
-    let registry = &finished.sink.registry;
-    print!("{}", render_summary(&finished.report, registry));
+    let (report, registry) = (&finished.report, &finished.sink.registry);
+    print!("{}", render_summary(report, registry));
     if let Some(path) = export {
-        write_export(&finished.report, registry, &path)?;
+        write_export(report, registry, &path)?;
+    }
+    for path in junit {
+        write_junit(report, &path)?;
+    }
+    if let Some(threshold) = finished.aborted_by {
+        return Err(Error::ThresholdAborted(threshold));
+    }
+    let failed: Vec<String> = report
+        .thresholds
+        .iter()
+        .filter(|outcome| !outcome.passed)
+        .map(|outcome| format!("{} '{}'", outcome.threshold.series_name(), outcome.threshold.expression))
+        .collect();
+    if !failed.is_empty() {
+        return Err(Error::ThresholdsFailed(failed.join(", ")));
     }
     Ok(())
 }

@@ -18,6 +18,10 @@ pub enum ExitCode {
     BadInput = 2,
     /// The machine's limits (open files, memory maps) cannot hold the run.
     MachineLimit = 3,
+    /// An abortOnFail threshold failed and stopped the run early.
+    ThresholdAborted = 98,
+    /// The run completed and at least one threshold failed (as k6).
+    ThresholdsFailed = 99,
 }
 
 /// Everything that can stop a `vespid` command.
@@ -37,6 +41,10 @@ pub enum Error {
     Write { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Runtime(String),
+    #[error("thresholds failed: {0}")]
+    ThresholdsFailed(String),
+    #[error("the run was aborted: threshold {0} failed (abortOnFail)")]
+    ThresholdAborted(String),
 }
 
 impl Error {
@@ -46,6 +54,8 @@ impl Error {
             Error::Plugin(_) | Error::Config(_) | Error::Http(_) => ExitCode::BadInput,
             Error::Limit(_) => ExitCode::MachineLimit,
             Error::Setup(_) | Error::Write { .. } | Error::Runtime(_) => ExitCode::RuntimeFailure,
+            Error::ThresholdsFailed(_) => ExitCode::ThresholdsFailed,
+            Error::ThresholdAborted(_) => ExitCode::ThresholdAborted,
         }
     }
 }

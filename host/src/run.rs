@@ -17,7 +17,7 @@ use crate::bindings::runner::Info;
 use crate::caps::{HttpShared, Recorder, RunShared};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
 use crate::exec::{ErrorLog, ExecCtx, TaskPicker, Vu, VuFactory, prepare, run_executor};
-use crate::metrics::{Aggregate, Sample, Sink, names};
+use crate::metrics::{Aggregate, Sample, Sink, Threshold, evaluate, names};
 use crate::output::{Goal, OutputSpec, PointStream, Progress, Report, ScenarioReport};
 use crate::plugin::{EngineOptions, EpochTicker, Plugin, build_engine};
 use crate::{Error, limits};
@@ -29,6 +29,8 @@ const COLLECT_EVERY: Duration = Duration::from_secs(1);
 pub struct Finished {
     pub report: Report,
     pub sink: Arc<Sink>,
+    /// The abortOnFail threshold that stopped the run early, if one did.
+    pub aborted_by: Option<String>,
 }
 
 /// Each distinct plugin of a plan, loaded once and described.
@@ -157,6 +159,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     };
     let mut ticker = tokio::time::interval_at((clock + COLLECT_EVERY).into(), COLLECT_EVERY);
     let mut ticks = 0u32;
+    let mut aborted_by = None;
     loop {
         tokio::select! {
             joined = executors.join_next() => match joined {
@@ -170,6 +173,13 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
                 ticks += 1;
                 points.send(sink.drain_into(&mut aggregate));
                 progress.update(&aggregate, active, vus_max);
+                if aborted_by.is_none() {
+                    aborted_by = failed_abort_threshold(&plan, &aggregate, &sink, clock.elapsed());
+                    if let Some(threshold) = &aborted_by {
+                        eprintln!("threshold {threshold} failed with abortOnFail: stopping the run");
+                        interrupt.cancel();
+                    }
+                }
             }
         }
     }
@@ -199,12 +209,24 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         segment: plan.segment,
         vus_max,
         elapsed: running,
-        aggregate,
         errors: errors.snapshot(),
         vus_ready,
         vus_initialised,
+        thresholds: evaluate(&plan.thresholds, &aggregate, &sink.registry, running),
+        aggregate,
     };
-    Ok(Finished { report, sink })
+    Ok(Finished { report, sink, aborted_by })
+}
+
+/// The first abortOnFail threshold, past its delayAbortEval, that fails on
+/// the samples so far (one without samples yet is not a reason to abort).
+fn failed_abort_threshold(plan: &Plan, aggregate: &Aggregate, sink: &Sink, elapsed: Duration) -> Option<String> {
+    let due: Vec<Threshold> =
+        plan.thresholds.iter().filter(|t| t.abort_on_fail && elapsed >= t.delay_abort_eval).cloned().collect();
+    evaluate(&due, aggregate, &sink.registry, elapsed)
+        .into_iter()
+        .find(|outcome| !outcome.passed && outcome.observed.is_some())
+        .map(|outcome| format!("{} '{}'", outcome.threshold.series_name(), outcome.threshold.expression))
 }
 
 /// What the progress bar counts towards: iterations when every scenario

@@ -29,6 +29,9 @@ pub struct RunFile {
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub scenarios: BTreeMap<String, ScenarioSpec>,
+    /// `http_req_duration = ["p(95)<500"]`, `"http_req_duration{name:login}" = [...]`.
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, Vec<ThresholdSpec>>,
     pub summary_export: Option<PathBuf>,
     /// Outputs as for `--out`: `out = ["json=points.json", "junit=junit.xml"]`.
     #[serde(default)]
@@ -86,6 +89,24 @@ impl ScenarioSpec {
         ];
         set.into_iter().filter(|(_, set)| *set).map(|(name, _)| name).collect()
     }
+}
+
+/// `"p(95)<500"`, or k6's long form
+/// `{ threshold = "rate>0.99", abort-on-fail = true, delay-abort-eval = "10s" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ThresholdSpec {
+    Expression(String),
+    Long(LongThreshold),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LongThreshold {
+    pub threshold: String,
+    #[serde(default)]
+    pub abort_on_fail: bool,
+    pub delay_abort_eval: Option<String>,
 }
 
 /// `{ duration = "30s", target = 100 }`.

@@ -12,12 +12,13 @@ mod values;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use self::file::{RateSpec, ScenarioSpec, StageSpec, TasksSpec, ThinkSpec};
+use self::file::{RateSpec, ScenarioSpec, StageSpec, TasksSpec, ThinkSpec, ThresholdSpec};
 pub use self::file::{RunFile, Source};
 pub use self::values::{parse_duration, parse_key_value, parse_rate, parse_stage, per_second};
 use crate::caps::{HttpOptions, LogLevel};
 use crate::cli::RunArgs;
 use crate::exec::{ExecutorPlan, Ramp, Segment, Stage, ThinkTime};
+use crate::metrics::Threshold;
 use crate::output::OutputSpec;
 
 /// k6's default maximum duration of the iteration-count executors.
@@ -52,6 +53,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub scenarios: Vec<ScenarioPlan>,
+    /// k6 thresholds, in the order of the run file.
+    pub thresholds: Vec<Threshold>,
     /// This process's share of the test (`--segment`).
     pub segment: Segment,
     pub http: HttpOptions,
@@ -269,8 +272,13 @@ impl Plan {
             })?,
             (None, None) => defaults.max_redirects,
         };
+        let thresholds = match source {
+            Some(source) => thresholds(source, file)?,
+            None => Vec::new(),
+        };
         Ok(Plan {
             scenarios,
+            thresholds,
             segment,
             http: HttpOptions {
                 timeout: http_timeout,
@@ -582,6 +590,30 @@ fn executor_from_file(source: &Source, name: &str, spec: &ScenarioSpec) -> Resul
             ExecutorPlan::RampingArrivalRate { ramp, pre_allocated_vus, max_vus }
         }
     })
+}
+
+/// The `[thresholds]` table: every expression parsed, k6's long form included.
+fn thresholds(source: &Source, file: &RunFile) -> Result<Vec<Threshold>, ConfigError> {
+    let mut all = Vec::new();
+    for (key, specs) in &file.thresholds {
+        let at = ["thresholds", key.as_str()];
+        if specs.is_empty() {
+            return Err(source.error(&at, "lists no threshold"));
+        }
+        for spec in specs {
+            let (expression, abort_on_fail, delay) = match spec {
+                ThresholdSpec::Expression(text) => (text, false, None),
+                ThresholdSpec::Long(long) => (&long.threshold, long.abort_on_fail, long.delay_abort_eval.as_deref()),
+            };
+            let mut threshold = Threshold::parse(key, expression).map_err(|err| source.error(&at, err))?;
+            threshold.abort_on_fail = abort_on_fail;
+            if let Some(text) = delay {
+                threshold.delay_abort_eval = duration(source, &at, text, true)?;
+            }
+            all.push(threshold);
+        }
+    }
+    Ok(all)
 }
 
 /// k6's executors, as the run file names them.

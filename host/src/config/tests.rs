@@ -298,3 +298,32 @@ fn run_file_outputs_are_relative_to_the_file() {
     assert_eq!(plan.outputs[1], OutputSpec::Csv("/tmp/x.csv".into()));
     assert!(error("plugin = \"p.wasm\"\nout = [\"xml=a\"]\n").contains(":2: out: "));
 }
+
+#[test]
+fn thresholds_take_k6_syntax_and_the_long_form() {
+    let text = r#"
+plugin = "p.wasm"
+
+[thresholds]
+http_req_duration = ["p(95)<500", "avg<200"]
+"http_req_duration{name:login,scenario:browse}" = ["p(99) < 800"]
+checks = [{ threshold = "rate>0.99", abort-on-fail = true, delay-abort-eval = "10s" }]
+"#;
+    let plan = from_file(text, &[]).unwrap();
+    let shown: Vec<String> = plan.thresholds.iter().map(|t| format!("{} {}", t.series_name(), t.expression)).collect();
+    assert_eq!(
+        shown,
+        [
+            "checks rate>0.99",
+            "http_req_duration p(95)<500",
+            "http_req_duration avg<200",
+            "http_req_duration{name:login,scenario:browse} p(99) < 800"
+        ]
+    );
+    assert!(plan.thresholds[0].abort_on_fail && plan.thresholds[0].delay_abort_eval == secs(10));
+    assert!(!plan.thresholds[1].abort_on_fail);
+    let err = error("plugin = \"p.wasm\"\n[thresholds]\nhttp_req_duration = [\"p(95)<<500\"]\n");
+    assert!(err.contains("vespid.toml:3: thresholds.http_req_duration: threshold"), "{err}");
+    let err = error("plugin = \"p.wasm\"\n[thresholds]\nhttp_reqs = [\"p(95)<5\"]\n");
+    assert!(err.contains(":3: thresholds.http_reqs:"), "{err}");
+}

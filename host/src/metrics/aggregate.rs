@@ -138,6 +138,16 @@ impl Agg {
         }
     }
 
+    /// The kind of metric this aggregates.
+    pub fn kind(&self) -> MetricKind {
+        match self {
+            Agg::Counter { .. } => MetricKind::Counter,
+            Agg::Gauge { .. } => MetricKind::Gauge,
+            Agg::Trend(_) => MetricKind::Trend,
+            Agg::Rate { .. } => MetricKind::Rate,
+        }
+    }
+
     /// Samples for trends and rates, the total for counters, writes for gauges.
     pub fn count(&self) -> u64 {
         match self {
@@ -161,7 +171,7 @@ impl Agg {
     pub fn values(&self, elapsed: Duration) -> Vec<(&'static str, f64)> {
         match self {
             Agg::Counter { sum } => {
-                vec![("count", *sum), ("rate", sum / elapsed.as_secs_f64().max(f64::MIN_POSITIVE))]
+                vec![("count", *sum), ("rate", per_second(*sum, elapsed))]
             }
             Agg::Gauge { value, min, max, .. } => vec![("value", *value), ("min", *min), ("max", *max)],
             Agg::Trend(t) => vec![
@@ -179,6 +189,12 @@ impl Agg {
             }
         }
     }
+}
+
+/// `total` spread over `elapsed`, as k6's counter rates (a zero `elapsed`
+/// gives a huge rate rather than a division by zero).
+pub fn per_second(total: f64, elapsed: Duration) -> f64 {
+    total / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
 }
 
 /// Everything a run recorded, by tag set and metric.

@@ -1,7 +1,7 @@
 //! Metric samples → per-shard accumulation → one run-wide aggregate.
-//! Owns metric definitions (k6's names and kinds), tag sets and the
-//! arithmetic of aggregation; it never prints or writes files (that is
-//! `output`).
+//! Owns metric definitions (k6's names and kinds), tag sets, the
+//! arithmetic of aggregation and the verdicts of thresholds; it never
+//! prints or writes files (that is `output`).
 //!
 //! VUs record into one of a few shards (picked by VU id, each behind its
 //! own mutex, so no lock is shared by all VUs); a collector drains the
@@ -12,8 +12,10 @@ pub mod names;
 mod registry;
 mod sink;
 mod tags;
+mod threshold;
 
-pub use aggregate::{Agg, Aggregate, MetricSummary, TrendAgg};
+pub use aggregate::{Agg, Aggregate, MetricSummary, TrendAgg, per_second};
 pub use registry::{MetricError, MetricId, MetricKind, Registry, Unit};
 pub use sink::{Point, Sample, Shard, Sink};
 pub use tags::{TagMap, TagSet};
+pub use threshold::{Aggregation, Comparison, Threshold, ThresholdError, ThresholdOutcome, evaluate};

@@ -166,7 +166,7 @@ impl Registry {
 }
 
 /// k6's rule for metric names.
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 128
         && chars.next().is_some_and(|c| c.is_ascii_alphabetic())

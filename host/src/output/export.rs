@@ -1,6 +1,7 @@
 //! `--summary-export`: the end-of-test aggregates as JSON, in the schema
 //! documented in docs/summary-export.md (k6's `metrics` layout: every
-//! metric with its `type`, `contains` and `values`).
+//! metric with its `type`, `contains` and `values`, plus each threshold's
+//! verdict on the metric or submetric it judged).
 
 use std::path::Path;
 
@@ -9,21 +10,24 @@ use serde_json::{Map, Value, json};
 use super::Report;
 use crate::Error;
 use crate::bindings::WIT_VERSION;
-use crate::metrics::Registry;
+use crate::metrics::{MetricKind, Registry, Threshold, Unit};
 
 /// The summary export document.
 pub fn export_json(report: &Report, registry: &Registry) -> Value {
     let mut metrics = Map::new();
     for line in report.metric_lines(registry) {
-        let values: Map<String, Value> =
-            line.summary.values(report.elapsed).into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-        let kind = match line.summary {
-            crate::metrics::Agg::Counter { .. } => "counter",
-            crate::metrics::Agg::Gauge { .. } => "gauge",
-            crate::metrics::Agg::Trend(_) => "trend",
-            crate::metrics::Agg::Rate { .. } => "rate",
-        };
-        metrics.insert(line.name, json!({ "type": kind, "contains": line.unit.as_str(), "values": values }));
+        let entry = metric_entry(line.summary.kind(), line.unit, line.summary.values(report.elapsed));
+        metrics.insert(line.name, entry);
+    }
+    for outcome in &report.thresholds {
+        let threshold = &outcome.threshold;
+        let entry = metrics.entry(threshold.series_name()).or_insert_with(|| series_entry(threshold, report, registry));
+        let mut verdict = json!({ "ok": outcome.passed, "observed": outcome.observed });
+        if let Some(note) = &outcome.note {
+            verdict["note"] = json!(note);
+        }
+        // Indexing a missing key of an object inserts it.
+        entry["thresholds"][threshold.expression.as_str()] = verdict;
     }
     let checks: Vec<Value> = report
         .checks()
@@ -47,8 +51,64 @@ pub fn export_json(report: &Report, registry: &Registry) -> Value {
     })
 }
 
+/// One metric's entry: k6's `type`, `contains` and `values`.
+fn metric_entry(kind: MetricKind, unit: Unit, values: Vec<(&str, f64)>) -> Value {
+    let values: Map<String, Value> = values.into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    json!({ "type": kind.as_str(), "contains": unit.as_str(), "values": values })
+}
+
+/// The entry of a threshold's series that is not a whole metric with
+/// samples: a submetric, or a metric that got none (empty `values`, and no
+/// `type` or `contains` when it was never registered).
+fn series_entry(threshold: &Threshold, report: &Report, registry: &Registry) -> Value {
+    let Some(id) = registry.lookup(&threshold.metric) else {
+        return json!({ "values": {} });
+    };
+    let (_, unit) = registry.describe(id);
+    let values = threshold.series(&report.aggregate, registry).map(|agg| agg.values(report.elapsed));
+    metric_entry(id.kind(), unit, values.unwrap_or_default())
+}
+
 /// Writes the export to `path`.
 pub fn write_export(report: &Report, registry: &Registry, path: &Path) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(&export_json(report, registry)).expect("JSON values always serialise");
     std::fs::write(path, text + "\n").map_err(|source| Error::Write { path: path.to_path_buf(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_sit_on_their_metric_or_submetric() {
+        let (sink, report) = crate::output::test_report();
+        let doc = export_json(&report, &sink.registry);
+        let metrics = &doc["metrics"];
+
+        let duration = &metrics["http_req_duration"];
+        assert_eq!(duration["thresholds"]["p(90)<500"]["ok"], json!(true));
+        assert_eq!(duration["thresholds"]["p(90)<500"]["observed"], duration["values"]["p(90)"]);
+        assert_eq!(metrics["checks"].get("thresholds"), None);
+
+        let login = &metrics["http_req_duration{name:login}"];
+        assert_eq!((&login["type"], &login["contains"]), (&json!("trend"), &json!("time")));
+        assert_eq!(login["values"]["count"], json!(10.0));
+        assert_eq!(
+            login["thresholds"],
+            json!({
+                "p(95) < 500": { "ok": false, "observed": 500.0 },
+                "max<=500": { "ok": true, "observed": 500.0 },
+            })
+        );
+
+        let no_samples = |metric: &str| json!({ "ok": false, "observed": null, "note": format!("no samples: metric {metric} never recorded") });
+        assert_eq!(
+            metrics["iterations"],
+            json!({ "type": "counter", "contains": "default", "values": {}, "thresholds": { "count>0": no_samples("iterations") } })
+        );
+        assert_eq!(
+            metrics["never_recorded"],
+            json!({ "values": {}, "thresholds": { "count>0": no_samples("never_recorded") } })
+        );
+    }
 }

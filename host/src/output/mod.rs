@@ -1,9 +1,10 @@
 //! What a run shows and writes: the live progress line, the end-of-test
-//! summary (text, like k6's), the summary export (JSON) and the `--out`
-//! outputs that stream every point. It reads the aggregate and drained
-//! points; it never records samples.
+//! summary (text, like k6's), the summary export (JSON), JUnit XML of the
+//! thresholds and checks, and the `--out` outputs that stream every point.
+//! It reads the aggregate and drained points; it never records samples.
 
 mod export;
+mod junit;
 mod progress;
 mod spec;
 mod stream;
@@ -12,13 +13,14 @@ mod summary;
 use std::time::Duration;
 
 pub use export::{export_json, write_export};
+pub use junit::{junit_xml, write_junit};
 pub use progress::{Goal, Progress};
 pub use spec::OutputSpec;
 pub use stream::PointStream;
 pub use summary::render_summary;
 
 use crate::exec::Segment;
-use crate::metrics::{Aggregate, MetricId, MetricSummary, Registry, TagSet, Unit, names};
+use crate::metrics::{Aggregate, MetricId, MetricSummary, Registry, TagSet, ThresholdOutcome, Unit, names};
 
 /// Everything the outputs need once a run has ended.
 pub struct Report {
@@ -35,6 +37,8 @@ pub struct Report {
     pub vus_ready: Duration,
     /// VUs of the init phase (arrival-rate executors add more while they run).
     pub vus_initialised: u32,
+    /// Each threshold's verdict, in the order they were configured.
+    pub thresholds: Vec<ThresholdOutcome>,
 }
 
 /// One scenario as it ran.
@@ -82,4 +86,69 @@ impl Report {
             })
             .collect()
     }
+}
+
+/// A finished run to render in tests: requests named `home` (100, 1..=100
+/// ms) and `login` (10, 500 ms), two checks (one failing twice), over 10 s,
+/// with thresholds that pass, fail, and find no samples.
+#[cfg(test)]
+pub(crate) fn test_report() -> (crate::metrics::Sink, Report) {
+    use crate::metrics::{Sample, Sink, Threshold, evaluate};
+
+    let sink = Sink::new();
+    let mut shard = sink.shard(0);
+    for (name, durations) in [("home", (1..=100).map(f64::from).collect::<Vec<_>>()), ("login", vec![500.0; 10])] {
+        let tags = TagSet::new([("name", name), ("scenario", "default")]);
+        for ms in durations {
+            shard.record(
+                &tags,
+                &[
+                    Sample::new(names::HTTP_REQS, 1.0),
+                    Sample::new(names::HTTP_REQ_DURATION, ms),
+                    Sample::flag(names::HTTP_REQ_FAILED, false),
+                ],
+            );
+        }
+    }
+    for (check, passes, fails) in [("status is 200", 10, 0), ("body has <token> & \"quotes\"", 8, 2)] {
+        let tags = TagSet::new([(names::CHECK_TAG, check), ("scenario", "default")]);
+        for ok in std::iter::repeat_n(true, passes).chain(std::iter::repeat_n(false, fails)) {
+            shard.record(&tags, &[Sample::flag(names::CHECKS, ok)]);
+        }
+    }
+    drop(shard);
+    let mut aggregate = Aggregate::default();
+    sink.drain_into(&mut aggregate);
+
+    let elapsed = Duration::from_secs(10);
+    let thresholds: Vec<Threshold> = [
+        ("http_req_duration", "p(90)<500"),
+        ("http_req_duration{name:login}", "p(95) < 500"),
+        ("http_req_duration{name:login}", "max<=500"),
+        ("http_req_failed", "rate<0.01"),
+        ("http_reqs", "count>1000"),
+        ("iterations", "count>0"),
+        ("never_recorded", "count>0"),
+    ]
+    .into_iter()
+    .map(|(key, expression)| Threshold::parse(key, expression).expect("valid threshold"))
+    .collect();
+    let outcomes = evaluate(&thresholds, &aggregate, &sink.registry, elapsed);
+    let report = Report {
+        scenarios: vec![ScenarioReport {
+            name: "fixture".to_string(),
+            executor: "constant-vus",
+            description: "2 looping VUs for 10s".to_string(),
+            vus_max: 2,
+        }],
+        segment: Segment::WHOLE,
+        vus_max: 2,
+        elapsed,
+        aggregate,
+        errors: Vec::new(),
+        vus_ready: Duration::from_millis(3),
+        vus_initialised: 2,
+        thresholds: outcomes,
+    };
+    (sink, report)
 }

@@ -1,11 +1,12 @@
-//! The end-of-test summary as text, laid out like k6's: checks, then every
-//! metric with dotted leaders, then the errors seen with their counts.
+//! The end-of-test summary as text, laid out like k6's: thresholds, checks,
+//! then every metric with dotted leaders, then the errors seen with their
+//! counts.
 
 use std::fmt::Write;
 
 use super::Report;
 use crate::exec::Segment;
-use crate::metrics::{Agg, Registry, Unit};
+use crate::metrics::{Agg, Aggregation, MetricKind, Registry, Threshold, ThresholdOutcome, Unit, per_second};
 
 /// Renders the summary for a terminal.
 pub fn render_summary(report: &Report, registry: &Registry) -> String {
@@ -29,6 +30,7 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
         report.vus_initialised,
         report.vus_ready.as_secs_f64() * 1000.0
     );
+    render_thresholds(&mut out, report, registry);
     let checks = report.checks();
     if !checks.is_empty() {
         for (name, passes, fails) in &checks {
@@ -50,8 +52,53 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
     out
 }
 
+/// k6's THRESHOLDS block: each series once, its expressions under it with
+/// ✓ or ✗ and the value observed (or why there is none).
+fn render_thresholds(out: &mut String, report: &Report, registry: &Registry) {
+    if report.thresholds.is_empty() {
+        return;
+    }
+    let mut by_series: Vec<(String, Vec<&ThresholdOutcome>)> = Vec::new();
+    for outcome in &report.thresholds {
+        let series = outcome.threshold.series_name();
+        match by_series.iter_mut().find(|(name, _)| *name == series) {
+            Some((_, outcomes)) => outcomes.push(outcome),
+            None => by_series.push((series, vec![outcome])),
+        }
+    }
+    let _ = writeln!(out, "  THRESHOLDS\n");
+    for (series, outcomes) in by_series {
+        let _ = writeln!(out, "     {series}");
+        for outcome in outcomes {
+            let mark = if outcome.passed { '✓' } else { '✗' };
+            let threshold = &outcome.threshold;
+            let result = match outcome.observed {
+                Some(v) => format!("{}={}", threshold.aggregation, observed_value(threshold, v, registry)),
+                None => outcome.note.clone().unwrap_or_default(),
+            };
+            let _ = writeln!(out, "     {mark} '{}' {result}", threshold.expression);
+        }
+        out.push('\n');
+    }
+}
+
+/// A threshold's observed value in its metric's unit, as k6 shows it:
+/// rates of rate metrics in percent, counter rates per second, counts bare.
+fn observed_value(threshold: &Threshold, v: f64, registry: &Registry) -> String {
+    let Some(id) = registry.lookup(&threshold.metric) else {
+        return format!("{v}");
+    };
+    let (_, unit) = registry.describe(id);
+    match (threshold.aggregation, id.kind()) {
+        (Aggregation::Rate, MetricKind::Rate) => format!("{:.2}%", v * 100.0),
+        (Aggregation::Rate, _) => format!("{}/s", value(v, unit)),
+        (Aggregation::Count, _) if unit != Unit::Data => format!("{v}"),
+        _ => value(v, unit),
+    }
+}
+
 fn describe(agg: &Agg, unit: Unit, report: &Report) -> String {
-    let per_sec = |v: f64| v / report.elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
+    let per_sec = |v: f64| per_second(v, report.elapsed);
     match agg {
         Agg::Counter { sum } => match unit {
             Unit::Data => format!("{:<10} {}/s", bytes(*sum), bytes(per_sec(*sum))),
@@ -109,5 +156,27 @@ mod tests {
         assert_eq!(value(2500.0, Unit::Time), "2.50s");
         assert_eq!(bytes(999.0), "999 B");
         assert_eq!(bytes(25_300.0), "25.3 kB");
+    }
+
+    #[test]
+    fn thresholds_come_first_grouped_by_series() {
+        let (sink, report) = crate::output::test_report();
+        let text = render_summary(&report, &sink.registry);
+        let block = "  THRESHOLDS\n\n\
+            \x20    http_req_duration\n\
+            \x20    ✓ 'p(90)<500' p(90)=99.01ms\n\n\
+            \x20    http_req_duration{name:login}\n\
+            \x20    ✗ 'p(95) < 500' p(95)=500.00ms\n\
+            \x20    ✓ 'max<=500' max=500.00ms\n\n\
+            \x20    http_req_failed\n\
+            \x20    ✓ 'rate<0.01' rate=0.00%\n\n\
+            \x20    http_reqs\n\
+            \x20    ✗ 'count>1000' count=110\n\n\
+            \x20    iterations\n\
+            \x20    ✗ 'count>0' no samples: metric iterations never recorded\n\n\
+            \x20    never_recorded\n\
+            \x20    ✗ 'count>0' no samples: metric never_recorded never recorded\n\n";
+        let at = text.find(block).unwrap_or_else(|| panic!("no thresholds block in:\n{text}"));
+        assert!(at < text.find("status is 200").expect("checks") && at < text.find("http_reqs....").expect("metrics"));
     }
 }

@@ -20,3 +20,5 @@ mod iterations;
 mod outputs;
 /// Bad plugin files and the `inspect` command.
 mod plugins;
+/// Thresholds: exit codes, abortOnFail, JUnit.
+mod thresholds;
