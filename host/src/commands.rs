@@ -44,7 +44,8 @@ async fn run_command(args: &RunArgs) -> Result<(), Error> {
     let junit: Vec<PathBuf> = plan
         .outputs
         .iter()
-        .filter_map(|spec| matches!(spec, OutputSpec::Junit(_)).then(|| spec.path().to_path_buf()))
+        .filter(|spec| matches!(spec, OutputSpec::Junit(_)))
+        .map(|spec| spec.path().to_path_buf())
         .collect();
     let finished = run::run(plan, interrupt).await?;
     let (report, registry) = (&finished.report, &finished.sink.registry);
