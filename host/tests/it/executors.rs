@@ -167,3 +167,31 @@ async fn validate_checks_a_run_file_without_running_it() {
         outcome.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ramping_vus_follows_its_stages() {
+    let server = target(Protocol::Http).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let points = dir.path().join("points.json");
+    // 0 → 4 VUs over 2 s, hold 4 for 2 s, 4 → 0 over 2 s.
+    let options = "executor = \"ramping-vus\"\nstart-vus = 0\nstages = [{ duration = \"2s\", target = 4 }, { duration = \"2s\", target = 4 }, { duration = \"2s\", target = 0 }]\nthink-time = \"20ms\"";
+    let out = format!("json={}", points.display());
+    let run = run_file(&scenario("ramp", "hello", &server.base_url(), options), &["--out", &out]).await;
+    run.assert_ok();
+    assert_eq!(run.value("vus_max", "value"), 4.0);
+    assert_server_saw(&run, &server, run.count("iterations"));
+    // The collector samples `vus` once a second from the test clock's start:
+    // sample n is the VU count at n seconds.
+    let text = std::fs::read_to_string(&points).expect("points written");
+    let vus: Vec<f64> = text
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("JSON line"))
+        .filter(|point| point["type"] == "Point" && point["metric"] == "vus")
+        .map(|point| point["data"]["value"].as_f64().expect("a number"))
+        .collect();
+    assert!(vus.len() >= 5, "vus samples {vus:?}");
+    let targets = [2.0, 4.0, 4.0, 4.0, 2.0];
+    for (second, (sampled, target)) in vus.iter().zip(targets).enumerate() {
+        assert!((sampled - target).abs() <= 1.0, "at {}s: {sampled} VUs, target {target} ({vus:?})", second + 1);
+    }
+}
