@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::Engine;
 
 use crate::bindings::runner::Info;
-use crate::caps::{HttpShared, Recorder, RunShared};
+use crate::caps::{HttpShared, RunShared};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
 use crate::exec::{ErrorLog, ExecCtx, TaskPicker, Vu, VuFactory, prepare, run_executor};
-use crate::metrics::{Aggregate, Sample, Sink, Threshold, evaluate, names};
+use crate::metrics::{Aggregate, Sample, Sink, TagSet, Threshold, evaluate, names};
 use crate::output::{Goal, OutputSpec, PointStream, Progress, Report, ScenarioReport};
 use crate::plugin::{EngineOptions, EpochTicker, Plugin, build_engine};
 use crate::{Error, limits};
@@ -149,10 +149,10 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         executors.spawn(async move { run_executor(&executor, ctx, vus, segment, start, grace, interrupt).await });
     }
     let active = || scenarios.iter().map(|(_, _, ctx)| ctx.active_vus.load(Ordering::Relaxed)).sum::<u32>();
-    let vu_recorder = Recorder::new(&scenarios[0].2.factory.shared, 0);
-    let vu_tags = vu_recorder.tags([]);
+    // Run-wide, as k6's: no scenario tag.
+    let vu_tags = TagSet::new::<&str, &str>([]);
     let record_vus = |active: u32| {
-        vu_recorder.record(
+        sink.shard(0).record(
             &vu_tags,
             &[Sample::new(names::VUS, f64::from(active)), Sample::new(names::VUS_MAX, f64::from(vus_max))],
         );
