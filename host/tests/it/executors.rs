@@ -1,11 +1,4 @@
-use crate::support::{Protocol, assert_server_saw, run_file, target, vespid, write_run_file};
-
-/// A scenario table of `guest` against `server`, with `options` added.
-fn scenario(name: &str, guest: &str, server_url: &str, options: &str) -> String {
-    format!(
-        "[scenarios.{name}]\nplugin = \"{{{guest}}}\"\nenv = {{ BASE_URL = \"{server_url}\", URL = \"{server_url}/json\" }}\n{options}\n"
-    )
-}
+use crate::support::{Protocol, assert_server_saw, run_file, scenario, target, vespid, write_run_file};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn constant_arrival_rate_starts_every_scheduled_iteration() {

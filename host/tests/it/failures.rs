@@ -1,4 +1,4 @@
-use crate::support::{Protocol, assert_server_saw, env, run_file, run_guest, target};
+use crate::support::{Protocol, assert_server_saw, env, run_file, run_guest, scenario, target};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connection_refused_is_a_failed_request_and_the_run_completes() {
@@ -45,9 +45,11 @@ async fn a_timeout_is_a_failed_request() {
 async fn panicking_iterations_fail_and_the_restarted_vu_opens_a_new_connection() {
     let server = target(Protocol::Http).await;
     // flaky-panic panics after its request on iterations 3 and 7 of each VU.
-    let file = format!(
-        "[scenarios.flaky]\nplugin = \"{{flaky-panic}}\"\nexecutor = \"per-vu-iterations\"\nvus = 5\niterations = 8\nenv = {{ BASE_URL = \"{}\" }}\n",
-        server.base_url()
+    let file = scenario(
+        "flaky",
+        "flaky-panic",
+        &server.base_url(),
+        "executor = \"per-vu-iterations\"\nvus = 5\niterations = 8",
     );
     let run = run_file(&file, &[]).await;
     run.assert_ok();

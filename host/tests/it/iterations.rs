@@ -1,4 +1,4 @@
-use crate::support::{Protocol, assert_server_saw, env, run_file, run_guest, target};
+use crate::support::{Protocol, assert_server_saw, env, run_file, run_guest, scenario, target};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shared_iterations_runs_exactly_the_iterations_given() {
@@ -16,10 +16,8 @@ async fn shared_iterations_runs_exactly_the_iterations_given() {
 #[tokio::test(flavor = "multi_thread")]
 async fn per_vu_iterations_runs_exactly_vus_times_iterations() {
     let server = target(Protocol::Http).await;
-    let file = format!(
-        "[scenarios.each]\nplugin = \"{{hello}}\"\nexecutor = \"per-vu-iterations\"\nvus = 6\niterations = 13\nenv = {{ BASE_URL = \"{}\" }}\n",
-        server.base_url()
-    );
+    let file =
+        scenario("each", "hello", &server.base_url(), "executor = \"per-vu-iterations\"\nvus = 6\niterations = 13");
     let run = run_file(&file, &[]).await;
     run.assert_ok();
     assert_eq!(run.count("iterations"), 78);

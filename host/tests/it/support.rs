@@ -132,6 +132,15 @@ pub async fn target(protocol: Protocol) -> DemoTarget {
     DemoTarget::start("127.0.0.1:0".parse().expect("address"), protocol).await.expect("demo target starts")
 }
 
+/// A `[scenarios.NAME]` table of guest `guest` (a `{guest}` placeholder)
+/// against `server_url` (as `BASE_URL`, and as `URL` with `/json`), with
+/// `options` (the executor and its options) added.
+pub fn scenario(name: &str, guest: &str, server_url: &str, options: &str) -> String {
+    format!(
+        "[scenarios.{name}]\nplugin = \"{{{guest}}}\"\nenv = {{ BASE_URL = \"{server_url}\", URL = \"{server_url}/json\" }}\n{options}\n"
+    )
+}
+
 /// Runs `vespid run` on a run file with `text` (plugins named by `{name}`
 /// placeholders such as `{hello}` become their paths), plus `args`.
 pub async fn run_file(text: &str, args: &[&str]) -> Outcome {

@@ -1,10 +1,9 @@
-use crate::support::{Protocol, run_file, target};
+use crate::support::{Protocol, run_file, scenario, target};
 
-/// One shared-iterations scenario of hello against `base`, then `thresholds` and `extra` keys.
+/// A JUnit output, one shared-iterations scenario of hello against `base`, and `thresholds`.
 fn hello_with_thresholds(base: &str, thresholds: &str, junit: &str) -> String {
-    format!(
-        "out = [\"junit={junit}\"]\n[scenarios.s]\nplugin = \"{{hello}}\"\nexecutor = \"shared-iterations\"\nvus = 2\niterations = 20\nenv = {{ BASE_URL = \"{base}\" }}\n[thresholds]\n{thresholds}\n"
-    )
+    let hello = scenario("s", "hello", base, "executor = \"shared-iterations\"\nvus = 2\niterations = 20");
+    format!("out = [\"junit={junit}\"]\n{hello}[thresholds]\n{thresholds}\n")
 }
 
 /// `(name, failure message)` of every test case in a JUnit file, checked against its suite counts.
