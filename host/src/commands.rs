@@ -56,6 +56,7 @@ async fn run_command(args: &RunArgs) -> Result<(), Error> {
     for path in junit {
         write_junit(report, &path)?;
     }
+    finished.streamed?;
     if let Some(threshold) = finished.aborted_by {
         return Err(Error::ThresholdAborted(threshold));
     }

@@ -5,7 +5,18 @@ use clap::Parser;
 use vespid::{Cli, ExitCode};
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version.
+            let _ = err.print();
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("{}", one_line(&err.to_string()));
+            return std::process::ExitCode::from(ExitCode::BadInput as u8);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("VESPID_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -26,4 +37,15 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(err.exit_code() as u8)
         }
     }
+}
+
+/// clap's message without its usage and help hints, on one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -31,6 +31,9 @@ pub struct Finished {
     pub sink: Arc<Sink>,
     /// The abortOnFail threshold that stopped the run early, if one did.
     pub aborted_by: Option<String>,
+    /// How writing the streamed outputs went; reported after the summary,
+    /// so a full disk does not cost the user the summary too.
+    pub streamed: Result<(), Error>,
 }
 
 /// Each distinct plugin of a plan, loaded once and described.
@@ -195,7 +198,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     }
     points.send(sink.drain_into(&mut aggregate));
     progress.finish();
-    points.finish()?;
+    let streamed = points.finish();
     let report = Report {
         scenarios: scenarios
             .iter()
@@ -215,7 +218,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         thresholds: evaluate(&plan.thresholds, &aggregate, &sink.registry, running),
         aggregate,
     };
-    Ok(Finished { report, sink, aborted_by })
+    Ok(Finished { report, sink, aborted_by, streamed })
 }
 
 /// The first abortOnFail threshold, past its delayAbortEval, that fails on
