@@ -60,6 +60,7 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
         env: Arc::new([]),
         scenario: "".into(),
         log_level: caps::LogLevel::Info,
+        data: Arc::default(),
     });
     let imports = plugin.imports.clone();
     let factory = VuFactory { engine, plugin, shared };

@@ -1,6 +1,6 @@
-//! One `vespid run`, in order: check the machine's limits, build the engine
-//! and load the plugin, set up, start the executor, collect metrics while it
-//! runs, tear down, and hand a [`Report`] to the outputs.
+//! One `vespid run`, in order: check the machine's limits, build the engine,
+//! load the plugin and the data sets, set up, start the executor, collect
+//! metrics while it runs, tear down, and hand a [`Report`] to the outputs.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::caps::{HttpShared, RunShared};
-use crate::config::Plan;
+use crate::caps::{DataSets, HttpShared, RunShared};
+use crate::config::{ConfigError, Plan};
 use crate::exec::{ErrorLog, ExecCtx, ExecutorPlan, TaskPicker, VuFactory, run_executor};
 use crate::metrics::{Aggregate, Sample, Sink, names};
 use crate::output::{Goal, Progress, Report};
@@ -38,6 +38,14 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             .map_err(|err| Error::Runtime(format!("plugin loading stopped: {err}")))??
     };
     let plugin = Arc::new(plugin);
+    let data = {
+        let sources = plan.data.clone();
+        tokio::task::spawn_blocking(move || DataSets::load(&sources))
+            .await
+            .map_err(|err| Error::Runtime(format!("data loading stopped: {err}")))?
+            .map_err(ConfigError::from)?
+    };
+    let data = Arc::new(data);
     let http = Arc::new(HttpShared::new(plan.http.clone())?);
     let _ticker = EpochTicker::start(&engine);
 
@@ -49,6 +57,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             env: plan.env.clone().into(),
             scenario: scenario.into(),
             log_level: plan.log_level,
+            data: data.clone(),
         })
     };
     // Describe on a throwaway instance: the scenario name it returns tags

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::caps::{HttpOptions, LogLevel};
+use crate::caps::{DataError, DataSource, HttpOptions, LogLevel};
 use crate::cli::RunArgs;
 use crate::exec::ExecutorPlan;
 
@@ -23,6 +23,13 @@ pub enum ConfigError {
     ExportDir { path: PathBuf, dir: PathBuf },
     #[error("--ca-file {0:?} does not exist")]
     CaFileMissing(PathBuf),
+    #[error("--data {name}: {source}")]
+    DataFlag { name: String, source: DataError },
+    #[error("--data {0} is given twice")]
+    DataTwice(String),
+    /// A data file whose content is invalid, found when the run loads it.
+    #[error(transparent)]
+    Data(#[from] DataError),
 }
 
 /// Everything a run needs, validated.
@@ -33,6 +40,8 @@ pub struct Plan {
     /// Scenario name; `None` means the plugin's own name.
     pub scenario: Option<String>,
     pub env: Vec<(String, String)>,
+    /// Data sets, loaded when the run starts.
+    pub data: Vec<DataSource>,
     pub http: HttpOptions,
     pub log_level: LogLevel,
     pub summary_export: Option<PathBuf>,
@@ -71,12 +80,14 @@ impl Plan {
         {
             return Err(ConfigError::CaFileMissing(ca.clone()));
         }
+        let data = data_sources(&args.data)?;
         let defaults = HttpOptions::default();
         Ok(Plan {
             plugin: args.plugin.clone(),
             executor,
             scenario: args.scenario.clone(),
             env: args.env.clone(),
+            data,
             http: HttpOptions {
                 timeout: args.http_timeout,
                 max_redirects: args.max_redirects,
@@ -96,6 +107,20 @@ fn non_zero(flag: &'static str, value: Duration, zero_ok: bool) -> Result<(), Co
     if value.is_zero() && !zero_ok { Err(ConfigError::ZeroDuration { flag }) } else { Ok(()) }
 }
 
+/// `--data NAME=FILE` flags: names unique, files present, formats known.
+fn data_sources(flags: &[(String, String)]) -> Result<Vec<DataSource>, ConfigError> {
+    let mut sources: Vec<DataSource> = Vec::with_capacity(flags.len());
+    for (name, path) in flags {
+        if sources.iter().any(|source| source.name == *name) {
+            return Err(ConfigError::DataTwice(name.clone()));
+        }
+        let source = DataSource::new(name.clone(), path.into(), None)
+            .map_err(|source| ConfigError::DataFlag { name: name.clone(), source })?;
+        sources.push(source);
+    }
+    Ok(sources)
+}
+
 fn check_parent_dir(path: &Path) -> Result<(), ConfigError> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
@@ -110,6 +135,7 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+    use crate::caps::DataFormat;
     use crate::cli::{Cli, Command};
 
     fn plan(args: &[&str]) -> Result<Plan, ConfigError> {
@@ -152,5 +178,24 @@ mod tests {
         assert!(err.to_string().contains("/no/such/dir"), "{err}");
         let err = plan(&["--ca-file", "/no/such/ca.pem"]).unwrap_err();
         assert!(err.to_string().contains("--ca-file"), "{err}");
+    }
+
+    #[test]
+    fn data_flags_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("users.csv");
+        std::fs::write(&csv, "user\nalice\n").unwrap();
+        let users = format!("users={}", csv.display());
+        let p = plan(&["--data", &users]).unwrap();
+        assert_eq!(p.data, [DataSource { name: "users".into(), path: csv.clone(), format: DataFormat::Csv }]);
+
+        let err = plan(&["--data", &users, "--data", &users]).unwrap_err();
+        assert_eq!(err.to_string(), "--data users is given twice");
+        let err = plan(&["--data", "users=/no/such/users.csv"]).unwrap_err();
+        assert_eq!(err.to_string(), "--data users: data file \"/no/such/users.csv\" does not exist");
+        let text = dir.path().join("users.txt");
+        std::fs::write(&text, "user\nalice\n").unwrap();
+        let err = plan(&["--data", &format!("users={}", text.display())]).unwrap_err();
+        assert!(err.to_string().starts_with("--data users: cannot tell the format"), "{err}");
     }
 }
