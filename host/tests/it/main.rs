@@ -6,6 +6,8 @@ mod support;
 
 /// Requests and connections: the server's counts equal the summary's.
 mod counts;
+/// Data sets: every VU reads the file's rows; bad files and unknown sets.
+mod data;
 /// Transport failures, HTTP errors and plugin panics.
 mod failures;
 /// Redirects, cookies and the multi-step flow.

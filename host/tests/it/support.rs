@@ -127,6 +127,13 @@ pub fn assert_server_saw(run: &Outcome, server: &DemoTarget, requests: u64) {
     assert_eq!(server.stats().requests, requests, "requests the server saw");
 }
 
+/// `stderr` is one line, `error: …` containing `expected`.
+pub fn assert_one_line(stderr: &str, expected: &str) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+    assert!(lines[0].starts_with("error: ") && lines[0].contains(expected), "{expected:?} in {stderr:?}");
+}
+
 /// Starts a demo target on a free port.
 pub async fn target(protocol: Protocol) -> DemoTarget {
     DemoTarget::start("127.0.0.1:0".parse().expect("address"), protocol).await.expect("demo target starts")
