@@ -15,7 +15,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::exports::vespid::scenario::runner;
-pub use self::vespid::scenario::{http, log, metrics, vu};
+pub use self::vespid::scenario::{data, http, log, metrics, vu};
 
 /// The WIT package version this host speaks.
 pub const WIT_VERSION: &str = "0.1.0";

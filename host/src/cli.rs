@@ -65,6 +65,11 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_key_value)]
     pub tag: Vec<(String, String)>,
 
+    /// A data set the plugin reads with the data interface (repeatable):
+    /// NAME=FILE, a .csv file (header row first) or JSON lines (.jsonl, .ndjson).
+    #[arg(long = "data", value_name = "NAME=FILE", value_parser = parse_key_value)]
+    pub data: Vec<(String, String)>,
+
     /// Name of the scenario of a plugin run, tagged on every metric (default: the plugin's name).
     #[arg(long)]
     pub scenario: Option<String>,

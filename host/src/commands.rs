@@ -96,6 +96,7 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
         scenario: "".into(),
         tags: Arc::new([]),
         log_level: caps::LogLevel::Info,
+        data: Arc::default(),
     });
     let imports = plugin.imports.clone();
     let factory = VuFactory { engine, plugin, shared };

@@ -14,7 +14,7 @@ pub enum ExitCode {
     Ok = 0,
     /// The run could not complete: setup failed, an output could not be written.
     RuntimeFailure = 1,
-    /// Bad input: command line, plugin file, CA file.
+    /// Bad input: command line, plugin file, CA file, data file.
     BadInput = 2,
     /// The machine's limits (open files, memory maps) cannot hold the run.
     MachineLimit = 3,

@@ -6,7 +6,7 @@
 //! cli ─▶ config (flags → validated Plan) ─▶ exec (executors, VU tasks)
 //!          │                                   │ one Store + instance per VU
 //!          ▼                                   ▼
-//!        plugin (compile, check world, link) ─▶ caps (http, metrics, log, vu)
+//!        plugin (compile, check world, link) ─▶ caps (http, metrics, log, vu, data)
 //!                                              │ samples, per shard
 //!                                              ▼
 //!                                  metrics (aggregate, summary) ─▶ output

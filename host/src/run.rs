@@ -1,5 +1,5 @@
 //! One `vespid run`, in order: check the machine's limits, build the engine
-//! and load each plugin once, describe and set up, start every scenario's
+//! and load each plugin once and the data sets, describe and set up, start every scenario's
 //! VUs (the init phase), start the clock and the executors, collect metrics
 //! while they run, tear down, and hand a [`Report`] to the outputs.
 
@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::Engine;
 
 use crate::bindings::runner::Info;
-use crate::caps::{HttpShared, RunShared};
+use crate::caps::{DataSets, HttpShared, RunShared};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
 use crate::exec::{ErrorLog, ExecCtx, TaskPicker, Vu, VuFactory, prepare, run_executor};
 use crate::metrics::{Aggregate, Sample, Sink, TagSet, Threshold, evaluate, names};
@@ -60,7 +60,7 @@ impl Plugins {
                 .map_err(|err| Error::Runtime(format!("plugin loading stopped: {err}")))??;
             let plugin = Arc::new(plugin);
             // Describe on a throwaway instance: the name it returns may tag every sample of the real run.
-            let shared = run_shared(&http, Arc::default(), Arc::default(), "", scenario, plan);
+            let shared = run_shared(&http, Arc::default(), Arc::default(), &Arc::default(), "", scenario, plan);
             let factory = VuFactory { engine: engine.clone(), plugin: plugin.clone(), shared };
             let info = factory.instantiate(0).await.map_err(Error::Setup)?.describe().await.map_err(Error::Setup)?;
             by_path.insert(scenario.plugin.clone(), (plugin, info));
@@ -106,6 +106,14 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     limits::ensure_room_for(vus_max)?;
     // VUs plus one setup instance per scenario.
     let plugins = Plugins::load(&plan, vus_max + plan.scenarios.len() as u32).await?;
+    let data = {
+        let sources = plan.data.clone();
+        tokio::task::spawn_blocking(move || DataSets::load(&sources))
+            .await
+            .map_err(|err| Error::Runtime(format!("data loading stopped: {err}")))?
+            .map_err(ConfigError::from)?
+    };
+    let data = Arc::new(data);
     let _ticker = EpochTicker::start(&plugins.engine);
     let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
     let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() });
@@ -118,7 +126,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let mut first_id = 1;
     for scenario in &plan.scenarios {
         let (name, tasks) = plugins.resolve(scenario)?;
-        let shared = run_shared(&plugins.http, sink.clone(), errors.clone(), &name, scenario, &plan);
+        let shared = run_shared(&plugins.http, sink.clone(), errors.clone(), &data, &name, scenario, &plan);
         let (plugin, _) = &plugins.by_path[&scenario.plugin];
         let factory = VuFactory { engine: plugins.engine.clone(), plugin: plugin.clone(), shared };
         if !setups.contains_key(&scenario.plugin) {
@@ -249,6 +257,7 @@ fn run_shared(
     http: &Arc<HttpShared>,
     sink: Arc<Sink>,
     errors: Arc<ErrorLog>,
+    data: &Arc<DataSets>,
     name: &str,
     scenario: &ScenarioPlan,
     plan: &Plan,
@@ -261,5 +270,6 @@ fn run_shared(
         scenario: name.into(),
         tags: scenario.tags.clone().into(),
         log_level: plan.log_level,
+        data: data.clone(),
     })
 }

@@ -1,9 +1,10 @@
 //! The host side of every WIT interface a plugin imports, one module per
-//! interface (`http`, `metrics`, `log`, `vu`), and [`VuState`], the data of
+//! interface (`http`, `metrics`, `log`, `vu`, `data`), and [`VuState`], the data of
 //! one VU's `Store`. A capability touches only its own context; it records
 //! measurements through the [`Recorder`] it was given and never reaches
 //! into another capability or into the executor.
 
+mod data;
 pub mod http;
 mod log;
 mod metrics;
@@ -16,6 +17,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+pub use self::data::{DataCtx, DataError, DataFormat, DataSets, DataSource};
 pub use self::http::{HttpCtx, HttpOptions, HttpShared};
 pub use self::log::LogLevel;
 pub use self::metrics::{MetricsCtx, Recorder, TagCache};
@@ -40,6 +42,8 @@ pub struct RunShared {
     pub tags: Arc<[(String, String)]>,
     /// Plugin log lines below this level are dropped.
     pub log_level: LogLevel,
+    /// The run's data sets, loaded once; VUs read them in place.
+    pub data: Arc<DataSets>,
 }
 
 /// Everything one VU's `Store` holds.
@@ -50,6 +54,7 @@ pub struct VuState {
     pub http: HttpCtx,
     pub metrics: MetricsCtx,
     pub vu: VuCtx,
+    pub data: DataCtx,
     pub stderr: GuestStderr,
 }
 
@@ -67,6 +72,7 @@ impl VuState {
             http: HttpCtx::new(shared.http.clone(), recorder.clone()),
             metrics: MetricsCtx::new(recorder, shared.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
+            data: DataCtx::new(vu_id, shared.data.clone()),
             stderr,
         }
     }

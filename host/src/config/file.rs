@@ -29,6 +29,9 @@ pub struct RunFile {
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub scenarios: BTreeMap<String, ScenarioSpec>,
+    /// `[data.users] path = "users.csv"`: shared data sets by name.
+    #[serde(default)]
+    pub data: BTreeMap<String, DataSpec>,
     /// `http_req_duration = ["p(95)<500"]`, `"http_req_duration{name:login}" = [...]`.
     #[serde(default)]
     pub thresholds: BTreeMap<String, Vec<ThresholdSpec>>,
@@ -89,6 +92,15 @@ impl ScenarioSpec {
         ];
         set.into_iter().filter(|(_, set)| *set).map(|(name, _)| name).collect()
     }
+}
+
+/// One `[data.NAME]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    pub path: PathBuf,
+    /// `csv` or `jsonl`; by default from the file's extension.
+    pub format: Option<String>,
 }
 
 /// `"p(95)<500"`, or k6's long form

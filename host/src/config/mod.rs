@@ -15,7 +15,7 @@ use std::time::Duration;
 use self::file::{RateSpec, ScenarioSpec, StageSpec, TasksSpec, ThinkSpec, ThresholdSpec};
 pub use self::file::{RunFile, Source};
 pub use self::values::{parse_duration, parse_key_value, parse_rate, parse_stage, per_second};
-use crate::caps::{HttpOptions, LogLevel};
+use crate::caps::{DataError, DataFormat, DataSource, HttpOptions, LogLevel};
 use crate::cli::RunArgs;
 use crate::exec::{ExecutorPlan, Ramp, Segment, Stage, ThinkTime};
 use crate::metrics::Threshold;
@@ -47,6 +47,13 @@ pub enum ConfigError {
     RunFile { path: PathBuf, line: Option<usize>, key: Option<String>, message: String },
     #[error("scenario {scenario:?}: {message}")]
     Scenario { scenario: String, message: String },
+    #[error("--data {name}: {source}")]
+    DataFlag { name: String, source: DataError },
+    #[error("data set {0:?} is declared twice")]
+    DataTwice(String),
+    /// A data file whose content is invalid, found when the run loads it.
+    #[error(transparent)]
+    Data(#[from] DataError),
 }
 
 /// Everything a run needs, validated.
@@ -57,6 +64,8 @@ pub struct Plan {
     pub thresholds: Vec<Threshold>,
     /// This process's share of the test (`--segment`).
     pub segment: Segment,
+    /// Shared data sets (the run file's `[data.NAME]`, then `--data`), loaded when the run starts.
+    pub data: Vec<DataSource>,
     pub http: HttpOptions,
     pub log_level: LogLevel,
     pub summary_export: Option<PathBuf>,
@@ -272,14 +281,23 @@ impl Plan {
             })?,
             (None, None) => defaults.max_redirects,
         };
-        let thresholds = match source {
-            Some(source) => thresholds(source, file)?,
-            None => Vec::new(),
+        let (thresholds, mut data) = match source {
+            Some(source) => (thresholds(source, file)?, data_from_file(source, file)?),
+            None => (Vec::new(), Vec::new()),
         };
+        for (name, path) in &args.data {
+            if data.iter().any(|source: &DataSource| source.name == *name) {
+                return Err(ConfigError::DataTwice(name.clone()));
+            }
+            let source = DataSource::new(name.clone(), path.into(), None)
+                .map_err(|source| ConfigError::DataFlag { name: name.clone(), source })?;
+            data.push(source);
+        }
         Ok(Plan {
             scenarios,
             thresholds,
             segment,
+            data,
             http: HttpOptions {
                 timeout: http_timeout,
                 max_redirects,
@@ -614,6 +632,27 @@ fn thresholds(source: &Source, file: &RunFile) -> Result<Vec<Threshold>, ConfigE
         }
     }
     Ok(all)
+}
+
+/// The `[data.NAME]` tables, paths relative to the run file.
+fn data_from_file(source: &Source, file: &RunFile) -> Result<Vec<DataSource>, ConfigError> {
+    file.data
+        .iter()
+        .map(|(name, spec)| {
+            let at = ["data", name.as_str()];
+            let format = match spec.format.as_deref() {
+                None => None,
+                Some("csv") => Some(DataFormat::Csv),
+                Some("jsonl" | "ndjson" | "json-lines") => Some(DataFormat::JsonLines),
+                Some(other) => {
+                    return Err(
+                        source.error(&["data", name, "format"], format!("unknown format {other:?}; use csv or jsonl"))
+                    );
+                }
+            };
+            DataSource::new(name.clone(), source.dir().join(&spec.path), format).map_err(|err| source.error(&at, err))
+        })
+        .collect()
 }
 
 /// k6's executors, as the run file names them.

@@ -327,3 +327,24 @@ checks = [{ threshold = "rate>0.99", abort-on-fail = true, delay-abort-eval = "1
     let err = error("plugin = \"p.wasm\"\n[thresholds]\nhttp_reqs = [\"p(95)<5\"]\n");
     assert!(err.contains(":3: thresholds.http_reqs:"), "{err}");
 }
+
+#[test]
+fn data_sets_come_from_the_file_and_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    std::fs::write(&csv, "user\nalice\n").unwrap();
+    let users = format!("users={}", csv.display());
+    let plan = bare(&["--data", &users]).unwrap();
+    assert_eq!(plan.data, [DataSource { name: "users".into(), path: csv.clone(), format: DataFormat::Csv }]);
+    let err = bare(&["--data", &users, "--data", &users]).unwrap_err();
+    assert_eq!(err.to_string(), "data set \"users\" is declared twice");
+    let err = bare(&["--data", "users=/no/such/users.csv"]).unwrap_err();
+    assert_eq!(err.to_string(), "--data users: data file \"/no/such/users.csv\" does not exist");
+
+    let file = format!("plugin = \"p.wasm\"\n[data.items]\npath = \"{}\"\nformat = \"jsonl\"\n", csv.display());
+    let plan = from_file(&file, &[]).unwrap();
+    assert_eq!(plan.data[0].format, DataFormat::JsonLines);
+    assert!(from_file(&file, &["--data", &format!("items={}", csv.display())]).is_err());
+    assert!(error("plugin = \"p.wasm\"\n[data.items]\npath = \"none.csv\"\n").contains(":2: data.items: data file"));
+    assert!(error(&file.replace("jsonl", "xml")).contains(":4: data.items.format: unknown format \"xml\""));
+}

@@ -6,6 +6,8 @@ mod support;
 
 /// Requests and connections: the server's counts equal the summary's.
 mod counts;
+/// Data sets: every VU reads the file's rows; bad files and unknown sets.
+mod data;
 /// Executors: every k6 executor, scenarios side by side, segments, validation.
 mod executors;
 /// Transport failures, HTTP errors and plugin panics.

@@ -1,15 +1,9 @@
-use crate::support::{guest, vespid};
+use crate::support::{assert_one_line, guest, vespid};
 
 /// Runs `vespid run <file>` and returns (exit code, stderr).
 async fn run_file(path: &std::path::Path) -> (i32, String) {
     let out = vespid(&["run", path.to_str().expect("utf-8")]).await;
     (out.code, out.stderr)
-}
-
-fn assert_one_line(stderr: &str, expected: &str) {
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "one line, got: {stderr}");
-    assert!(lines[0].starts_with("error: ") && lines[0].contains(expected), "{expected:?} in {stderr:?}");
 }
 
 #[tokio::test]

@@ -127,6 +127,13 @@ pub fn assert_server_saw(run: &Outcome, server: &DemoTarget, requests: u64) {
     assert_eq!(server.stats().requests, requests, "requests the server saw");
 }
 
+/// `stderr` is one line, `error: …` containing `expected`.
+pub fn assert_one_line(stderr: &str, expected: &str) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+    assert!(lines[0].starts_with("error: ") && lines[0].contains(expected), "{expected:?} in {stderr:?}");
+}
+
 /// Starts a demo target on a free port.
 pub async fn target(protocol: Protocol) -> DemoTarget {
     DemoTarget::start("127.0.0.1:0".parse().expect("address"), protocol).await.expect("demo target starts")
@@ -154,7 +161,7 @@ pub async fn run_file(text: &str, args: &[&str]) -> Outcome {
 /// Writes `text` as `vespid.toml` in `dir`, with `{guest}` placeholders replaced by guest paths.
 pub fn write_run_file(dir: &Path, text: &str) -> PathBuf {
     let mut text = text.to_string();
-    for name in ["hello", "http-probe", "custom-metrics", "flow", "flaky-panic"] {
+    for name in ["hello", "http-probe", "custom-metrics", "flow", "flaky-panic", "data-reader"] {
         text = text.replace(&format!("{{{name}}}"), guest(name).to_str().expect("utf-8 path"));
     }
     let path = dir.join("vespid.toml");

@@ -28,6 +28,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod data;
 pub mod http;
 pub mod log;
 pub mod metrics;
