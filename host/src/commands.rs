@@ -74,9 +74,14 @@ async fn run_command(args: &RunArgs) -> Result<(), Error> {
 
 async fn validate(args: &RunArgs) -> Result<(), Error> {
     let plan = Plan::from_args(args)?;
-    let scenarios = run::validate(&plan).await?;
-    println!("{}: valid, {} scenario(s)", args.target.display(), scenarios.len());
-    for line in scenarios {
+    let lines = run::validate(&plan).await?;
+    println!(
+        "{}: valid, {} scenario(s), {} threshold(s)",
+        args.target.display(),
+        plan.scenarios.len(),
+        plan.thresholds.len()
+    );
+    for line in lines {
         println!("  * {line}");
     }
     Ok(())

@@ -86,18 +86,21 @@ impl Plugins {
 /// or VUs. Returns one line per scenario.
 pub async fn validate(plan: &Plan) -> Result<Vec<String>, Error> {
     let plugins = Plugins::load(plan, 1).await?;
-    plan.scenarios
-        .iter()
-        .map(|scenario| {
-            let (name, _) = plugins.resolve(scenario)?;
-            Ok(format!(
-                "{name}: {} ({}), plugin {}",
-                scenario.executor.name(),
-                scenario.executor.describe(),
-                scenario.plugin.display()
-            ))
-        })
-        .collect()
+    let mut lines = Vec::new();
+    for scenario in &plan.scenarios {
+        let (name, _) = plugins.resolve(scenario)?;
+        let (executor, plugin) = (&scenario.executor, scenario.plugin.display());
+        lines.push(format!("{name}: {} ({}), plugin {plugin}", executor.name(), executor.describe()));
+    }
+    // A custom metric is only known once a plugin records it: say so, as a typo looks the same.
+    let builtin = crate::metrics::Registry::default();
+    for threshold in plan.thresholds.iter().filter(|t| builtin.lookup(&t.metric).is_none()) {
+        lines.push(format!(
+            "threshold on {}: not a built-in metric, so a custom one a plugin must record (else it fails: no samples)",
+            threshold.metric
+        ));
+    }
+    Ok(lines)
 }
 
 /// Runs the plan to its end. `interrupt` (Ctrl-C) starts a graceful stop.

@@ -133,10 +133,11 @@ async fn validate_checks_a_run_file_without_running_it() {
         "custom-metrics",
         &server.base_url(),
         "executor = \"constant-vus\"\nduration = \"1h\"\ntasks = { buy = 2 }",
-    );
+    ) + "[thresholds]\nshop_ordrs = [\"count>0\"]\n";
     let path = write_run_file(dir.path(), &good);
     let outcome = vespid(&["validate", path.to_str().expect("utf-8")]).await;
     assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    assert!(outcome.stdout.contains("threshold on shop_ordrs: not a built-in metric"), "{}", outcome.stdout);
     assert!(outcome.stdout.contains("browse: constant-vus"), "{}", outcome.stdout);
     assert_eq!(server.stats().requests, 0, "nothing ran");
 
