@@ -3,13 +3,13 @@
 //! Data flows one way:
 //!
 //! ```text
-//! cli ─▶ config (flags → validated Plan) ─▶ exec (executors, VU tasks)
-//!          │                                   │ one Store + instance per VU
-//!          ▼                                   ▼
-//!        plugin (compile, check world, link) ─▶ caps (http, metrics, log, vu, data)
-//!                                              │ samples, per shard
-//!                                              ▼
-//!                                  metrics (aggregate, summary) ─▶ output
+//! cli ─▶ config (run file + flags → validated Plan) ─▶ exec (executors, VU tasks)
+//!          │                                              │ one Store + instance per VU
+//!          ▼                                              ▼
+//!        plugin (compile, check world, link) ───▶ caps (http, metrics, log, vu, data)
+//!                                                         │ samples, per shard
+//!                                                         ▼
+//!                               metrics (aggregate, thresholds) ─▶ output
 //! ```
 //!
 //! The binary (`main.rs`) only parses arguments and maps [`Error`] to an
