@@ -33,6 +33,7 @@ async fn thresholds_that_hold_pass_with_exit_code_0() {
     let thresholds = r#"http_req_failed = ["rate<0.01"]
 http_req_duration = ["p(95)<5000", "avg<5000"]
 "http_req_duration{scenario:s}" = ["max<10000"]
+"http_req_duration{expected_response:true}" = ["count==20"]
 iterations = ["count==20"]
 checks = ["rate>0.99"]"#;
     let run = run_file(&hello_with_thresholds(&server.base_url(), thresholds, junit.to_str().unwrap()), &[]).await;
@@ -41,6 +42,8 @@ checks = ["rate>0.99"]"#;
     let summary = run.summary.as_ref().expect("summary");
     assert_eq!(summary["metrics"]["iterations"]["thresholds"]["count==20"]["ok"], true);
     assert!(summary["metrics"]["http_req_duration{scenario:s}"]["values"]["max"].as_f64().is_some());
+    // k6's expected_response tag: every request of hello gets a 200.
+    assert_eq!(summary["metrics"]["http_req_duration{expected_response:true}"]["thresholds"]["count==20"]["ok"], true);
     let cases = junit_cases(&junit);
     assert!(cases.iter().any(|(name, failure)| name == "iterations: count==20" && failure.is_none()), "{cases:?}");
     assert!(cases.iter().any(|(name, failure)| name.contains("status is 200") && failure.is_none()), "{cases:?}");

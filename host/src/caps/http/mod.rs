@@ -121,6 +121,7 @@ struct TagKey {
     method: http::Method,
     name: String,
     status: u16,
+    expected: bool,
     extra: Vec<(String, String)>,
 }
 
@@ -278,7 +279,7 @@ impl VuHttp {
     ) {
         let status = exchange.response.status().as_u16();
         let failed = !is_expected(status, expected);
-        let tags = self.tags(method, name, status, tags);
+        let tags = self.tags(method, name, status, !failed, tags);
         self.recorder.record(
             &tags,
             &[
@@ -307,7 +308,7 @@ impl VuHttp {
     /// A request without a response: counted and failed, status 0 (as k6);
     /// no timings, since no phase completed.
     fn record_failure(&self, method: &http::Method, name: &str, tags: &[(String, String)], failure: &Failure) {
-        let tags = self.tags(method, name, 0, tags);
+        let tags = self.tags(method, name, 0, false, tags);
         self.recorder.record(
             &tags,
             &[
@@ -320,16 +321,36 @@ impl VuHttp {
     }
 
     /// The tag set of a request's metrics, from this VU's cache when it
-    /// made the same request before.
-    fn tags(&self, method: &http::Method, name: &str, status: u16, extra: &[(String, String)]) -> TagSet {
+    /// made the same request before. `expected` is k6's `expected_response`
+    /// (the status is one of the request's expected statuses).
+    fn tags(
+        &self,
+        method: &http::Method,
+        name: &str,
+        status: u16,
+        expected: bool,
+        extra: &[(String, String)],
+    ) -> TagSet {
         let mut cache = self.tags.lock().unwrap_or_else(|e| e.into_inner());
         cache.get(
-            |k| k.status == status && k.method == *method && k.name == name && k.extra == extra,
+            |k| {
+                k.status == status
+                    && k.expected == expected
+                    && k.method == *method
+                    && k.name == name
+                    && k.extra == extra
+            },
             || {
                 let status_text = status.to_string();
-                let builtin = [("method", method.as_str()), ("name", name), ("status", &status_text)];
+                let builtin = [
+                    ("method", method.as_str()),
+                    ("name", name),
+                    ("status", &status_text),
+                    ("expected_response", if expected { "true" } else { "false" }),
+                ];
                 let pairs = builtin.into_iter().chain(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                let key = TagKey { method: method.clone(), name: name.to_string(), status, extra: extra.to_vec() };
+                let key =
+                    TagKey { method: method.clone(), name: name.to_string(), status, expected, extra: extra.to_vec() };
                 (key, self.recorder.tags(pairs))
             },
         )
