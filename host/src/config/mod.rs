@@ -15,10 +15,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use self::file::ThresholdSpec;
-pub use self::file::{RunFile, Source};
+use self::file::{RunFile, Source};
 use self::scenario::{duration, existing_plugin, pairs, scenario_from_file};
 use self::shortcuts::{Shortcuts, shortcut_executor};
-pub use self::values::{parse_duration, parse_key_value, parse_rate, parse_stage, per_second};
+pub use self::values::{parse_duration, parse_key_value, parse_stage};
+use self::values::{parse_rate, per_second};
 use crate::caps::{DataError, DataFormat, DataSource, HttpOptions, LogLevel};
 use crate::cli::RunArgs;
 use crate::exec::{ExecutorPlan, Segment, ThinkTime};

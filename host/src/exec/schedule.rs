@@ -35,22 +35,6 @@ impl Ramp {
         self.stages.iter().map(|s| s.target).fold(self.start, f64::max)
     }
 
-    /// The level at `at` (the last target after the end).
-    pub fn level_at(&self, at: Duration) -> f64 {
-        let mut from = self.start;
-        let mut stage_start = Duration::ZERO;
-        for stage in &self.stages {
-            let end = stage_start + stage.duration;
-            if at < end {
-                let progress = (at - stage_start).as_secs_f64() / stage.duration.as_secs_f64();
-                return from + (stage.target - from) * progress;
-            }
-            from = stage.target;
-            stage_start = end;
-        }
-        from
-    }
-
     /// The stretches of time during which VU number `index` (0-based) of a
     /// ramping-vus executor is active, as k6 counts them: while ramping up
     /// the VU count is ⌊level⌋, while ramping down ⌈level⌉. Each stretch ends
@@ -136,6 +120,22 @@ mod tests {
         Duration::from_secs_f64(s)
     }
 
+    /// The level of `ramp` at `at` (the last target after the end).
+    fn level_at(ramp: &Ramp, at: Duration) -> f64 {
+        let mut from = ramp.start;
+        let mut stage_start = Duration::ZERO;
+        for stage in &ramp.stages {
+            let end = stage_start + stage.duration;
+            if at < end {
+                let progress = (at - stage_start).as_secs_f64() / stage.duration.as_secs_f64();
+                return from + (stage.target - from) * progress;
+            }
+            from = stage.target;
+            stage_start = end;
+        }
+        from
+    }
+
     fn ramp(start: f64, stages: &[(f64, f64)]) -> Ramp {
         Ramp { start, stages: stages.iter().map(|&(d, target)| Stage { duration: secs(d), target }).collect() }
     }
@@ -175,7 +175,7 @@ mod tests {
         for tenth in 0..100 {
             let at = secs(f64::from(tenth) / 10.0 + 0.05);
             let active = (0..5).filter(|&v| schedule.active_spans(v).iter().any(|&(a, b)| a <= at && at < b)).count();
-            let level = schedule.level_at(at);
+            let level = level_at(&schedule, at);
             let expected = if at < secs(6.0) { level.floor() } else { level.ceil() };
             assert_eq!(active as f64, expected, "at {at:?}");
         }
