@@ -345,6 +345,12 @@ impl Scheduler {
     fn run(mut self, arrivals: &Ramp, segment: Segment, start: Instant) {
         let recorder = Recorder::new(&self.ctx.factory.shared, self.ctx.first_id);
         let tags = recorder.tags([]);
+        let dropped = |count: u64| recorder.record(&tags, &[Sample::new(names::DROPPED_ITERATIONS, count as f64)]);
+        // A machine that cannot keep up must not stretch the run: past the
+        // end, the arrivals not handled yet are dropped all at once.
+        let cutoff = start + arrivals.total() + Self::STOP_CHECK;
+        let scheduled = segment.share(arrivals.arrival_count());
+        let mut handled = 0;
         self.spare.reverse();
         for (number, at) in arrivals.arrivals().enumerate() {
             if !segment.owns(number as u64) {
@@ -360,12 +366,17 @@ impl Scheduler {
             if self.stop.is_cancelled() {
                 return;
             }
+            if Instant::now() > cutoff {
+                dropped(scheduled - handled);
+                return;
+            }
+            handled += 1;
             if self.idle.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok() {
                 // Unbounded, and the receivers live as long as the executor.
                 let _ = self.jobs.try_send(due);
                 continue;
             }
-            recorder.record(&tags, &[Sample::new(names::DROPPED_ITERATIONS, 1.0)]);
+            dropped(1);
             // One more VU, started in the background as k6 does; it serves
             // the iterations after this one.
             if let Some(index) = self.spare.pop() {

@@ -97,6 +97,18 @@ impl Ramp {
             }
         })
     }
+
+    /// How many starts [`Ramp::arrivals`] gives: iteration `k` is due while
+    /// `k` is below the rate's integral over the whole ramp.
+    pub fn arrival_count(&self) -> u64 {
+        let mut from = self.start;
+        let mut integral = 0.0;
+        for stage in &self.stages {
+            integral += (from + stage.target) / 2.0 * stage.duration.as_secs_f64();
+            from = stage.target;
+        }
+        integral.ceil().max(0.0) as u64
+    }
 }
 
 /// Time within a stage of `length` seconds, whose rate moves linearly from
@@ -162,6 +174,20 @@ mod tests {
         assert!(starts.windows(2).all(|w| w[0] <= w[1]));
         // A ramp down mirrors it: 10/s → 0 over 10 s is 50 iterations.
         assert_eq!(ramp(10.0, &[(10.0, 0.0)]).arrivals().count(), 50);
+    }
+
+    #[test]
+    fn the_arrival_count_is_what_arrivals_gives() {
+        let ramps = [
+            Ramp::constant(200.0, secs(5.0)),
+            Ramp::constant(0.3, secs(10.0)),
+            ramp(0.0, &[(10.0, 10.0), (5.0, 10.0)]),
+            ramp(0.1, &[(1.0, 0.2), (0.0, 5.0), (3.3, 7.7), (2.0, 0.0)]),
+            ramp(3.0, &[(0.7, 0.0), (1.9, 13.0)]),
+        ];
+        for schedule in &ramps {
+            assert_eq!(schedule.arrival_count(), schedule.arrivals().count() as u64, "{schedule:?}");
+        }
     }
 
     #[test]

@@ -189,3 +189,17 @@ async fn ramping_vus_follows_its_stages() {
         assert!((sampled - target).abs() <= 1.0, "at {}s: {sampled} VUs, target {target} ({vus:?})", second + 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_the_machine_cannot_keep_up_with_does_not_stretch_the_run() {
+    let server = target(Protocol::Http).await;
+    // Ten million arrivals in one second: far more than the scheduler can
+    // hand out; the ones not reached by the end are dropped, not run late.
+    let options = "executor = \"constant-arrival-rate\"\nrate = 10000000\nduration = \"1s\"\npre-allocated-vus = 1";
+    let started = std::time::Instant::now();
+    let run = run_file(&scenario("flood", "hello", &server.base_url(), options), &["--graceful-stop", "1s"]).await;
+    run.assert_ok();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert_eq!(run.count("iterations") + run.count("dropped_iterations"), 10_000_000);
+    assert_server_saw(&run, &server, run.count("iterations"));
+}
