@@ -217,7 +217,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
                 name: name.clone(),
                 executor: scenario.executor.name(),
                 description: scenario.executor.describe(),
-                vus_max: plan.segment.share(u64::from(scenario.executor.max_vus())) as u32,
+                vus_max: plan.scenario_vus(scenario),
             })
             .collect(),
         segment: plan.segment,

@@ -320,7 +320,12 @@ impl Plan {
 
     /// The most VUs this process runs at once, over every scenario.
     pub fn max_vus(&self) -> u32 {
-        self.scenarios.iter().map(|s| self.segment.share(u64::from(s.executor.max_vus())) as u32).sum()
+        self.scenarios.iter().map(|s| self.scenario_vus(s)).sum()
+    }
+
+    /// The most VUs `scenario` runs in this process's segment.
+    pub fn scenario_vus(&self, scenario: &ScenarioPlan) -> u32 {
+        self.segment.share(u64::from(scenario.executor.max_vus())) as u32
     }
 }
 
