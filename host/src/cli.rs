@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::caps::LogLevel;
-use crate::config::{parse_duration, parse_key_value, parse_stage};
+use crate::config::{Overrides, parse_duration, parse_key_value, parse_stage};
 use crate::exec::Segment;
 use crate::output::OutputSpec;
 
@@ -106,9 +106,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub user_agent: Option<String>,
 
-    /// Lowest level of plugin log lines to print.
-    #[arg(long, value_enum, default_value_t = LogLevel::Info)]
-    pub log_level: LogLevel,
+    /// Lowest level of plugin log lines to print: trace, debug, info (default), warn, error.
+    #[arg(long, value_parser = str::parse::<LogLevel>)]
+    pub log_level: Option<LogLevel>,
 
     /// No progress output, only the summary.
     #[arg(short, long)]
@@ -117,6 +117,35 @@ pub struct RunArgs {
     /// Do not use the compiled-plugin cache (~/.cache/vespid).
     #[arg(long)]
     pub no_compile_cache: bool,
+}
+
+impl RunArgs {
+    /// The flags as plain values for `config`.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            target: self.target.clone(),
+            vus: self.vus,
+            duration: self.duration,
+            iterations: self.iterations,
+            stages: self.stage.clone(),
+            graceful_stop: self.graceful_stop,
+            env: self.env.clone(),
+            tags: self.tag.clone(),
+            data: self.data.clone(),
+            scenario: self.scenario.clone(),
+            segment: self.segment,
+            summary_export: self.summary_export.clone(),
+            outputs: self.outputs.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+            ca_file: self.ca_file.clone(),
+            max_redirects: self.max_redirects,
+            http_timeout: self.http_timeout,
+            user_agent: self.user_agent.clone(),
+            log_level: self.log_level,
+            quiet: self.quiet,
+            no_compile_cache: self.no_compile_cache,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,6 @@
 //! It prints to stdout; errors go back to `main` for the exit code.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
@@ -12,11 +11,8 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Cli, Command, DemoTargetArgs, InspectArgs, RunArgs};
 use crate::config::Plan;
 use crate::demo_target::{DemoTarget, Protocol};
-use crate::exec::{ErrorLog, VuFactory};
-use crate::metrics::Sink;
-use crate::output::{OutputSpec, render_summary, write_export, write_junit};
 use crate::plugin::{EngineOptions, Plugin, build_engine};
-use crate::{Error, caps, run};
+use crate::{Error, exec, run};
 
 /// Runs one parsed command line.
 pub async fn execute(cli: Cli) -> Result<(), Error> {
@@ -29,7 +25,7 @@ pub async fn execute(cli: Cli) -> Result<(), Error> {
 }
 
 async fn run_command(args: &RunArgs) -> Result<(), Error> {
-    let plan = Plan::from_args(args)?;
+    let plan = Plan::from_args(&args.overrides())?;
     let interrupt = CancellationToken::new();
     tokio::spawn({
         let interrupt = interrupt.clone();
@@ -40,27 +36,15 @@ async fn run_command(args: &RunArgs) -> Result<(), Error> {
             }
         }
     });
-    let export = plan.summary_export.clone();
-    let junit: Vec<PathBuf> = plan
-        .outputs
-        .iter()
-        .filter(|spec| matches!(spec, OutputSpec::Junit(_)))
-        .map(|spec| spec.path().to_path_buf())
-        .collect();
     let finished = run::run(plan, interrupt).await?;
-    let (report, registry) = (&finished.report, &finished.sink.registry);
-    print!("{}", render_summary(report, registry));
-    if let Some(path) = export {
-        write_export(report, registry, &path)?;
+    if let Some(failure) = finished.failure {
+        return Err(failure);
     }
-    for path in junit {
-        write_junit(report, &path)?;
-    }
-    finished.streamed?;
     if let Some(threshold) = finished.aborted_by {
         return Err(Error::ThresholdAborted(threshold));
     }
-    let failed: Vec<String> = report
+    let failed: Vec<String> = finished
+        .report
         .thresholds
         .iter()
         .filter(|outcome| !outcome.passed)
@@ -73,7 +57,7 @@ async fn run_command(args: &RunArgs) -> Result<(), Error> {
 }
 
 async fn validate(args: &RunArgs) -> Result<(), Error> {
-    let plan = Plan::from_args(args)?;
+    let plan = Plan::from_args(&args.overrides())?;
     let lines = run::validate(&plan).await?;
     println!(
         "{}: valid, {} scenario(s), {} threshold(s)",
@@ -93,19 +77,7 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
     }
     let engine = build_engine(EngineOptions { max_instances: 1, cache: true })?;
     let plugin = Arc::new(Plugin::load(&args.plugin, &engine)?);
-    let shared = Arc::new(caps::RunShared {
-        http: Arc::new(caps::HttpShared::new(caps::HttpOptions::default())?),
-        sink: Arc::new(Sink::new()),
-        errors: Arc::new(ErrorLog::default()),
-        env: Arc::new([]),
-        scenario: "".into(),
-        tags: Arc::new([]),
-        log_level: caps::LogLevel::Info,
-        data: Arc::default(),
-    });
-    let imports = plugin.imports.clone();
-    let factory = VuFactory { engine, plugin, shared };
-    let info = factory.instantiate(0).await.map_err(Error::Setup)?.describe().await.map_err(Error::Setup)?;
+    let info = exec::describe(&engine, &plugin).await.map_err(Error::Setup)?;
     println!("plugin:  {}", args.plugin.display());
     println!("name:    {}", info.name);
     println!("world:   vespid:scenario/scenario@{}", crate::bindings::WIT_VERSION);
@@ -115,7 +87,7 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
         let tasks: Vec<String> = info.tasks.iter().map(|t| format!("{} (weight {})", t.name, t.weight)).collect();
         println!("tasks:   {}", tasks.join(", "));
     }
-    println!("imports: {}", imports.join(", "));
+    println!("imports: {}", plugin.imports.join(", "));
     Ok(())
 }
 

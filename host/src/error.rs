@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::caps::http::HttpSetupError;
+use crate::caps::HttpSetupError;
 use crate::config::ConfigError;
+use crate::exec::VuError;
 use crate::plugin::PluginError;
 
 /// Exit codes of the `vespid` binary (documented in README.md).
@@ -35,8 +36,9 @@ pub enum Error {
     Http(#[from] HttpSetupError),
     #[error("{0}")]
     Limit(String),
-    #[error("setup failed: {0}")]
-    Setup(String),
+    /// The run could not start its plugins: `describe` or `setup` failed.
+    #[error("{0}")]
+    Setup(VuError),
     #[error("cannot write {path:?}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
     #[error("{0}")]

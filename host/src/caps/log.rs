@@ -6,13 +6,33 @@ use crate::bindings::log::{Host, Level};
 use super::VuState;
 
 /// The lowest plugin log level a run prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     Trace,
     Debug,
     Info,
     Warn,
     Error,
+}
+
+impl LogLevel {
+    /// The levels' names, lowest first.
+    pub const NAMES: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
+}
+
+impl std::str::FromStr for LogLevel {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Ok(match text {
+            "trace" => LogLevel::Trace,
+            "debug" => LogLevel::Debug,
+            "info" => LogLevel::Info,
+            "warn" => LogLevel::Warn,
+            "error" => LogLevel::Error,
+            other => return Err(format!("unknown log level {other:?}; use one of {}", LogLevel::NAMES.join(", "))),
+        })
+    }
 }
 
 impl From<Level> for LogLevel {

@@ -1,7 +1,7 @@
 //! The host side of every WIT interface a plugin imports, one module per
 //! interface (`http`, `metrics`, `log`, `vu`, `data`), and [`VuState`], the data of
 //! one VU's `Store`. A capability touches only its own context; it records
-//! measurements through the [`Recorder`] it was given and never reaches
+//! measurements through the `Recorder` it was given and never reaches
 //! into another capability or into the executor.
 
 mod data;
@@ -18,32 +18,84 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use self::data::{DataCtx, DataError, DataFormat, DataSets, DataSource};
-pub use self::http::{HttpCtx, HttpOptions, HttpShared};
+pub use self::http::{HttpCtx, HttpOptions, HttpSetupError, HttpShared};
 pub use self::log::LogLevel;
-pub use self::metrics::{MetricsCtx, Recorder, TagCache};
+pub use self::metrics::MetricsCtx;
 pub use self::stderr::GuestStderr;
 pub use self::vu::VuCtx;
 use crate::bindings::Scenario;
-use crate::exec::ErrorLog;
-use crate::metrics::Sink;
-use crate::plugin;
+use crate::metrics::{ErrorLog, Recorder, Sink};
 
-/// Read-only state of one scenario of a run, shared by all its VUs.
+/// What every VU of a run shares: read-only state, or state with its own
+/// synchronisation (the sink's shards, the error log).
 pub struct RunShared {
     pub http: Arc<HttpShared>,
     pub sink: Arc<Sink>,
     pub errors: Arc<ErrorLog>,
+    /// The run's data sets, loaded once; VUs read them in place.
+    pub data: Arc<DataSets>,
+    /// Plugin log lines below this level are dropped.
+    pub log_level: LogLevel,
+    /// Largest linear memory of one VU, in bytes.
+    pub memory_cap: usize,
+}
+
+impl RunShared {
+    /// The shared state of a run with these options, data sets and sink.
+    pub fn new(
+        http: HttpOptions,
+        log_level: LogLevel,
+        memory_cap: usize,
+        data: DataSets,
+        sink: Arc<Sink>,
+    ) -> Result<Arc<RunShared>, HttpSetupError> {
+        Ok(Arc::new(RunShared {
+            http: Arc::new(HttpShared::new(http)?),
+            sink,
+            errors: Arc::new(ErrorLog::default()),
+            data: Arc::new(data),
+            log_level,
+            memory_cap,
+        }))
+    }
+}
+
+/// What the VUs of one scenario share: the run, and the scenario's name,
+/// env and tags.
+pub struct ScenarioShared {
+    pub run: Arc<RunShared>,
+    /// The scenario name, tagged on every sample.
+    pub name: Arc<str>,
     /// The run's and the scenario's env pairs (later wins), the only
     /// environment a plugin sees.
     pub env: Arc<[(String, String)]>,
-    /// The scenario name, tagged on every sample.
-    pub scenario: Arc<str>,
     /// The run's and the scenario's tags (`--tag`, `tags = {…}`), on every sample.
     pub tags: Arc<[(String, String)]>,
-    /// Plugin log lines below this level are dropped.
-    pub log_level: LogLevel,
-    /// The run's data sets, loaded once; VUs read them in place.
-    pub data: Arc<DataSets>,
+}
+
+impl ScenarioShared {
+    pub fn new(run: &Arc<RunShared>, name: &str, env: &[(String, String)], tags: &[(String, String)]) -> Arc<Self> {
+        Arc::new(ScenarioShared { run: run.clone(), name: name.into(), env: env.into(), tags: tags.into() })
+    }
+
+    /// A scenario of its own with default capabilities, for a plugin's
+    /// `describe` outside a run.
+    pub fn detached() -> Result<Arc<Self>, HttpSetupError> {
+        let run = RunShared::new(
+            HttpOptions::default(),
+            LogLevel::Info,
+            // The engine's pool still bounds the instance.
+            usize::MAX,
+            DataSets::default(),
+            Arc::new(Sink::new()),
+        )?;
+        Ok(ScenarioShared::new(&run, "", &[], &[]))
+    }
+
+    /// The recorder of VU `vu_id` (0: the scenario itself).
+    pub fn recorder(&self, vu_id: u32) -> Recorder {
+        Recorder::new(self.run.sink.clone(), vu_id, self.name.clone(), self.tags.clone())
+    }
 }
 
 /// Everything one VU's `Store` holds.
@@ -61,18 +113,19 @@ pub struct VuState {
 impl VuState {
     /// Fresh state for VU `vu_id` (0 is the setup/teardown instance): no
     /// connections, an empty cookie jar, no WASI grants beyond stderr.
-    pub fn new(shared: &Arc<RunShared>, vu_id: u32) -> Self {
-        let recorder = Recorder::new(shared, vu_id);
+    pub fn new(shared: &Arc<ScenarioShared>, vu_id: u32) -> Self {
+        let recorder = shared.recorder(vu_id);
+        let run = &shared.run;
         let stderr = GuestStderr::default();
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         VuState {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(plugin::VU_MEMORY_MAX).build(),
-            http: HttpCtx::new(shared.http.clone(), recorder.clone()),
-            metrics: MetricsCtx::new(recorder, shared.errors.clone()),
+            limits: StoreLimitsBuilder::new().memory_size(run.memory_cap).build(),
+            http: HttpCtx::new(run.http.clone(), recorder.clone()),
+            metrics: MetricsCtx::new(recorder, run.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
-            data: DataCtx::new(vu_id, shared.data.clone()),
+            data: DataCtx::new(vu_id, run.data.clone()),
             stderr,
         }
     }

@@ -6,17 +6,17 @@ use std::time::Duration;
 
 use crate::bindings::vu::Host;
 
-use super::{LogLevel, RunShared, VuState};
+use super::{LogLevel, ScenarioShared, VuState};
 
 /// Per-VU state of the `vu` interface.
 pub struct VuCtx {
     id: u32,
     iteration: u32,
-    shared: Arc<RunShared>,
+    shared: Arc<ScenarioShared>,
 }
 
 impl VuCtx {
-    pub fn new(id: u32, shared: &Arc<RunShared>) -> Self {
+    pub fn new(id: u32, shared: &Arc<ScenarioShared>) -> Self {
         VuCtx { id, iteration: 0, shared: shared.clone() }
     }
 
@@ -25,11 +25,11 @@ impl VuCtx {
     }
 
     pub fn scenario(&self) -> &str {
-        &self.shared.scenario
+        &self.shared.name
     }
 
     pub fn log_level(&self) -> LogLevel {
-        self.shared.log_level
+        self.shared.run.log_level
     }
 
     /// Set by the executor before each iteration.

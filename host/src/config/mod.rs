@@ -21,7 +21,6 @@ use self::shortcuts::{Shortcuts, shortcut_executor};
 pub use self::values::{parse_duration, parse_key_value, parse_stage};
 use self::values::{parse_rate, per_second};
 use crate::caps::{DataError, DataFormat, DataSource, HttpOptions, LogLevel};
-use crate::cli::RunArgs;
 use crate::exec::{ExecutorPlan, Segment, ThinkTime};
 use crate::metrics::Threshold;
 use crate::output::OutputSpec;
@@ -59,6 +58,37 @@ pub enum ConfigError {
     /// A data file whose content is invalid, found when the run loads it.
     #[error(transparent)]
     Data(#[from] DataError),
+}
+
+/// What the command line says about a run, layered over the run file (if
+/// the target is one). Plain values: building a plan needs no clap type.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// A plugin, or a run file (`*.toml`).
+    pub target: PathBuf,
+    pub vus: Option<u32>,
+    pub duration: Option<Duration>,
+    pub iterations: Option<u64>,
+    /// ramping-vus stages as (duration, target VUs).
+    pub stages: Vec<(Duration, u32)>,
+    pub graceful_stop: Option<Duration>,
+    pub env: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+    /// Data sets as (name, file).
+    pub data: Vec<(String, String)>,
+    /// The scenario name of a plugin run.
+    pub scenario: Option<String>,
+    pub segment: Option<Segment>,
+    pub summary_export: Option<PathBuf>,
+    pub outputs: Vec<OutputSpec>,
+    pub insecure_skip_tls_verify: bool,
+    pub ca_file: Option<PathBuf>,
+    pub max_redirects: Option<u32>,
+    pub http_timeout: Option<Duration>,
+    pub user_agent: Option<String>,
+    pub log_level: Option<LogLevel>,
+    pub quiet: bool,
+    pub no_compile_cache: bool,
 }
 
 /// Everything a run needs, validated.
@@ -132,7 +162,7 @@ impl TaskChoice {
 
 impl Plan {
     /// Validates `vespid run`: a plugin with flags, or a run file under flags.
-    pub fn from_args(args: &RunArgs) -> Result<Plan, ConfigError> {
+    pub fn from_args(args: &Overrides) -> Result<Plan, ConfigError> {
         if is_run_file(&args.target) {
             let source = Source::read(&args.target)?;
             Plan::from_file(&source, args)
@@ -142,7 +172,7 @@ impl Plan {
     }
 
     /// A plugin and flags: one scenario.
-    fn from_plugin(args: &RunArgs) -> Result<Plan, ConfigError> {
+    fn from_plugin(args: &Overrides) -> Result<Plan, ConfigError> {
         if !args.target.is_file() {
             return Err(ConfigError::PluginMissing(args.target.clone()));
         }
@@ -154,7 +184,7 @@ impl Plan {
             start_time: Duration::ZERO,
             graceful_stop: args.graceful_stop.unwrap_or(DEFAULT_GRACE),
             env: args.env.clone(),
-            tags: args.tag.clone(),
+            tags: args.tags.clone(),
             tasks: TaskChoice::All,
             think_time: ThinkTime::None,
         };
@@ -162,7 +192,7 @@ impl Plan {
     }
 
     /// A run file under flags.
-    pub fn from_file(source: &Source, args: &RunArgs) -> Result<Plan, ConfigError> {
+    pub fn from_file(source: &Source, args: &Overrides) -> Result<Plan, ConfigError> {
         let file = source.parse()?;
         let dir = source.dir();
         if args.scenario.is_some() {
@@ -215,7 +245,7 @@ impl Plan {
         }
         for scenario in &mut scenarios {
             scenario.env.extend(args.env.iter().cloned());
-            scenario.tags.extend(args.tag.iter().cloned());
+            scenario.tags.extend(args.tags.iter().cloned());
             if let Some(grace) = args.graceful_stop {
                 scenario.graceful_stop = grace;
             }
@@ -226,7 +256,7 @@ impl Plan {
     /// The run-wide options: flags over the file.
     fn assemble(
         scenarios: Vec<ScenarioPlan>,
-        args: &RunArgs,
+        args: &Overrides,
         file: &RunFile,
         source: Option<&Source>,
     ) -> Result<Plan, ConfigError> {
@@ -310,7 +340,7 @@ impl Plan {
                 ca_file: args.ca_file.clone(),
                 user_agent: args.user_agent.clone().or_else(|| file.user_agent.clone()).unwrap_or(defaults.user_agent),
             },
-            log_level: args.log_level,
+            log_level: args.log_level.unwrap_or(LogLevel::Info),
             summary_export,
             outputs,
             progress: !args.quiet,

@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use super::scenario::{count, duration, vu_stages};
-use super::{ConfigError, DEFAULT_GRACE, DEFAULT_MAX_DURATION, RunFile, Source};
-use crate::cli::RunArgs;
+use super::{ConfigError, DEFAULT_GRACE, DEFAULT_MAX_DURATION, Overrides, RunFile, Source};
 use crate::exec::{ExecutorPlan, Ramp, Stage};
 
 /// k6's shortcut options, from the flags or the top of a run file.
@@ -19,13 +18,13 @@ pub(super) struct Shortcuts {
 }
 
 impl Shortcuts {
-    pub(super) fn from_args(args: &RunArgs) -> Shortcuts {
+    pub(super) fn from_args(args: &Overrides) -> Shortcuts {
         Shortcuts {
             vus: args.vus,
             duration: args.duration,
             iterations: args.iterations,
             stages: args
-                .stage
+                .stages
                 .iter()
                 .map(|&(duration, target)| Stage { duration, target: f64::from(target) })
                 .collect(),

@@ -5,11 +5,12 @@ use clap::Parser;
 use super::*;
 use crate::cli::{Cli, Command};
 
-fn args(argv: &[&str]) -> RunArgs {
+/// The command line's overrides (parsed by the real CLI).
+fn args(argv: &[&str]) -> Overrides {
     let mut all = vec!["vespid", "run"];
     all.extend_from_slice(argv);
     match Cli::try_parse_from(all).expect("valid flags").command {
-        Command::Run(run) => run,
+        Command::Run(run) => run.overrides(),
         _ => unreachable!("parsed a run command"),
     }
 }

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::vu::{Budget, SpanEnd, Stops, VuRunner};
+use super::runner::{Budget, SpanEnd, Stops, VuRunner};
 use super::{ExecCtx, Ramp, Segment};
-use crate::caps::Recorder;
 use crate::metrics::{Sample, names};
 
 /// One executor with its options (k6's names, in kebab-case in the run file).
@@ -343,7 +342,7 @@ impl Scheduler {
     const STOP_CHECK: Duration = Duration::from_millis(20);
 
     fn run(mut self, arrivals: &Ramp, segment: Segment, start: Instant) {
-        let recorder = Recorder::new(&self.ctx.factory.shared, self.ctx.first_id);
+        let recorder = self.ctx.factory.shared.recorder(self.ctx.first_id);
         let tags = recorder.tags([]);
         let dropped = |count: u64| recorder.record(&tags, &[Sample::new(names::DROPPED_ITERATIONS, count as f64)]);
         // A machine that cannot keep up must not stretch the run: past the

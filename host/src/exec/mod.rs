@@ -4,16 +4,16 @@
 //! VUs that trap. It does not aggregate metrics or print (that is
 //! `metrics` and `output`).
 
-mod error_log;
 mod executor;
+mod instance;
+mod runner;
 mod schedule;
 mod segment;
 mod think;
-mod vu;
 
-pub use error_log::ErrorLog;
 pub use executor::{ExecutorPlan, prepare, run_executor};
+pub use instance::{Call, Instance, VuError, VuFactory, describe};
+pub use runner::{ExecCtx, TaskPicker, VuRunner};
 pub use schedule::{Ramp, Stage};
 pub use segment::Segment;
 pub use think::ThinkTime;
-pub use vu::{ExecCtx, TaskPicker, Vu, VuFactory, VuRunner};

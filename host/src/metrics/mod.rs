@@ -8,13 +8,17 @@
 //! shards into the [`Aggregate`] about once a second and at the end.
 
 mod aggregate;
+mod errors;
 pub mod names;
+mod recorder;
 mod registry;
 mod sink;
 mod tags;
 mod threshold;
 
 pub use aggregate::{Agg, Aggregate, MetricSummary, TrendAgg, per_second};
+pub use errors::ErrorLog;
+pub use recorder::{Recorder, TagCache};
 pub use registry::{MetricError, MetricId, MetricKind, Registry, Unit};
 pub use sink::{Point, Sample, Shard, Sink};
 pub use tags::{TagMap, TagSet};

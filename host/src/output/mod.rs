@@ -10,17 +10,66 @@ mod spec;
 mod stream;
 mod summary;
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-pub use export::{export_json, write_export};
-pub use junit::{junit_xml, write_junit};
+pub use export::export_json;
+pub use junit::junit_xml;
 pub use progress::{Goal, Progress};
 pub use spec::OutputSpec;
-pub use stream::PointStream;
 pub use summary::render_summary;
 
+use self::export::write_export;
+use self::junit::write_junit;
+use self::stream::PointStream;
+use crate::Error;
 use crate::exec::Segment;
-use crate::metrics::{Aggregate, MetricId, MetricSummary, Registry, TagSet, ThresholdOutcome, Unit, names};
+use crate::metrics::{
+    Aggregate, MetricId, MetricSummary, Point, Registry, Sink, TagSet, ThresholdOutcome, Unit, names,
+};
+
+/// Every output of a run, from the points streamed while it goes to the
+/// summary and the files written at its end.
+pub struct Outputs {
+    stream: PointStream,
+    summary_export: Option<PathBuf>,
+    junit: Vec<PathBuf>,
+}
+
+impl Outputs {
+    /// Opens the streamed outputs' files and starts their writer; `sink`
+    /// names the metrics of the points.
+    pub fn start(specs: &[OutputSpec], summary_export: Option<PathBuf>, sink: Arc<Sink>) -> Result<Outputs, Error> {
+        let junit = specs
+            .iter()
+            .filter(|spec| matches!(spec, OutputSpec::Junit(_)))
+            .map(|spec| spec.path().to_path_buf())
+            .collect();
+        Ok(Outputs { stream: PointStream::start(specs, sink)?, summary_export, junit })
+    }
+
+    /// Queues a drained batch of points for the streamed outputs; never waits.
+    pub fn send(&self, points: Vec<Point>) {
+        self.stream.send(points);
+    }
+
+    /// Prints the summary, then writes the export and the JUnit files and
+    /// closes the streamed outputs. Every output is attempted; the first
+    /// failure is returned.
+    pub fn finish(self, report: &Report, registry: &Registry) -> Result<(), Error> {
+        print!("{}", render_summary(report, registry));
+        let mut results = Vec::new();
+        if let Some(path) = &self.summary_export {
+            results.push(write_export(report, registry, path));
+        }
+        for path in &self.junit {
+            results.push(write_junit(report, path));
+        }
+        results.push(self.stream.finish());
+        results.into_iter().collect()
+    }
+}
 
 /// Everything the outputs need once a run has ended.
 pub struct Report {

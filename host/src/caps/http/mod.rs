@@ -22,9 +22,9 @@ use url::{Position, Url};
 
 use self::client::{Conn, Exchange, Failure, Origin, Phases, Pool};
 use self::dns::DnsCache;
-use super::{Recorder, TagCache, VuState};
+use super::VuState;
 use crate::bindings::http::{Error as HttpError, Host, Method, Request, Response, StatusRange, Timings};
-use crate::metrics::{Sample, TagSet, names};
+use crate::metrics::{Recorder, Sample, TagCache, TagSet, names};
 
 /// Run-wide HTTP defaults, from the command line.
 #[derive(Debug, Clone)]

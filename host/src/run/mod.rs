@@ -1,45 +1,44 @@
 //! One `vespid run`, in order: check the machine's limits, build the engine
 //! and load each plugin once and the data sets, describe and set up, start every scenario's
-//! VUs (the init phase), start the clock and the executors, collect metrics
-//! while they run, tear down, and hand a [`Report`] to the outputs.
+//! VUs (the init phase), start the clock, the executors and the collector,
+//! tear down, and hand a [`Report`] to the outputs.
+
+mod collector;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use wasmtime::Engine;
 
+use self::collector::{Collector, Watch};
 use crate::bindings::runner::Info;
-use crate::caps::{DataSets, HttpShared, RunShared};
+use crate::caps::{DataSets, RunShared, ScenarioShared};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
-use crate::exec::{ErrorLog, ExecCtx, TaskPicker, Vu, VuFactory, prepare, run_executor};
-use crate::metrics::{Aggregate, Sample, Sink, TagSet, Threshold, evaluate, names};
-use crate::output::{Goal, OutputSpec, PointStream, Progress, Report, ScenarioReport};
-use crate::plugin::{EngineOptions, EpochTicker, Plugin, build_engine};
+use crate::exec::{ExecCtx, Instance, TaskPicker, VuFactory, describe, prepare, run_executor};
+use crate::metrics::{Sink, evaluate};
+use crate::output::{Goal, OutputSpec, Outputs, Progress, Report, ScenarioReport};
+use crate::plugin::{EngineOptions, EpochTicker, Plugin, VU_MEMORY_MAX, build_engine};
 use crate::{Error, limits};
 
-/// How often the collector drains the shards and progress is shown.
-const COLLECT_EVERY: Duration = Duration::from_secs(1);
-
-/// A finished run: the report and the registry that names its metrics.
+/// How a run that produced its report ended.
 pub struct Finished {
     pub report: Report,
     pub sink: Arc<Sink>,
     /// The abortOnFail threshold that stopped the run early, if one did.
     pub aborted_by: Option<String>,
-    /// How writing the streamed outputs went; reported after the summary,
-    /// so a full disk does not cost the user the summary too.
-    pub streamed: Result<(), Error>,
+    /// What went wrong after the report was made (an output could not be
+    /// written, an executor failed); the outputs were still all attempted.
+    pub failure: Option<Error>,
 }
 
 /// Each distinct plugin of a plan, loaded once and described.
 struct Plugins {
     engine: Engine,
-    http: Arc<HttpShared>,
     by_path: HashMap<PathBuf, (Arc<Plugin>, Info)>,
 }
 
@@ -48,7 +47,6 @@ impl Plugins {
     /// asks each to describe itself. `max_instances` sizes the pool.
     async fn load(plan: &Plan, max_instances: u32) -> Result<Plugins, Error> {
         let engine = build_engine(EngineOptions { max_instances, cache: plan.compile_cache })?;
-        let http = Arc::new(HttpShared::new(plan.http.clone())?);
         let mut by_path = HashMap::new();
         for scenario in &plan.scenarios {
             if by_path.contains_key(&scenario.plugin) {
@@ -59,13 +57,11 @@ impl Plugins {
                 .await
                 .map_err(|err| Error::Runtime(format!("plugin loading stopped: {err}")))??;
             let plugin = Arc::new(plugin);
-            // Describe on a throwaway instance: the name it returns may tag every sample of the real run.
-            let shared = run_shared(&http, Arc::default(), Arc::default(), &Arc::default(), "", scenario, plan);
-            let factory = VuFactory { engine: engine.clone(), plugin: plugin.clone(), shared };
-            let info = factory.instantiate(0).await.map_err(Error::Setup)?.describe().await.map_err(Error::Setup)?;
+            // The name it returns may tag every sample of the real run.
+            let info = describe(&engine, &plugin).await.map_err(Error::Setup)?;
             by_path.insert(scenario.plugin.clone(), (plugin, info));
         }
-        Ok(Plugins { engine, http, by_path })
+        Ok(Plugins { engine, by_path })
     }
 
     /// The scenario's name (the plugin's, unless the plan names it) and its weighted tasks.
@@ -103,7 +99,8 @@ pub async fn validate(plan: &Plan) -> Result<Vec<String>, Error> {
     Ok(lines)
 }
 
-/// Runs the plan to its end. `interrupt` (Ctrl-C) starts a graceful stop.
+/// Runs the plan to its end and writes every output. `interrupt` (Ctrl-C)
+/// starts a graceful stop.
 pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, Error> {
     let vus_max = plan.max_vus();
     limits::ensure_room_for(vus_max)?;
@@ -116,20 +113,19 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             .map_err(|err| Error::Runtime(format!("data loading stopped: {err}")))?
             .map_err(ConfigError::from)?
     };
-    let data = Arc::new(data);
     let _ticker = EpochTicker::start(&plugins.engine);
     let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
     let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() });
-    let points = PointStream::start(&plan.outputs, sink.clone())?;
-    let errors = Arc::new(ErrorLog::default());
+    let run = RunShared::new(plan.http.clone(), plan.log_level, VU_MEMORY_MAX, data, sink.clone())?;
+    let outputs = Outputs::start(&plan.outputs, plan.summary_export.clone(), sink.clone())?;
 
     // Setup once per plugin, on an instance kept for its teardown.
     let mut scenarios = Vec::new();
-    let mut setups: HashMap<PathBuf, (Vu, Arc<str>)> = HashMap::new();
+    let mut setups: HashMap<PathBuf, (Instance, Arc<str>)> = HashMap::new();
     let mut first_id = 1;
     for scenario in &plan.scenarios {
         let (name, tasks) = plugins.resolve(scenario)?;
-        let shared = run_shared(&plugins.http, sink.clone(), errors.clone(), &data, &name, scenario, &plan);
+        let shared = ScenarioShared::new(&run, &name, &scenario.env, &scenario.tags);
         let (plugin, _) = &plugins.by_path[&scenario.plugin];
         let factory = VuFactory { engine: plugins.engine.clone(), plugin: plugin.clone(), shared };
         if !setups.contains_key(&scenario.plugin) {
@@ -153,63 +149,39 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let vus_ready = init_start.elapsed();
     let vus_initialised = initial.iter().map(Vec::len).sum::<usize>() as u32;
 
-    let mut progress = Progress::new(plan.progress, goal(&plan));
-    let mut aggregate = Aggregate::default();
     let clock = Instant::now();
+    let contexts: Vec<Arc<ExecCtx>> = scenarios.iter().map(|(_, _, ctx)| ctx.clone()).collect();
+    let watch = Watch {
+        sink: sink.clone(),
+        outputs,
+        progress: Progress::new(plan.progress, goal(&plan)),
+        abort_thresholds: plan.thresholds.iter().filter(|t| t.abort_on_fail).cloned().collect(),
+        interrupt: interrupt.clone(),
+        active_vus: Box::new(move || contexts.iter().map(|ctx| ctx.active_vus.load(Ordering::Relaxed)).sum()),
+        vus_max,
+    };
+    let collector =
+        Collector::start(watch, clock).map_err(|err| Error::Runtime(format!("cannot start the collector: {err}")))?;
     let mut executors = JoinSet::new();
     for ((_, scenario, ctx), vus) in scenarios.iter().zip(initial) {
         let (executor, ctx, interrupt) = (scenario.executor.clone(), ctx.clone(), interrupt.clone());
         let (segment, start, grace) = (plan.segment, clock + scenario.start_time, scenario.graceful_stop);
         executors.spawn(async move { run_executor(&executor, ctx, vus, segment, start, grace, interrupt).await });
     }
-    let active = || scenarios.iter().map(|(_, _, ctx)| ctx.active_vus.load(Ordering::Relaxed)).sum::<u32>();
-    // Run-wide, as k6's: no scenario tag.
-    let vu_tags = TagSet::new::<&str, &str>([]);
-    let record_vus = |active: u32| {
-        sink.shard(0).record(
-            &vu_tags,
-            &[Sample::new(names::VUS, f64::from(active)), Sample::new(names::VUS_MAX, f64::from(vus_max))],
-        );
-    };
-    let mut ticker = tokio::time::interval_at((clock + COLLECT_EVERY).into(), COLLECT_EVERY);
-    let mut ticks = 0u32;
-    let mut aborted_by = None;
-    loop {
-        tokio::select! {
-            joined = executors.join_next() => match joined {
-                None => break,
-                Some(Err(err)) => return Err(Error::Runtime(format!("an executor stopped: {err}"))),
-                Some(Ok(())) => {}
-            },
-            _ = ticker.tick() => {
-                let active = active();
-                record_vus(active);
-                ticks += 1;
-                points.send(sink.drain_into(&mut aggregate));
-                progress.update(&aggregate, active, vus_max);
-                if aborted_by.is_none() {
-                    aborted_by = failed_abort_threshold(&plan, &aggregate, &sink, clock.elapsed());
-                    if let Some(threshold) = &aborted_by {
-                        eprintln!("threshold {threshold} failed with abortOnFail: stopping the run");
-                        interrupt.cancel();
-                    }
-                }
-            }
+    let mut failure = None;
+    while let Some(joined) = executors.join_next().await {
+        if let Err(err) = joined {
+            failure.get_or_insert(Error::Runtime(format!("an executor stopped: {err}")));
+            interrupt.cancel();
         }
     }
     let running = clock.elapsed();
-    if ticks == 0 {
-        // A run shorter than one tick still reports its VUs.
-        record_vus(vus_max);
-    }
     for (mut vu, data) in setups.into_values() {
-        if let Err(message) = vu.teardown(&data).await {
-            errors.report(format!("teardown failed: {message}"));
+        if let Err(err) = vu.teardown(&data).await {
+            run.errors.report(&err.to_string());
         }
     }
-    points.send(sink.drain_into(&mut aggregate));
-    progress.finish();
-    let streamed = points.finish();
+    let collected = collector.finish().ok_or_else(|| Error::Runtime("the metrics collector stopped".into()))?;
     let report = Report {
         scenarios: scenarios
             .iter()
@@ -223,24 +195,16 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         segment: plan.segment,
         vus_max,
         elapsed: running,
-        errors: errors.snapshot(),
+        errors: run.errors.snapshot(),
         vus_ready,
         vus_initialised,
-        thresholds: evaluate(&plan.thresholds, &aggregate, &sink.registry, running),
-        aggregate,
+        thresholds: evaluate(&plan.thresholds, &collected.aggregate, &sink.registry, running),
+        aggregate: collected.aggregate,
     };
-    Ok(Finished { report, sink, aborted_by, streamed })
-}
-
-/// The first abortOnFail threshold, past its delayAbortEval, that fails on
-/// the samples so far (one without samples yet is not a reason to abort).
-fn failed_abort_threshold(plan: &Plan, aggregate: &Aggregate, sink: &Sink, elapsed: Duration) -> Option<String> {
-    let due: Vec<Threshold> =
-        plan.thresholds.iter().filter(|t| t.abort_on_fail && elapsed >= t.delay_abort_eval).cloned().collect();
-    evaluate(&due, aggregate, &sink.registry, elapsed)
-        .into_iter()
-        .find(|outcome| !outcome.passed && outcome.observed.is_some())
-        .map(|outcome| format!("{} '{}'", outcome.threshold.series_name(), outcome.threshold.expression))
+    if let Err(err) = collected.outputs.finish(&report, &sink.registry) {
+        failure.get_or_insert(err);
+    }
+    Ok(Finished { report, sink, aborted_by: collected.aborted_by, failure })
 }
 
 /// What the progress bar counts towards: iterations when every scenario
@@ -253,26 +217,4 @@ fn goal(plan: &Plan) -> Goal {
             Goal::Time(plan.scenarios.iter().map(|s| s.start_time + s.executor.duration()).max().unwrap_or_default())
         }
     }
-}
-
-/// The read-only state one scenario's VUs share.
-fn run_shared(
-    http: &Arc<HttpShared>,
-    sink: Arc<Sink>,
-    errors: Arc<ErrorLog>,
-    data: &Arc<DataSets>,
-    name: &str,
-    scenario: &ScenarioPlan,
-    plan: &Plan,
-) -> Arc<RunShared> {
-    Arc::new(RunShared {
-        http: http.clone(),
-        sink,
-        errors,
-        env: scenario.env.clone().into(),
-        scenario: name.into(),
-        tags: scenario.tags.clone().into(),
-        log_level: plan.log_level,
-        data: data.clone(),
-    })
 }

@@ -1,94 +1,21 @@
-//! One VU: a `Store` and a component instance kept across iterations, its
-//! iteration loop (think time included), and re-instantiation after a trap.
-//! Only the executor decides when a VU is active and when it stops.
+//! One VU's life in a scenario: its iteration loop (task picking and think
+//! time included), the metrics of each iteration, and re-instantiation
+//! after a trap. Only the executor decides when a VU is active and when it
+//! stops; the instance itself is `instance`'s.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
-use wasmtime::{Engine, Store};
 
 use super::ThinkTime;
-use crate::bindings::Scenario;
-use crate::caps::{Recorder, RunShared, VuState};
-use crate::metrics::{Sample, TagSet, names};
-use crate::plugin::Plugin;
+use super::instance::{Instance, VuError, VuFactory};
+use crate::metrics::{Recorder, Sample, TagSet, names};
 
 /// Pause after a VU failed to start, so a plugin whose `init` always fails
 /// does not spin a core.
 const START_RETRY_PAUSE: Duration = Duration::from_millis(100);
-
-/// Builds VU instances of one plugin.
-pub struct VuFactory {
-    pub engine: Engine,
-    pub plugin: Arc<Plugin>,
-    pub shared: Arc<RunShared>,
-}
-
-/// A live VU instance.
-pub struct Vu {
-    store: Store<VuState>,
-    scenario: Scenario,
-}
-
-impl VuFactory {
-    /// A fresh Store and instance for VU `id` (0: the setup instance).
-    pub async fn instantiate(&self, id: u32) -> Result<Vu, String> {
-        let mut store = Store::new(&self.engine, VuState::new(&self.shared, id));
-        store.limiter(|state| state.limits());
-        // Give the tokio worker back every epoch tick, so a busy guest
-        // cannot starve other VUs and a stop can cancel it.
-        store.epoch_deadline_async_yield_and_update(1);
-        let scenario =
-            self.plugin.pre.instantiate_async(&mut store).await.map_err(|err| format!("cannot start a VU: {err:#}"))?;
-        Ok(Vu { store, scenario })
-    }
-}
-
-impl Vu {
-    pub async fn describe(&mut self) -> Result<crate::bindings::runner::Info, String> {
-        let runner = self.scenario.vespid_scenario_runner();
-        runner.call_describe(&mut self.store).await.map_err(|err| self.trap_message("describe", &err))
-    }
-
-    pub async fn setup(&mut self) -> Result<String, String> {
-        let runner = self.scenario.vespid_scenario_runner();
-        runner.call_setup(&mut self.store).await.map_err(|err| self.trap_message("setup", &err))?
-    }
-
-    pub async fn init(&mut self, setup_data: &str) -> Result<(), String> {
-        let runner = self.scenario.vespid_scenario_runner();
-        runner.call_init(&mut self.store, setup_data).await.map_err(|err| self.trap_message("init", &err))?
-    }
-
-    pub async fn teardown(&mut self, setup_data: &str) -> Result<(), String> {
-        let runner = self.scenario.vespid_scenario_runner();
-        runner.call_teardown(&mut self.store, setup_data).await.map_err(|err| self.trap_message("teardown", &err))?
-    }
-
-    /// Runs one iteration: `Ok` holds the guest's own result; `Err` is a
-    /// trap, after which the instance is unusable.
-    async fn run(&mut self, task: &str) -> Result<Result<(), String>, String> {
-        let runner = self.scenario.vespid_scenario_runner();
-        match runner.call_run(&mut self.store, task).await {
-            Ok(outcome) => Ok(outcome),
-            Err(err) => Err(self.trap_message("run", &err)),
-        }
-    }
-
-    /// A trap as one line: the guest's last panic message if it printed
-    /// one, else the trap's kind.
-    fn trap_message(&self, call: &str, err: &wasmtime::Error) -> String {
-        if let Some(message) = self.store.data().stderr.last_message() {
-            return format!("{call} trapped: {message}");
-        }
-        match err.downcast_ref::<wasmtime::Trap>() {
-            Some(trap) => format!("{call} trapped: {trap}"),
-            None => format!("{call} failed: {}", format!("{err:#}").lines().next().unwrap_or_default()),
-        }
-    }
-}
 
 /// Picks a task per iteration by weight (Locust's task weights).
 #[derive(Clone)]
@@ -151,19 +78,19 @@ impl ExecCtx {
         let id = self.first_id + index;
         let vu = match self.instantiate_and_init(id).await {
             Ok(vu) => Some(vu),
-            Err(message) => {
-                self.factory.shared.errors.report(message);
+            Err(err) => {
+                self.factory.shared.run.errors.report(&err.to_string());
                 None
             }
         };
-        let recorder = Recorder::new(&self.factory.shared, id);
+        let recorder = self.factory.shared.recorder(id);
         let tags = recorder.tags([]);
         VuRunner { id, index, vu, rng: fastrand::Rng::with_seed(u64::from(id)), iteration: 0, recorder, tags }
     }
 
-    async fn instantiate_and_init(&self, id: u32) -> Result<Vu, String> {
+    async fn instantiate_and_init(&self, id: u32) -> Result<Instance, VuError> {
         let mut vu = self.factory.instantiate(id).await?;
-        vu.init(&self.setup_data).await.map_err(|m| format!("init failed: {m}"))?;
+        vu.init(&self.setup_data).await?;
         Ok(vu)
     }
 }
@@ -205,7 +132,7 @@ pub struct VuRunner {
     id: u32,
     /// Position within the scenario (0-based), before segmenting.
     pub index: u32,
-    vu: Option<Vu>,
+    vu: Option<Instance>,
     rng: fastrand::Rng,
     iteration: u32,
     recorder: Recorder,
@@ -301,8 +228,8 @@ impl VuRunner {
     async fn iterate(&mut self, ctx: &ExecCtx, started: Instant, late: Option<Duration>) -> bool {
         let outcome = self.run_task(ctx).await;
         let failed = outcome.is_err();
-        if let Err(message) = outcome {
-            ctx.factory.shared.errors.report(message);
+        if let Err(err) = outcome {
+            ctx.factory.shared.run.errors.report(&err.to_string());
         }
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let samples = [
@@ -318,21 +245,19 @@ impl VuRunner {
         failed
     }
 
-    async fn run_task(&mut self, ctx: &ExecCtx) -> Result<(), String> {
-        if self.vu.is_none() {
+    async fn run_task(&mut self, ctx: &ExecCtx) -> Result<(), VuError> {
+        let vu = match &mut self.vu {
+            Some(vu) => vu,
             // Boxed: restarting is rare and its future is large; the VU task
             // should not carry it for its whole life.
-            self.vu = Some(Box::pin(ctx.instantiate_and_init(self.id)).await?);
+            None => self.vu.insert(Box::pin(ctx.instantiate_and_init(self.id)).await?),
+        };
+        vu.state().vu.set_iteration(self.iteration);
+        let outcome = vu.run(ctx.tasks.pick(&mut self.rng)).await;
+        if outcome.as_ref().is_err_and(VuError::poisons_instance) {
+            self.vu = None;
         }
-        let vu = self.vu.as_mut().expect("started above");
-        vu.store.data_mut().vu.set_iteration(self.iteration);
-        match vu.run(ctx.tasks.pick(&mut self.rng)).await {
-            Ok(result) => result,
-            Err(trap) => {
-                self.vu = None;
-                Err(trap)
-            }
-        }
+        outcome
     }
 
     /// Drops an instance whose call was cut short: its state is unknown, so

@@ -1,0 +1,108 @@
+//! The collector: a thread of its own (never a tokio worker) that drains
+//! the sink's shards into the run's aggregate about once a second, samples
+//! the `vus` gauges, hands the drained points to the streamed outputs,
+//! shows progress and checks the abortOnFail thresholds.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{Aggregate, Sample, Sink, TagSet, Threshold, evaluate, names};
+use crate::output::{Outputs, Progress};
+
+/// How often the collector drains the shards and progress is shown.
+const COLLECT_EVERY: Duration = Duration::from_secs(1);
+
+/// What the collector needs to watch a run.
+pub struct Watch {
+    pub sink: Arc<Sink>,
+    pub outputs: Outputs,
+    pub progress: Progress,
+    /// The abortOnFail thresholds; the first to fail cancels `interrupt`.
+    pub abort_thresholds: Vec<Threshold>,
+    pub interrupt: CancellationToken,
+    /// VUs taking part right now, over every scenario.
+    pub active_vus: Box<dyn Fn() -> u32 + Send>,
+    pub vus_max: u32,
+}
+
+/// The collector's results once the run is over.
+pub struct Collected {
+    pub aggregate: Aggregate,
+    pub outputs: Outputs,
+    /// The abortOnFail threshold that stopped the run early, if one did.
+    pub aborted_by: Option<String>,
+}
+
+/// A running collector.
+pub struct Collector {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<Collected>,
+}
+
+impl Collector {
+    /// Starts collecting; the first tick is one period after `clock`.
+    pub fn start(watch: Watch, clock: Instant) -> std::io::Result<Collector> {
+        let (stop, stopped) = mpsc::channel();
+        let thread =
+            std::thread::Builder::new().name("vespid-collect".into()).spawn(move || collect(watch, clock, &stopped))?;
+        Ok(Collector { stop, thread })
+    }
+
+    /// Stops the ticks and drains what was recorded since the last one;
+    /// `None` if the collector thread died.
+    pub fn finish(self) -> Option<Collected> {
+        let _ = self.stop.send(());
+        self.thread.join().ok()
+    }
+}
+
+fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Collected {
+    let mut aggregate = Aggregate::default();
+    // Run-wide, as k6's: no scenario tag.
+    let vu_tags = TagSet::new::<&str, &str>([]);
+    let record_vus = |sink: &Sink, active: u32, max: u32| {
+        let samples = [Sample::new(names::VUS, f64::from(active)), Sample::new(names::VUS_MAX, f64::from(max))];
+        sink.shard(0).record(&vu_tags, &samples);
+    };
+    let mut ticks = 0u32;
+    let mut aborted_by = None;
+    let mut next = clock + COLLECT_EVERY;
+    // Until told to stop (or the run's side hung up).
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(next.saturating_duration_since(Instant::now())) {
+        next += COLLECT_EVERY;
+        ticks += 1;
+        let active = (watch.active_vus)();
+        record_vus(&watch.sink, active, watch.vus_max);
+        watch.outputs.send(watch.sink.drain_into(&mut aggregate));
+        watch.progress.update(&aggregate, active, watch.vus_max);
+        if aborted_by.is_none() && !watch.abort_thresholds.is_empty() {
+            aborted_by = failed_abort_threshold(&watch, &aggregate, clock.elapsed());
+            if let Some(threshold) = &aborted_by {
+                eprintln!("threshold {threshold} failed with abortOnFail: stopping the run");
+                watch.interrupt.cancel();
+            }
+        }
+    }
+    if ticks == 0 {
+        // A run shorter than one tick still reports its VUs.
+        record_vus(&watch.sink, watch.vus_max, watch.vus_max);
+    }
+    watch.outputs.send(watch.sink.drain_into(&mut aggregate));
+    watch.progress.finish();
+    Collected { aggregate, outputs: watch.outputs, aborted_by }
+}
+
+/// The first abortOnFail threshold, past its delayAbortEval, that fails on
+/// the samples so far (one without samples yet is not a reason to abort).
+fn failed_abort_threshold(watch: &Watch, aggregate: &Aggregate, elapsed: Duration) -> Option<String> {
+    let due: Vec<Threshold> =
+        watch.abort_thresholds.iter().filter(|t| elapsed >= t.delay_abort_eval).cloned().collect();
+    evaluate(&due, aggregate, &watch.sink.registry, elapsed)
+        .into_iter()
+        .find(|outcome| !outcome.passed && outcome.observed.is_some())
+        .map(|outcome| format!("{} '{}'", outcome.threshold.series_name(), outcome.threshold.expression))
+}
