@@ -18,7 +18,7 @@ use self::file::ThresholdSpec;
 use self::file::{RunFile, Source};
 use self::scenario::{duration, existing_plugin, pairs, scenario_from_file};
 use self::shortcuts::{Shortcuts, shortcut_executor};
-pub use self::values::{parse_duration, parse_key_value, parse_stage};
+pub use self::values::{parse_duration, parse_key_value, parse_size, parse_stage};
 use self::values::{parse_rate, per_second};
 use crate::caps::{DataError, DataFormat, DataSource, HttpOptions, LogLevel};
 use crate::exec::{ExecutorPlan, Segment, ThinkTime};

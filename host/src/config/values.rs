@@ -1,5 +1,6 @@
 //! Parsers for the value syntaxes a run file and the command line share:
-//! durations (`1m30s`), rates (`200/s`, `12/1m`), stages (`30s:100`).
+//! durations (`1m30s`), rates (`200/s`, `12/1m`), stages (`30s:100`),
+//! sizes (`64MiB`, `10MB`).
 //! Each returns a message that quotes the bad text; the caller names the key.
 
 use std::time::Duration;
@@ -37,6 +38,27 @@ pub fn parse_stage(text: &str) -> Result<(Duration, u32), String> {
     Ok((parse_duration(duration).map_err(|_| invalid())?, target.trim().parse().map_err(|_| invalid())?))
 }
 
+/// Parses a size in bytes: `65536`, `512KiB`, `64MiB`, `1GiB`, or decimal
+/// `10kB`, `10MB`, `1GB`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let invalid = || format!("invalid size {text:?}: use e.g. 64MiB, 512KiB, 10MB or a number of bytes");
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| invalid())?;
+    let unit: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "kB" | "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(invalid()),
+    };
+    number.checked_mul(unit).ok_or_else(invalid)
+}
+
 /// Parses `KEY=VALUE`.
 pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
@@ -66,6 +88,17 @@ mod tests {
         assert_eq!(parse_rate(" 30 / 1m "), Ok(0.5));
         for bad in ["200", "x/s", "5/0s", "5/parsec", "-1/s"] {
             assert!(parse_rate(bad).unwrap_err().contains(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_take_binary_and_decimal_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        for bad in ["", "MiB", "1.5MiB", "-1", "64mb", "99999999999999999999GiB", "18446744073709551615GiB"] {
+            assert!(parse_size(bad).unwrap_err().contains(bad), "{bad}");
         }
     }
 
