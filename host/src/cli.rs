@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::caps::LogLevel;
-use crate::config::{Overrides, parse_duration, parse_key_value, parse_stage};
+use crate::config::{Overrides, parse_duration, parse_key_value, parse_size, parse_stage};
 use crate::exec::Segment;
 use crate::output::OutputSpec;
 
@@ -106,6 +106,22 @@ pub struct RunArgs {
     #[arg(long)]
     pub user_agent: Option<String>,
 
+    /// CPU time the plugin's own code may use per iteration and per init (host waits excluded; default 10s).
+    #[arg(long, value_parser = parse_duration)]
+    pub iteration_cpu_limit: Option<Duration>,
+
+    /// Time setup() may take (k6's setupTimeout; default 60s).
+    #[arg(long, value_parser = parse_duration)]
+    pub setup_timeout: Option<Duration>,
+
+    /// Time teardown() may take (k6's teardownTimeout; default 60s).
+    #[arg(long, value_parser = parse_duration)]
+    pub teardown_timeout: Option<Duration>,
+
+    /// Largest memory of one VU, e.g. 64MiB (default), 256MiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub vu_memory_limit: Option<u64>,
+
     /// Lowest level of plugin log lines to print: trace, debug, info (default), warn, error.
     #[arg(long, value_parser = str::parse::<LogLevel>)]
     pub log_level: Option<LogLevel>,
@@ -141,6 +157,10 @@ impl RunArgs {
             max_redirects: self.max_redirects,
             http_timeout: self.http_timeout,
             user_agent: self.user_agent.clone(),
+            iteration_cpu_limit: self.iteration_cpu_limit,
+            setup_timeout: self.setup_timeout,
+            teardown_timeout: self.teardown_timeout,
+            vu_memory_limit: self.vu_memory_limit,
             log_level: self.log_level,
             quiet: self.quiet,
             no_compile_cache: self.no_compile_cache,

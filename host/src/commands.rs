@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, DemoTargetArgs, InspectArgs, RunArgs};
-use crate::config::Plan;
+use crate::config::{DEFAULT_VU_MEMORY, Plan};
 use crate::demo_target::{DemoTarget, Protocol};
 use crate::plugin::{EngineOptions, Plugin, build_engine};
 use crate::{Error, exec, run};
@@ -27,18 +27,13 @@ pub async fn execute(cli: Cli) -> Result<(), Error> {
 async fn run_command(args: &RunArgs) -> Result<(), Error> {
     let plan = Plan::from_args(&args.overrides())?;
     let interrupt = CancellationToken::new();
-    tokio::spawn({
-        let interrupt = interrupt.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: stopping gracefully (the summary follows)");
-                interrupt.cancel();
-            }
-        }
-    });
+    tokio::spawn(watch_signals(interrupt.clone()));
     let finished = run::run(plan, interrupt).await?;
     if let Some(failure) = finished.failure {
         return Err(failure);
+    }
+    if finished.interrupted {
+        return Err(Error::Interrupted);
     }
     if let Some(threshold) = finished.aborted_by {
         return Err(Error::ThresholdAborted(threshold));
@@ -54,6 +49,34 @@ async fn run_command(args: &RunArgs) -> Result<(), Error> {
         return Err(Error::ThresholdsFailed(failed.join(", ")));
     }
     Ok(())
+}
+
+/// The first Ctrl-C (SIGINT or SIGTERM) stops the run in order: running
+/// iterations are cut, teardown runs, the summary and outputs are written.
+/// The second ends the process at once.
+async fn watch_signals(interrupt: CancellationToken) {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut signals = 0;
+    loop {
+        let terminated = async {
+            match &mut terminate {
+                Some(signal) => signal.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => if result.is_err() { return },
+            _ = terminated => {}
+        }
+        signals += 1;
+        if signals == 1 {
+            eprintln!("interrupted: stopping (teardown, summary and outputs follow; interrupt again to quit at once)");
+            interrupt.cancel();
+        } else {
+            eprintln!("interrupted again: quitting");
+            std::process::exit(crate::ExitCode::Interrupted as i32);
+        }
+    }
 }
 
 async fn validate(args: &RunArgs) -> Result<(), Error> {
@@ -72,10 +95,8 @@ async fn validate(args: &RunArgs) -> Result<(), Error> {
 }
 
 async fn inspect(args: &InspectArgs) -> Result<(), Error> {
-    if !args.plugin.is_file() {
-        return Err(crate::config::ConfigError::PluginMissing(args.plugin.clone()).into());
-    }
-    let engine = build_engine(EngineOptions { max_instances: 1, cache: true })?;
+    crate::config::existing_file(&args.plugin)?;
+    let engine = build_engine(EngineOptions { max_instances: 1, cache: true, memory: DEFAULT_VU_MEMORY })?;
     let plugin = Arc::new(Plugin::load(&args.plugin, &engine)?);
     let info = exec::describe(&engine, &plugin).await.map_err(Error::Setup)?;
     println!("plugin:  {}", args.plugin.display());

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::caps::HttpSetupError;
 use crate::config::ConfigError;
-use crate::exec::VuError;
+use crate::exec::{TaskFailed, VuError};
 use crate::plugin::PluginError;
 
 /// Exit codes of the `vespid` binary (documented in README.md).
@@ -23,6 +23,12 @@ pub enum ExitCode {
     ThresholdAborted = 98,
     /// The run completed and at least one threshold failed (as k6).
     ThresholdsFailed = 99,
+    /// `setup` did not finish within setup-timeout (k6's code).
+    SetupTimeout = 100,
+    /// `teardown` did not finish within teardown-timeout (k6's code).
+    TeardownTimeout = 101,
+    /// Interrupted by Ctrl-C or SIGINT (k6's code).
+    Interrupted = 105,
 }
 
 /// Everything that can stop a `vespid` command.
@@ -39,6 +45,15 @@ pub enum Error {
     /// The run could not start its plugins: `describe` or `setup` failed.
     #[error("{0}")]
     Setup(VuError),
+    /// `teardown` did not finish in time (the run's results stand).
+    #[error("{0}")]
+    Teardown(VuError),
+    /// A task of the engine failed (a bug).
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
+    /// Ctrl-C (or SIGINT) stopped the command before its end.
+    #[error("interrupted")]
+    Interrupted,
     #[error("cannot write {path:?}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
@@ -55,7 +70,10 @@ impl Error {
             Error::Plugin(PluginError::Engine(_)) => ExitCode::RuntimeFailure,
             Error::Plugin(_) | Error::Config(_) | Error::Http(_) => ExitCode::BadInput,
             Error::Limit(_) => ExitCode::MachineLimit,
-            Error::Setup(_) | Error::Write { .. } | Error::Runtime(_) => ExitCode::RuntimeFailure,
+            Error::Setup(VuError::Timeout { .. }) => ExitCode::SetupTimeout,
+            Error::Teardown(_) => ExitCode::TeardownTimeout,
+            Error::Interrupted => ExitCode::Interrupted,
+            Error::Setup(_) | Error::Write { .. } | Error::Runtime(_) | Error::Task(_) => ExitCode::RuntimeFailure,
             Error::ThresholdsFailed(_) => ExitCode::ThresholdsFailed,
             Error::ThresholdAborted(_) => ExitCode::ThresholdAborted,
         }

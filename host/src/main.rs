@@ -1,10 +1,32 @@
 //! The `vespid` binary: parse the command line, run it, map the outcome to
 //! an exit code. Everything else is in the library.
 
+use std::panic::{AssertUnwindSafe, PanicHookInfo};
+
 use clap::Parser;
 use vespid::{Cli, ExitCode};
 
 fn main() -> std::process::ExitCode {
+    std::panic::set_hook(Box::new(report_panic));
+    // A panic on this thread ends here; one in a task fails the run, which
+    // still writes its outputs.
+    std::panic::catch_unwind(AssertUnwindSafe(run))
+        .unwrap_or_else(|_| std::process::ExitCode::from(ExitCode::RuntimeFailure as u8))
+}
+
+/// A bug is one line and exit code 1, never Rust's multi-line panic text.
+fn report_panic(info: &PanicHookInfo<'_>) {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic");
+    let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+    eprintln!("error: internal error: {}{location}; please report it", message.replace('\n', " "));
+}
+
+fn run() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {
@@ -30,8 +52,15 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(ExitCode::RuntimeFailure as u8);
         }
     };
-    match runtime.block_on(vespid::execute(cli)) {
+    let outcome = runtime.block_on(vespid::execute(cli));
+    // Do not wait for blocking work an interrupt left behind (a compile).
+    runtime.shutdown_background();
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(vespid::Error::Interrupted) => {
+            eprintln!("interrupted");
+            std::process::ExitCode::from(ExitCode::Interrupted as u8)
+        }
         Err(err) => {
             eprintln!("error: {err}");
             std::process::ExitCode::from(err.exit_code() as u8)

@@ -6,6 +6,7 @@
 
 mod data;
 pub mod http;
+mod limits;
 mod log;
 mod metrics;
 mod stderr;
@@ -14,14 +15,14 @@ mod vu;
 use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use self::data::{DataCtx, DataError, DataFormat, DataSets, DataSource};
 pub use self::http::{HttpCtx, HttpOptions, HttpSetupError, HttpShared};
+pub use self::limits::{CpuBudgetExceeded, GuestClock, MemoryCap, MemoryCapExceeded};
 pub use self::log::LogLevel;
 pub use self::metrics::MetricsCtx;
-pub use self::stderr::GuestStderr;
+pub use self::stderr::{GuestStderr, StderrMark};
 pub use self::vu::VuCtx;
 use crate::bindings::Scenario;
 use crate::metrics::{ErrorLog, Recorder, Sink};
@@ -102,7 +103,9 @@ impl ScenarioShared {
 pub struct VuState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    memory: MemoryCap,
+    /// The CPU the current call into the plugin has used.
+    pub clock: GuestClock,
     pub http: HttpCtx,
     pub metrics: MetricsCtx,
     pub vu: VuCtx,
@@ -121,7 +124,8 @@ impl VuState {
         VuState {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(run.memory_cap).build(),
+            memory: MemoryCap::new(run.memory_cap),
+            clock: GuestClock::default(),
             http: HttpCtx::new(run.http.clone(), recorder.clone()),
             metrics: MetricsCtx::new(recorder, run.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
@@ -131,8 +135,8 @@ impl VuState {
     }
 
     /// The store's resource limiter.
-    pub fn limits(&mut self) -> &mut StoreLimits {
-        &mut self.limits
+    pub fn limiter(&mut self) -> &mut MemoryCap {
+        &mut self.memory
     }
 }
 

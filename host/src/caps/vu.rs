@@ -61,7 +61,9 @@ impl Host for VuState {
 
     async fn sleep(&mut self, ms: f64) -> wasmtime::Result<()> {
         if ms.is_finite() && ms > 0.0 {
+            self.clock.pause();
             tokio::time::sleep(Duration::from_secs_f64(ms.min(86_400_000.0) / 1000.0)).await;
+            self.clock.resume();
         }
         Ok(())
     }

@@ -43,6 +43,10 @@ pub struct RunFile {
     pub max_redirects: Option<i64>,
     pub user_agent: Option<String>,
     pub http_timeout: Option<String>,
+    pub iteration_cpu_limit: Option<String>,
+    pub setup_timeout: Option<String>,
+    pub teardown_timeout: Option<String>,
+    pub vu_memory_limit: Option<String>,
 }
 
 /// One `[scenarios.NAME]` table.
@@ -171,6 +175,9 @@ pub struct Source {
 impl Source {
     /// Reads `path`.
     pub fn read(path: &Path) -> Result<Source, ConfigError> {
+        if std::fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
+            return Err(ConfigError::NotAFile(path.to_path_buf()));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|err| ConfigError::RunFileUnreadable { path: path.to_path_buf(), reason: err.to_string() })?;
         Ok(Source { path: path.to_path_buf(), text })

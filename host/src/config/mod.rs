@@ -18,13 +18,18 @@ use self::file::ThresholdSpec;
 use self::file::{RunFile, Source};
 use self::scenario::{duration, existing_plugin, pairs, scenario_from_file};
 use self::shortcuts::{Shortcuts, shortcut_executor};
+use self::values::Layered;
 pub use self::values::{parse_duration, parse_key_value, parse_size, parse_stage};
 use self::values::{parse_rate, per_second};
 use crate::caps::{DataError, DataFormat, DataSource, HttpOptions, LogLevel};
-use crate::exec::{ExecutorPlan, Segment, ThinkTime};
+use crate::exec::{CallLimits, ExecutorPlan, Segment, ThinkTime};
 use crate::metrics::Threshold;
 use crate::output::OutputSpec;
 
+/// Default cap on a VU's linear memory.
+pub const DEFAULT_VU_MEMORY: usize = 64 << 20;
+/// The most VUs one process runs, over all scenarios.
+pub const MAX_VUS: u32 = 1_000_000;
 /// k6's default maximum duration of the iteration-count executors.
 const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(600);
 /// k6's default gracefulStop and gracefulRampDown.
@@ -35,6 +40,10 @@ const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 pub enum ConfigError {
     #[error("plugin file {0:?} does not exist")]
     PluginMissing(PathBuf),
+    #[error("{0:?} is not a regular file")]
+    NotAFile(PathBuf),
+    #[error("{vus} VUs in all ({scenarios}): one process runs at most {MAX_VUS}; spread the test with --segment")]
+    TooManyVus { vus: u64, scenarios: String },
     #[error("--{flag}: {message}")]
     Flag { flag: &'static str, message: String },
     #[error("--summary-export {path:?}: directory {dir:?} does not exist")]
@@ -86,6 +95,10 @@ pub struct Overrides {
     pub max_redirects: Option<u32>,
     pub http_timeout: Option<Duration>,
     pub user_agent: Option<String>,
+    pub iteration_cpu_limit: Option<Duration>,
+    pub setup_timeout: Option<Duration>,
+    pub teardown_timeout: Option<Duration>,
+    pub vu_memory_limit: Option<u64>,
     pub log_level: Option<LogLevel>,
     pub quiet: bool,
     pub no_compile_cache: bool,
@@ -102,6 +115,10 @@ pub struct Plan {
     /// Shared data sets (the run file's `[data.NAME]`, then `--data`), loaded when the run starts.
     pub data: Vec<DataSource>,
     pub http: HttpOptions,
+    /// What each call into a plugin may take.
+    pub limits: CallLimits,
+    /// Largest linear memory of one VU, in bytes.
+    pub vu_memory: usize,
     pub log_level: LogLevel,
     pub summary_export: Option<PathBuf>,
     /// `--out` outputs (the run file's `out`, then the flags'), in order.
@@ -128,6 +145,13 @@ pub struct ScenarioPlan {
     pub think_time: ThinkTime,
 }
 
+impl ScenarioPlan {
+    /// The scenario's name, or its plugin's path when the plan names none.
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.plugin.display().to_string())
+    }
+}
+
 /// Which of the plugin's tasks a scenario runs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum TaskChoice {
@@ -144,6 +168,14 @@ impl TaskChoice {
     /// The tasks to pick from, given the plugin's `(name, weight)` list;
     /// a name the plugin does not have is an error.
     pub fn resolve(&self, declared: &[(String, u32)]) -> Result<Vec<(String, u32)>, String> {
+        for (index, (name, _)) in declared.iter().enumerate() {
+            if name.is_empty() {
+                return Err("the plugin declares a task with an empty name".into());
+            }
+            if declared[..index].iter().any(|(earlier, _)| earlier == name) {
+                return Err(format!("the plugin declares task {name:?} twice"));
+            }
+        }
         let declared: Vec<(String, u32)> =
             if declared.is_empty() { vec![("default".to_string(), 1)] } else { declared.to_vec() };
         let find = |name: &str| {
@@ -152,11 +184,18 @@ impl TaskChoice {
                 format!("task {name:?} is not one of the plugin's tasks ({})", known.join(", "))
             })
         };
-        match self {
-            TaskChoice::All => Ok(declared),
-            TaskChoice::Only(names) => names.iter().map(|n| find(n)).collect(),
-            TaskChoice::Weights(weights) => weights.iter().map(|(n, w)| find(n).map(|(n, _)| (n, *w))).collect(),
+        let tasks: Vec<(String, u32)> = match self {
+            TaskChoice::All => declared.clone(),
+            TaskChoice::Only(names) => names.iter().map(|n| find(n)).collect::<Result<_, _>>()?,
+            TaskChoice::Weights(weights) => {
+                weights.iter().map(|(n, w)| find(n).map(|(n, _)| (n, *w))).collect::<Result<_, _>>()?
+            }
+        };
+        if tasks.iter().all(|(_, weight)| *weight == 0) {
+            let whose = if *self == TaskChoice::All { "the plugin declares" } else { "the scenario picks" };
+            return Err(format!("{whose} only tasks of weight 0: no task would ever run"));
         }
+        Ok(tasks)
     }
 }
 
@@ -173,9 +212,7 @@ impl Plan {
 
     /// A plugin and flags: one scenario.
     fn from_plugin(args: &Overrides) -> Result<Plan, ConfigError> {
-        if !args.target.is_file() {
-            return Err(ConfigError::PluginMissing(args.target.clone()));
-        }
+        existing_file(&args.target)?;
         let executor = shortcut_executor(&Shortcuts::from_args(args))?;
         let scenario = ScenarioPlan {
             name: args.scenario.clone(),
@@ -261,16 +298,45 @@ impl Plan {
         source: Option<&Source>,
     ) -> Result<Plan, ConfigError> {
         let dir = source.map_or(Path::new("."), Source::dir);
-        let http_timeout = match (args.http_timeout, &file.http_timeout) {
-            (Some(timeout), _) => timeout,
-            (None, Some(text)) => {
-                parse_duration(text).map_err(|message| ConfigError::Flag { flag: "http-timeout", message })?
-            }
-            (None, None) => HttpOptions::default().timeout,
+        let option = |key: &'static str| Layered { key, source };
+        let positive = |d: &Duration| if d.is_zero() { Err("must be greater than 0".to_string()) } else { Ok(()) };
+        let http_timeout = option("http-timeout").duration(
+            args.http_timeout,
+            file.http_timeout.as_deref(),
+            HttpOptions::default().timeout,
+            positive,
+        )?;
+        let defaults = CallLimits::default();
+        let limits = CallLimits {
+            iteration_cpu: option("iteration-cpu-limit").duration(
+                args.iteration_cpu_limit,
+                file.iteration_cpu_limit.as_deref(),
+                defaults.iteration_cpu,
+                positive,
+            )?,
+            setup_timeout: option("setup-timeout").duration(
+                args.setup_timeout,
+                file.setup_timeout.as_deref(),
+                defaults.setup_timeout,
+                positive,
+            )?,
+            teardown_timeout: option("teardown-timeout").duration(
+                args.teardown_timeout,
+                file.teardown_timeout.as_deref(),
+                defaults.teardown_timeout,
+                positive,
+            )?,
         };
-        if http_timeout.is_zero() {
-            return Err(ConfigError::Flag { flag: "http-timeout", message: "must be greater than 0".into() });
-        }
+        let vu_memory = option("vu-memory-limit").size(
+            args.vu_memory_limit,
+            file.vu_memory_limit.as_deref(),
+            DEFAULT_VU_MEMORY as u64,
+            |bytes| match *bytes {
+                b if b < 1 << 20 => Err("must be at least 1MiB".to_string()),
+                b if b > 4 << 30 => Err("must be at most 4GiB (a 32-bit linear memory)".to_string()),
+                _ => Ok(()),
+            },
+        )?;
         let summary_export = args.summary_export.clone().or_else(|| file.summary_export.as_ref().map(|p| dir.join(p)));
         if let Some(path) = &summary_export
             && let Some(dir) = missing_parent_dir(path)
@@ -292,12 +358,17 @@ impl Plan {
         {
             return Err(ConfigError::CaFileMissing(ca.clone()));
         }
+        let vus: u64 = scenarios.iter().map(|s| u64::from(s.executor.max_vus())).sum();
+        if vus > u64::from(MAX_VUS) {
+            let names: Vec<String> = scenarios.iter().map(ScenarioPlan::label).collect();
+            return Err(ConfigError::TooManyVus { vus, scenarios: names.join(", ") });
+        }
         let segment = args.segment.unwrap_or_default();
         for scenario in &scenarios {
             let executor = &scenario.executor;
             let has_work = executor.fixed_iterations(segment).is_none_or(|n| n > 0);
             if segment.share(u64::from(executor.max_vus())) == 0 && has_work && segment != Segment::WHOLE {
-                let name = scenario.name.clone().unwrap_or_else(|| scenario.plugin.display().to_string());
+                let name = scenario.label();
                 return Err(ConfigError::Flag {
                     flag: "segment",
                     message: format!(
@@ -340,6 +411,8 @@ impl Plan {
                 ca_file: args.ca_file.clone(),
                 user_agent: args.user_agent.clone().or_else(|| file.user_agent.clone()).unwrap_or(defaults.user_agent),
             },
+            limits,
+            vu_memory: vu_memory as usize,
             log_level: args.log_level.unwrap_or(LogLevel::Info),
             summary_export,
             outputs,
@@ -356,6 +429,15 @@ impl Plan {
     /// The most VUs `scenario` runs in this process's segment.
     pub fn scenario_vus(&self, scenario: &ScenarioPlan) -> u32 {
         self.segment.share(u64::from(scenario.executor.max_vus())) as u32
+    }
+}
+
+/// `path` exists and is a regular file (not a directory or a device such as `/dev/zero`).
+pub fn existing_file(path: &Path) -> Result<(), ConfigError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(ConfigError::NotAFile(path.to_path_buf())),
+        Err(_) => Err(ConfigError::PluginMissing(path.to_path_buf())),
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::file::{RateSpec, ScenarioSpec, StageSpec, TasksSpec, ThinkSpec};
+use super::values::MAX_RATE;
 use super::{ConfigError, DEFAULT_GRACE, DEFAULT_MAX_DURATION, RunFile, ScenarioPlan, Source, TaskChoice};
 use super::{parse_duration, parse_rate, per_second};
 use crate::exec::{ExecutorPlan, Ramp, Stage, ThinkTime};
@@ -115,7 +116,10 @@ fn executor_from_file(source: &Source, name: &str, spec: &ScenarioSpec) -> Resul
         match value {
             None => default.ok_or_else(|| required(option)),
             Some(RateSpec::Number(n)) => per_second(*n, time_unit).ok_or_else(|| {
-                source.error(&key(option), format!("must be 0 or more iterations per time-unit, got {n}"))
+                source.error(
+                    &key(option),
+                    format!("must be 0 or more iterations per time-unit, at most {MAX_RATE}/s, got {n}"),
+                )
             }),
             Some(RateSpec::Text(_)) if spec.time_unit.is_some() => {
                 Err(source.error(&key(option), "already names its time unit; drop time-unit or give a number"))
@@ -191,7 +195,10 @@ fn executor_from_file(source: &Source, name: &str, spec: &ScenarioSpec) -> Resul
                 let at = ["scenarios", name, "stages"];
                 let duration = duration(source, &at, &stage.duration, true)?;
                 let target = per_second(stage.target, time_unit).ok_or_else(|| {
-                    source.error(&at, format!("stage {}: target must be 0 or more, got {}", index + 1, stage.target))
+                    source.error(
+                        &at,
+                        format!("stage {}: target must be 0 to {MAX_RATE}/s, got {}", index + 1, stage.target),
+                    )
                 })?;
                 ramp.stages.push(Stage { duration, target });
             }
@@ -273,11 +280,8 @@ fn think_time(source: &Source, keys: &[&str], spec: &ThinkSpec) -> Result<ThinkT
 }
 
 pub(super) fn existing_plugin(source: &Source, keys: &[&str], path: &Path) -> Result<PathBuf, ConfigError> {
-    if path.is_file() {
-        Ok(path.to_path_buf())
-    } else {
-        Err(source.error(keys, format!("plugin file {path:?} does not exist")))
-    }
+    super::existing_file(path).map_err(|err| source.error(keys, err))?;
+    Ok(path.to_path_buf())
 }
 
 pub(super) fn pairs(map: &BTreeMap<String, String>) -> Vec<(String, String)> {

@@ -268,6 +268,59 @@ fn tasks_resolve_against_the_plugin() {
 }
 
 #[test]
+fn plugins_that_would_run_nothing_or_declare_a_task_twice_are_refused() {
+    let task = |name: &str, weight| (name.to_string(), weight);
+    let zero = [task("idle", 0), task("never", 0)];
+    assert_eq!(
+        TaskChoice::All.resolve(&zero).unwrap_err(),
+        "the plugin declares only tasks of weight 0: no task would ever run"
+    );
+    let mixed = [task("browse", 2), task("never", 0)];
+    assert_eq!(
+        TaskChoice::Only(vec!["never".into()]).resolve(&mixed).unwrap_err(),
+        "the scenario picks only tasks of weight 0: no task would ever run"
+    );
+    let twice = [task("browse", 1), task("buy", 1), task("browse", 2)];
+    assert_eq!(TaskChoice::All.resolve(&twice).unwrap_err(), "the plugin declares task \"browse\" twice");
+    assert!(TaskChoice::All.resolve(&[task("", 1)]).unwrap_err().contains("empty name"));
+}
+
+#[test]
+fn absurd_counts_and_durations_are_refused_with_their_key() {
+    let err = bare(&["--vus", "4294967295", "--duration", "1s"]).unwrap_err().to_string();
+    assert!(err.starts_with("4294967295 VUs in all"), "{err}");
+    assert!(err.contains("at most 1000000"), "{err}");
+    // Two scenarios whose VUs together overflow a u32.
+    let two = "plugin = \"p.wasm\"\n[scenarios.a]\nexecutor = \"constant-vus\"\nvus = 2147483653\nduration = \"1s\"\n\
+        [scenarios.b]\nexecutor = \"constant-vus\"\nvus = 2147483653\nduration = \"1s\"\n";
+    let err = error(two);
+    assert!(err.starts_with("4294967306 VUs in all (a, b)"), "{err}");
+    let err = error("plugin = \"p.wasm\"\nvus = 1\nduration = \"300000000000y\"\n");
+    assert!(err.contains(": duration: duration \"300000000000y\" is longer than a year"), "{err}");
+    let rate = "plugin = \"p.wasm\"\n[scenarios.a]\nexecutor = \"constant-arrival-rate\"\nrate = 1e300\nduration = \"1s\"\npre-allocated-vus = 1\n";
+    assert!(
+        error(rate).contains("scenarios.a.rate: must be 0 or more iterations per time-unit, at most"),
+        "{}",
+        error(rate)
+    );
+}
+
+#[test]
+fn a_device_or_directory_is_not_a_plugin_or_run_file() {
+    let overrides = |target: &str| Overrides { target: target.into(), ..Overrides::default() };
+    assert_eq!(
+        Plan::from_args(&overrides("/dev/zero")).unwrap_err().to_string(),
+        "\"/dev/zero\" is not a regular file"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let toml = dir.path().join("run.toml");
+    std::fs::create_dir(&toml).expect("a directory named like a run file");
+    let err = Plan::from_args(&overrides(toml.to_str().expect("utf-8"))).unwrap_err().to_string();
+    assert!(err.ends_with("is not a regular file"), "{err}");
+    assert!(Plan::from_args(&overrides("/no/such.wasm")).unwrap_err().to_string().contains("does not exist"));
+}
+
+#[test]
 fn a_segment_without_vus_but_with_work_is_an_error() {
     let file = "plugin = \"p.wasm\"\n[scenarios.s]\nexecutor = \"shared-iterations\"\nvus = 2\niterations = 30\n";
     assert!(from_file(file, &["--segment", "2/2"]).is_ok());

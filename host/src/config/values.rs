@@ -5,15 +5,27 @@
 
 use std::time::Duration;
 
-/// Parses durations like `30s`, `1m30s`, `250ms`, `2h`.
+use super::{ConfigError, Source};
+
+/// The longest duration any option takes: a year, far past any test, and
+/// short enough that adding it to a clock reading cannot overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Parses durations like `30s`, `1m30s`, `250ms`, `2h`, at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|err| format!("invalid duration {text:?} ({err}); use e.g. 30s, 1m30s, 250ms"))
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|err| format!("invalid duration {text:?} ({err}); use e.g. 30s, 1m30s, 250ms"))?;
+    if duration > MAX_DURATION {
+        return Err(format!("duration {text:?} is longer than a year, the longest allowed"));
+    }
+    Ok(duration)
 }
 
 /// Parses a rate like `200/s`, `12/m`, `5/2s` into iterations per second.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
-    let invalid = || format!("invalid rate {text:?}: use iterations per time unit, e.g. 200/s, 12/m, 5/2s");
+    let invalid = || {
+        format!("invalid rate {text:?}: use iterations per time unit, e.g. 200/s, 12/m, 5/2s (at most {MAX_RATE}/s)")
+    };
     let (count, unit) = text.split_once('/').ok_or_else(invalid)?;
     let count: f64 = count.trim().parse().map_err(|_| invalid())?;
     let unit = unit.trim();
@@ -26,9 +38,15 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     per_second(count, unit).ok_or_else(invalid)
 }
 
-/// `count` iterations per `unit` as iterations per second, if both are valid.
+/// The highest arrival rate, in iterations per second: far above what one
+/// process can start, low enough that a year of it fits in a count.
+pub const MAX_RATE: f64 = 1e9;
+
+/// `count` iterations per `unit` as iterations per second, if both are
+/// valid and the rate is at most [`MAX_RATE`].
 pub fn per_second(count: f64, unit: Duration) -> Option<f64> {
-    (count.is_finite() && count >= 0.0 && !unit.is_zero()).then(|| count / unit.as_secs_f64())
+    let valid = count.is_finite() && count >= 0.0 && !unit.is_zero();
+    valid.then(|| count / unit.as_secs_f64()).filter(|rate| *rate <= MAX_RATE)
 }
 
 /// Parses a `--stage` value `DURATION:TARGET`, e.g. `30s:100`.
@@ -67,6 +85,57 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// A run-wide option set by a flag, by the run file, or by default; its
+/// errors name the flag or the file's line and key.
+pub(super) struct Layered<'a> {
+    pub key: &'static str,
+    pub source: Option<&'a Source>,
+}
+
+impl Layered<'_> {
+    /// A duration: the flag's, else the file's text parsed, else `default`;
+    /// `check` judges the value.
+    pub fn duration(
+        &self,
+        flag: Option<Duration>,
+        file: Option<&str>,
+        default: Duration,
+        check: impl Fn(&Duration) -> Result<(), String>,
+    ) -> Result<Duration, ConfigError> {
+        self.layered(flag, file, default, parse_duration, check)
+    }
+
+    /// A size in bytes, as [`Layered::duration`].
+    pub fn size(
+        &self,
+        flag: Option<u64>,
+        file: Option<&str>,
+        default: u64,
+        check: impl Fn(&u64) -> Result<(), String>,
+    ) -> Result<u64, ConfigError> {
+        self.layered(flag, file, default, parse_size, check)
+    }
+
+    fn layered<T>(
+        &self,
+        flag: Option<T>,
+        file: Option<&str>,
+        default: T,
+        parse: fn(&str) -> Result<T, String>,
+        check: impl Fn(&T) -> Result<(), String>,
+    ) -> Result<T, ConfigError> {
+        let flag_error = |message| ConfigError::Flag { flag: self.key, message };
+        match (flag, file, self.source) {
+            (Some(value), _, _) => check(&value).map(|()| value).map_err(flag_error),
+            (None, Some(text), Some(source)) => {
+                let value = parse(text).map_err(|message| source.error(&[self.key], message))?;
+                check(&value).map(|()| value).map_err(|message| source.error(&[self.key], message))
+            }
+            _ => Ok(default),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +147,9 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("ten seconds").unwrap_err().contains("ten seconds"));
         assert!(parse_duration("-5s").is_err());
+        assert_eq!(parse_duration("366d"), Ok(MAX_DURATION));
+        assert!(parse_duration("367d").unwrap_err().contains("longer than a year"));
+        assert!(parse_duration("300000000000y").unwrap_err().contains("300000000000y"));
     }
 
     #[test]
@@ -86,7 +158,7 @@ mod tests {
         assert_eq!(parse_rate("12/m"), Ok(0.2));
         assert_eq!(parse_rate("5/2s"), Ok(2.5));
         assert_eq!(parse_rate(" 30 / 1m "), Ok(0.5));
-        for bad in ["200", "x/s", "5/0s", "5/parsec", "-1/s"] {
+        for bad in ["200", "x/s", "5/0s", "5/parsec", "-1/s", "2000000000/s", "1e300/s"] {
             assert!(parse_rate(bad).unwrap_err().contains(bad), "{bad}");
         }
     }

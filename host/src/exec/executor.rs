@@ -157,7 +157,7 @@ impl ExecutorPlan {
 
 /// The init phase of one scenario: instantiates and initialises the
 /// segment's initial VUs concurrently, before the test clock starts.
-pub async fn prepare(plan: &ExecutorPlan, ctx: &Arc<ExecCtx>, segment: Segment) -> Vec<VuRunner> {
+pub async fn prepare(plan: &ExecutorPlan, ctx: &Arc<ExecCtx>, segment: Segment) -> Result<Vec<VuRunner>, TaskFailed> {
     let mut starting = JoinSet::new();
     for index in segment.owned(u64::from(plan.initial_vus())) {
         let ctx = ctx.clone();
@@ -165,17 +165,20 @@ pub async fn prepare(plan: &ExecutorPlan, ctx: &Arc<ExecCtx>, segment: Segment) 
     }
     let mut started = Vec::with_capacity(starting.len());
     while let Some(joined) = starting.join_next().await {
-        match joined {
-            Ok(vu) => started.push(vu),
-            Err(err) => tracing::error!("a VU failed to start: {err}"),
-        }
+        started.push(joined.map_err(|err| TaskFailed(format!("a VU task failed to start: {err}")))?);
     }
     started.sort_by_key(|vu| vu.index);
-    started
+    Ok(started)
 }
 
+/// A task of the executor panicked: a bug, which fails the run.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TaskFailed(String);
+
 /// Runs one scenario's executor from `start` to its end, graceful stop
-/// included. `interrupt` (Ctrl-C, a threshold's abortOnFail) stops it early.
+/// included. `interrupt` (Ctrl-C, a threshold's abortOnFail) stops it at
+/// once, as k6 does: running iterations are cut and counted as interrupted.
 pub async fn run_executor(
     plan: &ExecutorPlan,
     ctx: Arc<ExecCtx>,
@@ -184,16 +187,13 @@ pub async fn run_executor(
     start: Instant,
     graceful_stop: Duration,
     interrupt: CancellationToken,
-) {
+) -> Result<(), TaskFailed> {
     let stops = Stops::default();
-    // An interrupt stops new iterations at once and abandons running ones
-    // after the graceful stop.
     let stopper = tokio::spawn({
         let stops = stops.clone();
         async move {
             interrupt.cancelled().await;
             stops.soft.cancel();
-            tokio::time::sleep(graceful_stop).await;
             stops.hard.cancel();
         }
     });
@@ -201,13 +201,16 @@ pub async fn run_executor(
         _ = tokio::time::sleep_until(start.into()) => {}
         _ = stops.soft.cancelled() => {}
     }
-    if !stops.soft.is_cancelled() {
+    let outcome = if stops.soft.is_cancelled() {
+        Ok(())
+    } else {
         match plan.arrivals() {
             Some(arrivals) => run_arrivals(plan, &ctx, vus, segment, arrivals, start, graceful_stop, &stops).await,
             None => run_looping(plan, &ctx, vus, segment, start, graceful_stop, &stops).await,
         }
-    }
+    };
     stopper.abort();
+    outcome
 }
 
 /// The closed models: each VU loops through its active stretches of time.
@@ -219,7 +222,7 @@ async fn run_looping(
     start: Instant,
     graceful_stop: Duration,
     stops: &Stops,
-) {
+) -> Result<(), TaskFailed> {
     let end = plan.duration();
     let shared = match plan {
         ExecutorPlan::SharedIterations { iterations, .. } => Some(Arc::new(AtomicU64::new(segment.share(*iterations)))),
@@ -254,11 +257,12 @@ async fn run_looping(
             }
         });
     }
-    join_all(tasks).await;
+    join_all(tasks).await
 }
 
 /// The open models: iterations start on schedule on whichever VU is free;
-/// none free means a dropped iteration and, below `max-vus`, one more VU.
+/// none free means, below `max-vus`, a VU started for that arrival, else a
+/// dropped iteration.
 #[allow(clippy::too_many_arguments)]
 async fn run_arrivals(
     plan: &ExecutorPlan,
@@ -269,22 +273,22 @@ async fn run_arrivals(
     start: Instant,
     graceful_stop: Duration,
     stops: &Stops,
-) {
+) -> Result<(), TaskFailed> {
     let idle = Arc::new(AtomicU32::new(0));
     let (jobs_tx, jobs) = async_channel::unbounded::<Instant>();
-    let (allocated_tx, mut allocated) = tokio::sync::mpsc::unbounded_channel::<VuRunner>();
+    let (allocated_tx, mut allocated) = tokio::sync::mpsc::unbounded_channel::<(VuRunner, Instant)>();
     let mut tasks = JoinSet::new();
-    let serve = |tasks: &mut JoinSet<()>, mut vu: VuRunner| {
+    let serve = |tasks: &mut JoinSet<()>, mut vu: VuRunner, first: Option<Instant>| {
         let (ctx, idle, jobs, stops) = (ctx.clone(), idle.clone(), jobs.clone(), stops.clone());
         ctx.active_vus.fetch_add(1, Ordering::Relaxed);
         tasks.spawn(async move {
-            vu.serve_arrivals(&ctx, &jobs, &idle, &stops).await;
+            vu.serve_arrivals(&ctx, first, &jobs, &idle, &stops).await;
             ctx.active_vus.fetch_sub(1, Ordering::Relaxed);
         });
     };
     let spare: Vec<u32> = segment.owned(u64::from(plan.max_vus())).skip(vus.len()).map(|index| index as u32).collect();
     for vu in vus {
-        serve(&mut tasks, vu);
+        serve(&mut tasks, vu, None);
     }
     let scheduler = Scheduler {
         ctx: ctx.clone(),
@@ -298,16 +302,13 @@ async fn run_arrivals(
     let mut scheduling = tokio::task::spawn_blocking(move || scheduler.run(&arrivals, segment, start));
     loop {
         tokio::select! {
-            Some(vu) = allocated.recv() => serve(&mut tasks, vu),
+            Some((vu, first)) = allocated.recv() => serve(&mut tasks, vu, Some(first)),
             _ = &mut scheduling => break,
         }
     }
-    // The scheduler is done and dropped its sender: free VUs end, busy ones
-    // finish their iteration (or are cut at the hard stop). VUs still
-    // starting end as soon as they are served.
-    while let Ok(vu) = allocated.try_recv() {
-        serve(&mut tasks, vu);
-    }
+    // The scheduler is done and dropped its job sender: free VUs end, busy
+    // ones finish their iteration (or are cut at the hard stop). VUs still
+    // starting run the arrival they were started for.
     let ends = tokio::spawn({
         let stops = stops.clone();
         async move {
@@ -316,8 +317,19 @@ async fn run_arrivals(
             stops.hard.cancel();
         }
     });
-    join_all(tasks).await;
+    loop {
+        tokio::select! {
+            biased;
+            _ = stops.hard.cancelled() => break,
+            next = allocated.recv() => match next {
+                Some((vu, first)) => serve(&mut tasks, vu, Some(first)),
+                None => break,
+            },
+        }
+    }
+    let joined = join_all(tasks).await;
     ends.abort();
+    joined
 }
 
 /// The arrival clock of an open-model executor. It runs on a thread of its
@@ -330,7 +342,8 @@ struct Scheduler {
     /// VU waiting for it.
     idle: Arc<AtomicU32>,
     jobs: async_channel::Sender<Instant>,
-    allocated: tokio::sync::mpsc::UnboundedSender<VuRunner>,
+    /// VUs started for an arrival, with it.
+    allocated: tokio::sync::mpsc::UnboundedSender<(VuRunner, Instant)>,
     /// Indexes of the VUs that may still be added, up to `max-vus`.
     spare: Vec<u32>,
     stop: CancellationToken,
@@ -375,23 +388,29 @@ impl Scheduler {
                 let _ = self.jobs.try_send(due);
                 continue;
             }
-            dropped(1);
-            // One more VU, started in the background as k6 does; it serves
-            // the iterations after this one.
-            if let Some(index) = self.spare.pop() {
-                let (ctx, allocated) = (self.ctx.clone(), self.allocated.clone());
-                self.runtime.spawn(async move {
-                    let _ = allocated.send(ctx.start_vu(index).await);
-                });
+            // No VU is free: start one for this arrival (unlike k6, which
+            // drops it and starts one for later ones), or drop it at max-vus.
+            match self.spare.pop() {
+                Some(index) => {
+                    let (ctx, allocated) = (self.ctx.clone(), self.allocated.clone());
+                    self.runtime.spawn(async move {
+                        let _ = allocated.send((ctx.start_vu(index).await, due));
+                    });
+                }
+                None => dropped(1),
             }
         }
     }
 }
 
-async fn join_all(mut tasks: JoinSet<()>) {
+/// Waits for every VU task; a panicked one fails the executor, after the
+/// others have ended.
+async fn join_all(mut tasks: JoinSet<()>) -> Result<(), TaskFailed> {
+    let mut failed = None;
     while let Some(joined) = tasks.join_next().await {
         if let Err(err) = joined {
-            tracing::error!("a VU task failed: {err}");
+            failed.get_or_insert(TaskFailed(format!("a VU task failed: {err}")));
         }
     }
+    failed.map_or(Ok(()), Err)
 }

@@ -4,26 +4,55 @@
 //! runner's business.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::bindings::Scenario;
 use crate::bindings::runner::Info;
-use crate::caps::{ScenarioShared, VuState};
+use crate::caps::{CpuBudgetExceeded, MemoryCapExceeded, ScenarioShared, StderrMark, VuState};
 use crate::plugin::Plugin;
+
+/// How long `describe` may take: it only returns a constant.
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What one call into a plugin may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// The plugin's own CPU time per `init` and per `run` (host calls that
+    /// wait excluded); past it the call traps and the VU is replaced.
+    pub iteration_cpu: Duration,
+    /// Wall-clock time `setup` may take (k6's setupTimeout).
+    pub setup_timeout: Duration,
+    /// Wall-clock time `teardown` may take (k6's teardownTimeout).
+    pub teardown_timeout: Duration,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        CallLimits {
+            iteration_cpu: Duration::from_secs(10),
+            setup_timeout: Duration::from_secs(60),
+            teardown_timeout: Duration::from_secs(60),
+        }
+    }
+}
 
 /// Builds VU instances of one plugin for one scenario.
 pub struct VuFactory {
     pub engine: Engine,
     pub plugin: Arc<Plugin>,
     pub shared: Arc<ScenarioShared>,
+    pub limits: CallLimits,
 }
 
 /// A live instance of the plugin.
 pub struct Instance {
     store: Store<VuState>,
     scenario: Scenario,
+    limits: CallLimits,
 }
 
 /// The `runner` export a call went to.
@@ -57,6 +86,9 @@ pub enum VuError {
     /// The guest trapped; the instance is unusable and must be replaced.
     #[error("{call} trapped: {message}")]
     Trap { call: Call, message: String },
+    /// The call took longer than the run allows; the instance was abandoned.
+    #[error("{call} did not finish within {} ({option})", humantime::format_duration(*.after))]
+    Timeout { call: Call, after: Duration, option: &'static str },
     /// The guest returned an error; the instance is fine.
     #[error("{}", guest_message(*.call, .message))]
     Guest { call: Call, message: String },
@@ -78,54 +110,66 @@ impl VuError {
     }
 }
 
+/// A call's result: it finished (with the guest's value, its error, or a
+/// trap) or its wall-clock limit passed.
+type Outcome<T> = Result<wasmtime::Result<Result<T, String>>, tokio::time::error::Elapsed>;
+
 impl VuFactory {
     /// A fresh Store and instance for VU `id` (0: the setup instance).
     pub async fn instantiate(&self, id: u32) -> Result<Instance, VuError> {
         let mut store = Store::new(&self.engine, VuState::new(&self.shared, id));
-        store.limiter(|state| state.limits());
-        // Give the tokio worker back every epoch tick, so a busy guest
-        // cannot starve other VUs and a stop can cancel it.
-        store.epoch_deadline_async_yield_and_update(1);
-        let scenario = self
-            .plugin
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|err| VuError::Instantiate(format!("{err:#}")))?;
-        Ok(Instance { store, scenario })
+        store.limiter(|state| state.limiter());
+        // At every epoch tick: trap if the call spent its CPU, else give
+        // the tokio worker back, so a busy guest cannot starve other VUs
+        // and a stop can cancel it.
+        store.epoch_deadline_callback(|mut store| match store.data_mut().clock.tick() {
+            Ok(resume) => Ok(UpdateDeadline::YieldCustom(1, resume)),
+            Err(exceeded) => Err(wasmtime::Error::new(exceeded)),
+        });
+        store.set_epoch_deadline(1);
+        let scenario =
+            self.plugin.pre.instantiate_async(&mut store).await.map_err(|err| VuError::Instantiate(one_line(&err)))?;
+        Ok(Instance { store, scenario, limits: self.limits })
     }
 }
 
 impl Instance {
     pub async fn describe(&mut self) -> Result<Info, VuError> {
+        let mark = self.begin(DESCRIBE_TIMEOUT, "describe");
         let runner = self.scenario.vespid_scenario_runner();
-        let outcome = runner.call_describe(&mut self.store).await;
-        outcome.map_err(|err| self.trap(Call::Describe, &err))
+        let outcome = tokio::time::timeout(DESCRIBE_TIMEOUT, runner.call_describe(&mut self.store)).await;
+        self.settle(Call::Describe, mark, outcome.map(|result| result.map(Ok)))
     }
 
     pub async fn setup(&mut self) -> Result<String, VuError> {
+        let limit = self.limits.setup_timeout;
+        let mark = self.begin(limit, "setup-timeout");
         let runner = self.scenario.vespid_scenario_runner();
-        let outcome = runner.call_setup(&mut self.store).await;
-        self.settle(Call::Setup, outcome)
+        let outcome = tokio::time::timeout(limit, runner.call_setup(&mut self.store)).await;
+        self.settle(Call::Setup, mark, outcome)
     }
 
     pub async fn init(&mut self, setup_data: &str) -> Result<(), VuError> {
+        let mark = self.begin(self.limits.iteration_cpu, "iteration-cpu-limit");
         let runner = self.scenario.vespid_scenario_runner();
-        let outcome = runner.call_init(&mut self.store, setup_data).await;
-        self.settle(Call::Init, outcome)
-    }
-
-    pub async fn teardown(&mut self, setup_data: &str) -> Result<(), VuError> {
-        let runner = self.scenario.vespid_scenario_runner();
-        let outcome = runner.call_teardown(&mut self.store, setup_data).await;
-        self.settle(Call::Teardown, outcome)
+        let outcome = unlimited(runner.call_init(&mut self.store, setup_data)).await;
+        self.settle(Call::Init, mark, outcome)
     }
 
     /// Runs one iteration of `task`.
     pub async fn run(&mut self, task: &str) -> Result<(), VuError> {
+        let mark = self.begin(self.limits.iteration_cpu, "iteration-cpu-limit");
         let runner = self.scenario.vespid_scenario_runner();
-        let outcome = runner.call_run(&mut self.store, task).await;
-        self.settle(Call::Run, outcome)
+        let outcome = unlimited(runner.call_run(&mut self.store, task)).await;
+        self.settle(Call::Run, mark, outcome)
+    }
+
+    pub async fn teardown(&mut self, setup_data: &str) -> Result<(), VuError> {
+        let limit = self.limits.teardown_timeout;
+        let mark = self.begin(limit, "teardown-timeout");
+        let runner = self.scenario.vespid_scenario_runner();
+        let outcome = tokio::time::timeout(limit, runner.call_teardown(&mut self.store, setup_data)).await;
+        self.settle(Call::Teardown, mark, outcome)
     }
 
     /// The VU's state, for the runner to update between calls.
@@ -133,31 +177,72 @@ impl Instance {
         self.store.data_mut()
     }
 
-    /// A call's outcome: its value, the guest's own error, or a trap.
-    fn settle<T>(&self, call: Call, outcome: wasmtime::Result<Result<T, String>>) -> Result<T, VuError> {
+    /// Starts a call with `cpu` of CPU budget (set by run option `option`):
+    /// its clock, its first epoch deadline one tick away, and the point in
+    /// stderr from which its messages count.
+    fn begin(&mut self, cpu: Duration, option: &'static str) -> StderrMark {
+        self.store.set_epoch_deadline(1);
+        let state = self.store.data_mut();
+        state.clock.start(cpu, option);
+        state.stderr.mark()
+    }
+
+    /// A call's outcome: its value, the guest's own error, a trap, or the
+    /// wall-clock limit (named by the run option that sets it).
+    fn settle<T>(&self, call: Call, mark: StderrMark, outcome: Outcome<T>) -> Result<T, VuError> {
         match outcome {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(message)) => Err(VuError::Guest { call, message }),
-            Err(err) => Err(self.trap(call, &err)),
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(message))) => Err(VuError::Guest { call, message }),
+            Ok(Err(err)) => Err(VuError::Trap { call, message: self.trap_message(&err, mark) }),
+            Err(_) => {
+                let (after, option) = match call {
+                    Call::Setup => (self.limits.setup_timeout, "setup-timeout"),
+                    Call::Teardown => (self.limits.teardown_timeout, "teardown-timeout"),
+                    _ => (DESCRIBE_TIMEOUT, "describe"),
+                };
+                Err(VuError::Timeout { call, after, option })
+            }
         }
     }
 
-    /// A trap as one line: the guest's last panic message if it printed
-    /// one, else the trap's kind.
-    fn trap(&self, call: Call, err: &wasmtime::Error) -> VuError {
-        let message = match (self.store.data().stderr.last_message(), err.downcast_ref::<wasmtime::Trap>()) {
-            (Some(message), _) => message,
-            (None, Some(trap)) => trap.to_string(),
-            (None, None) => format!("{err:#}").lines().next().unwrap_or_default().to_string(),
-        };
-        VuError::Trap { call, message }
+    /// A trap as one line naming its cause: the CPU budget or the memory
+    /// cap, a stack overflow, the panic message the guest printed during
+    /// this call, else the trap's own kind.
+    fn trap_message(&self, err: &wasmtime::Error, mark: StderrMark) -> String {
+        if let Some(exceeded) = err.downcast_ref::<CpuBudgetExceeded>() {
+            return exceeded.to_string();
+        }
+        if let Some(exceeded) = err.downcast_ref::<MemoryCapExceeded>() {
+            return exceeded.to_string();
+        }
+        let trap = err.downcast_ref::<Trap>();
+        if trap == Some(&Trap::StackOverflow) {
+            return "stack overflow".to_string();
+        }
+        if let Some(message) = self.store.data().stderr.message_since(mark) {
+            return message;
+        }
+        match trap {
+            Some(trap) => trap.to_string(),
+            None => one_line(err),
+        }
     }
+}
+
+/// A call with no wall-clock limit (its CPU budget still applies).
+async fn unlimited<T>(call: impl Future<Output = T>) -> Result<T, tokio::time::error::Elapsed> {
+    Ok(call.await)
+}
+
+/// wasmtime errors carry a cause chain over several lines; keep the first.
+fn one_line(err: &wasmtime::Error) -> String {
+    format!("{err:#}").lines().next().unwrap_or_default().to_string()
 }
 
 /// What a plugin says about itself, asked on a throwaway instance with
 /// default capabilities (`describe` must not call imports).
 pub async fn describe(engine: &Engine, plugin: &Arc<Plugin>) -> Result<Info, VuError> {
     let shared = ScenarioShared::detached().map_err(|err| VuError::Instantiate(err.to_string()))?;
-    let factory = VuFactory { engine: engine.clone(), plugin: plugin.clone(), shared };
+    let factory = VuFactory { engine: engine.clone(), plugin: plugin.clone(), shared, limits: CallLimits::default() };
     factory.instantiate(0).await?.describe().await
 }

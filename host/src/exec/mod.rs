@@ -9,11 +9,13 @@ mod instance;
 mod runner;
 mod schedule;
 mod segment;
+mod tasks;
 mod think;
 
-pub use executor::{ExecutorPlan, prepare, run_executor};
-pub use instance::{Call, Instance, VuError, VuFactory, describe};
-pub use runner::{ExecCtx, TaskPicker, VuRunner};
+pub use executor::{ExecutorPlan, TaskFailed, prepare, run_executor};
+pub use instance::{Call, CallLimits, Instance, VuError, VuFactory, describe};
+pub use runner::{ExecCtx, VuRunner};
 pub use schedule::{Ramp, Stage};
 pub use segment::Segment;
+pub use tasks::TaskPicker;
 pub use think::ThinkTime;

@@ -11,41 +11,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::ThinkTime;
 use super::instance::{Instance, VuError, VuFactory};
+use super::tasks::TaskPicker;
 use crate::metrics::{Recorder, Sample, TagSet, names};
 
 /// Pause after a VU failed to start, so a plugin whose `init` always fails
 /// does not spin a core.
 const START_RETRY_PAUSE: Duration = Duration::from_millis(100);
-
-/// Picks a task per iteration by weight (Locust's task weights).
-#[derive(Clone)]
-pub struct TaskPicker {
-    tasks: Arc<[(String, u32)]>,
-    total: u64,
-}
-
-impl TaskPicker {
-    /// Tasks with weight 0 are never picked; no tasks means `default`.
-    pub fn new(tasks: Vec<(String, u32)>) -> Self {
-        let mut tasks: Vec<(String, u32)> = tasks.into_iter().filter(|(_, w)| *w > 0).collect();
-        if tasks.is_empty() {
-            tasks.push(("default".to_string(), 1));
-        }
-        let total = tasks.iter().map(|(_, w)| u64::from(*w)).sum();
-        TaskPicker { tasks: tasks.into(), total }
-    }
-
-    pub fn pick(&self, rng: &mut fastrand::Rng) -> &str {
-        let mut ticket = rng.u64(0..self.total);
-        for (name, weight) in self.tasks.iter() {
-            match ticket.checked_sub(u64::from(*weight)) {
-                Some(rest) => ticket = rest,
-                None => return name,
-            }
-        }
-        &self.tasks[0].0
-    }
-}
 
 /// What every VU of one scenario shares.
 pub struct ExecCtx {
@@ -168,9 +139,9 @@ impl VuRunner {
             }
             let failed = tokio::select! {
                 biased;
-                _ = &mut hard_stop => return self.abandon(SpanEnd::Done),
-                _ = &mut overtime => return self.abandon(SpanEnd::Elapsed),
-                failed = self.iterate(ctx, started, None) => failed,
+                _ = &mut hard_stop => return self.interrupted(SpanEnd::Done),
+                _ = &mut overtime => return self.interrupted(SpanEnd::Elapsed),
+                failed = self.iterate(ctx, None) => failed,
             };
             let pause = if failed && self.vu.is_none() {
                 // Not restarted yet: a plugin whose init always fails must not spin a core.
@@ -193,45 +164,63 @@ impl VuRunner {
         }
     }
 
-    /// Serves an arrival-rate executor: announces itself free in `idle`,
-    /// takes the next scheduled start from `jobs`, runs it recording how late
-    /// it started, and again, until `jobs` is closed and empty or the hard stop.
+    /// Serves an arrival-rate executor: runs `first` (the arrival it was
+    /// started for, if any), then announces itself free in `idle`, takes the
+    /// next scheduled start from `jobs`, runs it, and again, until `jobs` is
+    /// closed and empty or the hard stop.
     pub async fn serve_arrivals(
         &mut self,
         ctx: &ExecCtx,
+        first: Option<Instant>,
         jobs: &async_channel::Receiver<Instant>,
         idle: &AtomicU32,
         stops: &Stops,
     ) {
         let mut hard_stop = std::pin::pin!(stops.hard.cancelled());
+        let mut next = first;
         loop {
-            idle.fetch_add(1, Ordering::AcqRel);
-            let scheduled = tokio::select! {
-                biased;
-                _ = &mut hard_stop => return,
-                job = jobs.recv() => match job { Ok(at) => at, Err(_) => return },
+            let scheduled = match next.take() {
+                Some(at) => at,
+                None => {
+                    idle.fetch_add(1, Ordering::AcqRel);
+                    tokio::select! {
+                        biased;
+                        _ = &mut hard_stop => return,
+                        job = jobs.recv() => match job { Ok(at) => at, Err(_) => return },
+                    }
+                }
             };
-            let started = Instant::now();
-            let late = started.saturating_duration_since(scheduled);
             tokio::select! {
                 biased;
-                _ = &mut hard_stop => return self.abandon(()),
-                _ = self.iterate(ctx, started, Some(late)) => {}
+                _ = &mut hard_stop => return self.interrupted(()),
+                _ = self.iterate(ctx, Some(scheduled)) => {}
             }
         }
     }
 
-    /// One iteration that started at `started`, starting (or restarting) the
-    /// VU first if needed, with its metrics (and how `late` it started, for
-    /// a scheduled one). A trap drops the instance; the next iteration gets
-    /// a fresh one. Returns whether it failed.
-    async fn iterate(&mut self, ctx: &ExecCtx, started: Instant, late: Option<Duration>) -> bool {
-        let outcome = self.run_task(ctx).await;
+    /// One iteration, starting (or restarting) the VU first if needed, with
+    /// its metrics (and, for a `scheduled` one, how late it started). Its
+    /// duration starts once the instance is ready, as k6's excludes VU
+    /// initialisation. A trap drops the instance; the next iteration gets a
+    /// fresh one. Returns whether it failed.
+    async fn iterate(&mut self, ctx: &ExecCtx, scheduled: Option<Instant>) -> bool {
+        let ready = match self.vu {
+            Some(_) => Ok(()),
+            // Boxed: restarting is rare and its future is large; the VU task
+            // should not carry it for its whole life.
+            None => Box::pin(ctx.instantiate_and_init(self.id)).await.map(|vu| self.vu = Some(vu)),
+        };
+        let started = Instant::now();
+        let outcome = match ready {
+            Ok(()) => self.run_task(ctx).await,
+            Err(err) => Err(err),
+        };
         let failed = outcome.is_err();
         if let Err(err) = outcome {
             ctx.factory.shared.run.errors.report(&err.to_string());
         }
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let late = scheduled.map(|at| started.saturating_duration_since(at));
         let samples = [
             Sample::new(names::ITERATIONS, 1.0),
             Sample::new(names::ITERATION_DURATION, ms(started.elapsed())),
@@ -245,12 +234,10 @@ impl VuRunner {
         failed
     }
 
+    /// Runs one task on the ready instance.
     async fn run_task(&mut self, ctx: &ExecCtx) -> Result<(), VuError> {
-        let vu = match &mut self.vu {
-            Some(vu) => vu,
-            // Boxed: restarting is rare and its future is large; the VU task
-            // should not carry it for its whole life.
-            None => self.vu.insert(Box::pin(ctx.instantiate_and_init(self.id)).await?),
+        let Some(vu) = &mut self.vu else {
+            return Err(VuError::Instantiate("no instance".into()));
         };
         vu.state().vu.set_iteration(self.iteration);
         let outcome = vu.run(ctx.tasks.pick(&mut self.rng)).await;
@@ -260,10 +247,12 @@ impl VuRunner {
         outcome
     }
 
-    /// Drops an instance whose call was cut short: its state is unknown, so
-    /// a later iteration starts a fresh one.
-    fn abandon<T>(&mut self, end: T) -> T {
+    /// An iteration was cut short (graceful stop over, hard stop, Ctrl-C):
+    /// it is counted as interrupted, and its instance, whose state is
+    /// unknown, is dropped, so a later iteration starts a fresh one.
+    fn interrupted<T>(&mut self, end: T) -> T {
         self.vu = None;
+        self.recorder.record(&self.tags, &[Sample::new(names::INTERRUPTED_ITERATIONS, 1.0)]);
         end
     }
 }
@@ -274,28 +263,4 @@ impl VuRunner {
 pub struct Stops {
     pub soft: CancellationToken,
     pub hard: CancellationToken,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tasks_are_picked_by_weight() {
-        let picker = TaskPicker::new(vec![("browse".into(), 3), ("buy".into(), 1), ("never".into(), 0)]);
-        let mut rng = fastrand::Rng::with_seed(7);
-        let mut counts = std::collections::HashMap::new();
-        for _ in 0..40_000 {
-            *counts.entry(picker.pick(&mut rng).to_string()).or_insert(0u32) += 1;
-        }
-        assert_eq!(counts.get("never"), None);
-        let browse = f64::from(counts["browse"]) / 40_000.0;
-        assert!((browse - 0.75).abs() < 0.02, "{browse}");
-    }
-
-    #[test]
-    fn no_tasks_means_default() {
-        let picker = TaskPicker::new(vec![]);
-        assert_eq!(picker.pick(&mut fastrand::Rng::with_seed(1)), "default");
-    }
 }

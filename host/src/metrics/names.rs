@@ -34,6 +34,7 @@ builtins! {
     CHECKS = 16: "checks", Rate, Plain;
     DROPPED_ITERATIONS = 17: "dropped_iterations", Counter, Plain;
     ITERATION_START_DELAY = 18: "iteration_start_delay", Trend, Time;
+    INTERRUPTED_ITERATIONS = 19: "interrupted_iterations", Counter, Plain;
 }
 
 /// The tag that names a check in the `checks` rate.

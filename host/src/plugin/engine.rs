@@ -11,9 +11,6 @@ use wasmtime::{Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, P
 
 use super::PluginError;
 
-/// Largest linear memory of one VU; also its pooling slot size.
-pub const VU_MEMORY_MAX: usize = 64 << 20;
-
 /// How often the epoch advances: the granularity of guest yields and
 /// CPU deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -25,6 +22,8 @@ pub struct EngineOptions {
     pub max_instances: u32,
     /// Use the compilation cache in the user's cache directory.
     pub cache: bool,
+    /// Largest linear memory of one instance, in bytes: its pooling slot.
+    pub memory: usize,
 }
 
 /// Core instances, tables and memories a component instance may need. Rust
@@ -40,8 +39,10 @@ pub fn build_engine(options: EngineOptions) -> Result<Engine, PluginError> {
     // Host calls (HTTP with TLS) run on the fiber stack above the guest's.
     config.async_stack_size(1 << 20);
     config.max_wasm_stack(512 << 10);
+    // Whole wasm pages; the store's limiter traps at the exact cap first.
+    let memory = options.memory.next_multiple_of(64 << 10);
     // Without these, each pooled memory slot reserves 4 GiB of address space.
-    config.memory_reservation(VU_MEMORY_MAX as u64);
+    config.memory_reservation(memory as u64);
     config.memory_guard_size(0);
     config.memory_reservation_for_growth(0);
     // Copy data segments instead of mapping a copy-on-write image per
@@ -59,7 +60,7 @@ pub fn build_engine(options: EngineOptions) -> Result<Engine, PluginError> {
         .total_tables(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
         .total_stacks(n)
         .max_memories_per_component(MEMORIES_PER_COMPONENT)
-        .max_memory_size(VU_MEMORY_MAX);
+        .max_memory_size(memory);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 
     if options.cache

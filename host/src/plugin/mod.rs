@@ -6,5 +6,5 @@
 mod engine;
 mod load;
 
-pub use engine::{EngineOptions, EpochTicker, VU_MEMORY_MAX, build_engine};
+pub use engine::{EngineOptions, EpochTicker, build_engine};
 pub use load::{Plugin, PluginError};

@@ -6,6 +6,7 @@
 mod collector;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -19,10 +20,10 @@ use self::collector::{Collector, Watch};
 use crate::bindings::runner::Info;
 use crate::caps::{DataSets, RunShared, ScenarioShared};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
-use crate::exec::{ExecCtx, Instance, TaskPicker, VuFactory, describe, prepare, run_executor};
+use crate::exec::{ExecCtx, Instance, TaskPicker, VuError, VuFactory, describe, prepare, run_executor};
 use crate::metrics::{Sink, evaluate};
 use crate::output::{Goal, OutputSpec, Outputs, Progress, Report, ScenarioReport};
-use crate::plugin::{EngineOptions, EpochTicker, Plugin, VU_MEMORY_MAX, build_engine};
+use crate::plugin::{EngineOptions, EpochTicker, Plugin, build_engine};
 use crate::{Error, limits};
 
 /// How a run that produced its report ended.
@@ -31,6 +32,8 @@ pub struct Finished {
     pub sink: Arc<Sink>,
     /// The abortOnFail threshold that stopped the run early, if one did.
     pub aborted_by: Option<String>,
+    /// The run was interrupted (Ctrl-C) before its end.
+    pub interrupted: bool,
     /// What went wrong after the report was made (an output could not be
     /// written, an executor failed); the outputs were still all attempted.
     pub failure: Option<Error>,
@@ -46,7 +49,7 @@ impl Plugins {
     /// Compiles (or takes from the cache) every plugin the plan names and
     /// asks each to describe itself. `max_instances` sizes the pool.
     async fn load(plan: &Plan, max_instances: u32) -> Result<Plugins, Error> {
-        let engine = build_engine(EngineOptions { max_instances, cache: plan.compile_cache })?;
+        let engine = build_engine(EngineOptions { max_instances, cache: plan.compile_cache, memory: plan.vu_memory })?;
         let mut by_path = HashMap::new();
         for scenario in &plan.scenarios {
             if by_path.contains_key(&scenario.plugin) {
@@ -69,11 +72,10 @@ impl Plugins {
         let (_, info) = &self.by_path[&scenario.plugin];
         let name = scenario.name.clone().unwrap_or_else(|| info.name.clone());
         let declared: Vec<(String, u32)> = info.tasks.iter().map(|t| (t.name.clone(), t.weight)).collect();
-        let tasks = scenario
-            .tasks
-            .resolve(&declared)
-            .map_err(|message| ConfigError::Scenario { scenario: name.clone(), message })?;
-        Ok((name, TaskPicker::new(tasks)))
+        let invalid = |message: String| ConfigError::Scenario { scenario: name.clone(), message };
+        let tasks = scenario.tasks.resolve(&declared).map_err(invalid)?;
+        let picker = TaskPicker::new(tasks).ok_or_else(|| invalid("no task has a positive weight".into()))?;
+        Ok((name, picker))
     }
 }
 
@@ -100,93 +102,136 @@ pub async fn validate(plan: &Plan) -> Result<Vec<String>, Error> {
 }
 
 /// Runs the plan to its end and writes every output. `interrupt` (Ctrl-C)
-/// starts a graceful stop.
+/// stops it in whatever phase it is: compiling or loading data ends the
+/// command at once; from setup on, the run skips to teardown and still
+/// writes its summary and outputs.
 pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, Error> {
     let vus_max = plan.max_vus();
     limits::ensure_room_for(vus_max)?;
     // VUs plus one setup instance per scenario.
-    let plugins = Plugins::load(&plan, vus_max + plan.scenarios.len() as u32).await?;
-    let data = {
-        let sources = plan.data.clone();
-        tokio::task::spawn_blocking(move || DataSets::load(&sources))
-            .await
-            .map_err(|err| Error::Runtime(format!("data loading stopped: {err}")))?
-            .map_err(ConfigError::from)?
-    };
+    let load = Plugins::load(&plan, vus_max + plan.scenarios.len() as u32);
+    let plugins = until_interrupted(&interrupt, load).await.ok_or(Error::Interrupted)??;
+    let resolved = plan.scenarios.iter().map(|s| plugins.resolve(s)).collect::<Result<Vec<_>, _>>()?;
+    let sources = plan.data.clone();
+    let load = tokio::task::spawn_blocking(move || DataSets::load(&sources));
+    let data = until_interrupted(&interrupt, load)
+        .await
+        .ok_or(Error::Interrupted)?
+        .map_err(|err| Error::Runtime(format!("data loading stopped: {err}")))?
+        .map_err(ConfigError::from)?;
     let _ticker = EpochTicker::start(&plugins.engine);
     let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
     let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() });
-    let run = RunShared::new(plan.http.clone(), plan.log_level, VU_MEMORY_MAX, data, sink.clone())?;
+    let run = RunShared::new(plan.http.clone(), plan.log_level, plan.vu_memory, data, sink.clone())?;
+    // From here on, every ending writes the outputs.
     let outputs = Outputs::start(&plan.outputs, plan.summary_export.clone(), sink.clone())?;
+    let mut failure: Option<Error> = None;
 
     // Setup once per plugin, on an instance kept for its teardown.
-    let mut scenarios = Vec::new();
-    let mut setups: HashMap<PathBuf, (Instance, Arc<str>)> = HashMap::new();
-    let mut first_id = 1;
-    for scenario in &plan.scenarios {
-        let (name, tasks) = plugins.resolve(scenario)?;
-        let shared = ScenarioShared::new(&run, &name, &scenario.env, &scenario.tags);
-        let (plugin, _) = &plugins.by_path[&scenario.plugin];
-        let factory = VuFactory { engine: plugins.engine.clone(), plugin: plugin.clone(), shared };
-        if !setups.contains_key(&scenario.plugin) {
-            let mut vu = factory.instantiate(0).await.map_err(Error::Setup)?;
-            let data: Arc<str> = vu.setup().await.map_err(Error::Setup)?.into();
-            setups.insert(scenario.plugin.clone(), (vu, data));
+    let factories: Vec<VuFactory> = plan
+        .scenarios
+        .iter()
+        .zip(&resolved)
+        .map(|(scenario, (name, _))| VuFactory {
+            engine: plugins.engine.clone(),
+            plugin: plugins.by_path[&scenario.plugin].0.clone(),
+            shared: ScenarioShared::new(&run, name, &scenario.env, &scenario.tags),
+            limits: plan.limits,
+        })
+        .collect();
+    let mut setups: Vec<(PathBuf, Instance, Arc<str>)> = Vec::new();
+    for (scenario, factory) in plan.scenarios.iter().zip(&factories) {
+        if setups.iter().any(|(path, _, _)| *path == scenario.plugin) {
+            continue;
         }
-        let setup_data = setups[&scenario.plugin].1.clone();
-        let ctx = Arc::new(ExecCtx::new(factory, tasks, setup_data, scenario.think_time, first_id));
-        first_id += scenario.executor.max_vus();
-        scenarios.push((name, scenario, ctx));
+        let setup = async {
+            let mut vu = factory.instantiate(0).await?;
+            let data = vu.setup().await?;
+            Ok::<_, VuError>((vu, data))
+        };
+        match until_interrupted(&interrupt, setup).await {
+            Some(Ok((vu, data))) => setups.push((scenario.plugin.clone(), vu, data.into())),
+            Some(Err(err)) => {
+                failure = Some(Error::Setup(err));
+                break;
+            }
+            None => break,
+        }
     }
 
     // The init phase: every scenario's initial VUs, before the clock starts.
-    let init_start = Instant::now();
-    let mut initial = Vec::new();
-    for (_, scenario, ctx) in &scenarios {
-        initial.push(prepare(&scenario.executor, ctx, plan.segment));
+    let mut contexts = Vec::new();
+    let mut first_id = 1;
+    for ((scenario, (_, tasks)), factory) in plan.scenarios.iter().zip(resolved).zip(factories) {
+        let setup_data = setups.iter().find(|(path, _, _)| *path == scenario.plugin).map(|(_, _, data)| data.clone());
+        let ctx = ExecCtx::new(factory, tasks, setup_data.unwrap_or_default(), scenario.think_time, first_id);
+        contexts.push(Arc::new(ctx));
+        first_id += scenario.executor.max_vus();
     }
-    let initial = futures_util::future::join_all(initial).await;
+    let ready = failure.is_none() && !interrupt.is_cancelled();
+    let init_start = Instant::now();
+    let initial = if ready {
+        let starting = plan.scenarios.iter().zip(&contexts).map(|(s, ctx)| prepare(&s.executor, ctx, plan.segment));
+        let all = futures_util::future::join_all(starting);
+        match until_interrupted(&interrupt, all).await {
+            Some(started) => started.into_iter().collect::<Result<Vec<_>, _>>().map_err(Error::from),
+            None => Ok(Vec::new()),
+        }
+    } else {
+        Ok(Vec::new())
+    };
+    let initial = initial.unwrap_or_else(|err| {
+        failure.get_or_insert(err);
+        Vec::new()
+    });
     let vus_ready = init_start.elapsed();
     let vus_initialised = initial.iter().map(Vec::len).sum::<usize>() as u32;
 
     let clock = Instant::now();
-    let contexts: Vec<Arc<ExecCtx>> = scenarios.iter().map(|(_, _, ctx)| ctx.clone()).collect();
+    let active: Vec<Arc<ExecCtx>> = contexts.clone();
     let watch = Watch {
         sink: sink.clone(),
         outputs,
         progress: Progress::new(plan.progress, goal(&plan)),
         abort_thresholds: plan.thresholds.iter().filter(|t| t.abort_on_fail).cloned().collect(),
         interrupt: interrupt.clone(),
-        active_vus: Box::new(move || contexts.iter().map(|ctx| ctx.active_vus.load(Ordering::Relaxed)).sum()),
+        active_vus: Box::new(move || active.iter().map(|ctx| ctx.active_vus.load(Ordering::Relaxed)).sum()),
         vus_max,
     };
     let collector =
         Collector::start(watch, clock).map_err(|err| Error::Runtime(format!("cannot start the collector: {err}")))?;
     let mut executors = JoinSet::new();
-    for ((_, scenario, ctx), vus) in scenarios.iter().zip(initial) {
+    for ((scenario, ctx), vus) in plan.scenarios.iter().zip(&contexts).zip(initial) {
         let (executor, ctx, interrupt) = (scenario.executor.clone(), ctx.clone(), interrupt.clone());
         let (segment, start, grace) = (plan.segment, clock + scenario.start_time, scenario.graceful_stop);
         executors.spawn(async move { run_executor(&executor, ctx, vus, segment, start, grace, interrupt).await });
     }
-    let mut failure = None;
     while let Some(joined) = executors.join_next().await {
-        if let Err(err) = joined {
-            failure.get_or_insert(Error::Runtime(format!("an executor stopped: {err}")));
+        let outcome = joined.map_err(|err| Error::Runtime(format!("an executor stopped: {err}")));
+        if let Err(err) = outcome.and_then(|ran| ran.map_err(Error::from)) {
+            failure.get_or_insert(err);
             interrupt.cancel();
         }
     }
     let running = clock.elapsed();
-    for (mut vu, data) in setups.into_values() {
-        if let Err(err) = vu.teardown(&data).await {
-            run.errors.report(&err.to_string());
+    // As k6's, teardown runs after an interrupt too (a second Ctrl-C ends the process).
+    for (_, mut vu, data) in setups {
+        match vu.teardown(&data).await {
+            Err(err @ VuError::Timeout { .. }) => {
+                failure.get_or_insert(Error::Teardown(err));
+            }
+            Err(err) => run.errors.report(&err.to_string()),
+            Ok(()) => {}
         }
     }
     let collected = collector.finish().ok_or_else(|| Error::Runtime("the metrics collector stopped".into()))?;
     let report = Report {
-        scenarios: scenarios
+        scenarios: plan
+            .scenarios
             .iter()
-            .map(|(name, scenario, _)| ScenarioReport {
-                name: name.clone(),
+            .zip(&contexts)
+            .map(|(scenario, ctx)| ScenarioReport {
+                name: ctx.factory.shared.name.to_string(),
                 executor: scenario.executor.name(),
                 description: scenario.executor.describe(),
                 vus_max: plan.scenario_vus(scenario),
@@ -204,7 +249,17 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     if let Err(err) = collected.outputs.finish(&report, &sink.registry) {
         failure.get_or_insert(err);
     }
-    Ok(Finished { report, sink, aborted_by: collected.aborted_by, failure })
+    let interrupted = interrupt.is_cancelled() && collected.aborted_by.is_none();
+    Ok(Finished { report, sink, aborted_by: collected.aborted_by, interrupted, failure })
+}
+
+/// Runs `work` unless `interrupt` comes first (then `None`, and `work` is dropped).
+async fn until_interrupted<T>(interrupt: &CancellationToken, work: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        _ = interrupt.cancelled() => None,
+        done = work => Some(done),
+    }
 }
 
 /// What the progress bar counts towards: iterations when every scenario

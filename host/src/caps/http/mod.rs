@@ -419,12 +419,18 @@ fn timings(p: &Phases) -> Timings {
 
 impl Host for VuState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
-        Ok(self.http.spawn_send(request).await)
+        self.clock.pause();
+        let response = self.http.spawn_send(request).await;
+        self.clock.resume();
+        Ok(response)
     }
 
     async fn batch(&mut self, requests: Vec<Request>) -> wasmtime::Result<Vec<Result<Response, HttpError>>> {
+        self.clock.pause();
         let http = &self.http;
-        Ok(futures_util::future::join_all(requests.into_iter().map(|r| http.spawn_send(r))).await)
+        let responses = futures_util::future::join_all(requests.into_iter().map(|r| http.spawn_send(r))).await;
+        self.clock.resume();
+        Ok(responses)
     }
 }
 
