@@ -55,28 +55,24 @@ async fn run_command(args: &RunArgs) -> Result<(), Error> {
 /// iterations are cut, teardown runs, the summary and outputs are written.
 /// The second ends the process at once.
 async fn watch_signals(interrupt: CancellationToken) {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let mut signals = 0;
-    loop {
-        let terminated = async {
-            match &mut terminate {
-                Some(signal) => signal.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => if result.is_err() { return },
-            _ = terminated => {}
-        }
-        signals += 1;
-        if signals == 1 {
-            eprintln!("interrupted: stopping (teardown, summary and outputs follow; interrupt again to quit at once)");
-            interrupt.cancel();
-        } else {
-            eprintln!("interrupted again: quitting");
-            std::process::exit(crate::ExitCode::Interrupted as i32);
-        }
+    use tokio::signal::unix::{SignalKind, signal};
+    // Listeners kept for the whole run, so a second signal is never missed.
+    let (Ok(mut sigint), Ok(mut sigterm)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        tracing::warn!("cannot listen for Ctrl-C: it will end the process without a summary");
+        return;
+    };
+    tokio::select! {
+        _ = sigint.recv() => {}
+        _ = sigterm.recv() => {}
     }
+    eprintln!("interrupted: stopping (teardown, summary and outputs follow; interrupt again to quit at once)");
+    interrupt.cancel();
+    tokio::select! {
+        _ = sigint.recv() => {}
+        _ = sigterm.recv() => {}
+    }
+    eprintln!("interrupted again: quitting");
+    std::process::exit(crate::ExitCode::Interrupted as i32);
 }
 
 async fn validate(args: &RunArgs) -> Result<(), Error> {

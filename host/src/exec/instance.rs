@@ -135,7 +135,7 @@ impl VuFactory {
 
 impl Instance {
     pub async fn describe(&mut self) -> Result<Info, VuError> {
-        let mark = self.begin(DESCRIBE_TIMEOUT, "describe");
+        let mark = self.begin(Duration::MAX, "");
         let runner = self.scenario.vespid_scenario_runner();
         let outcome = tokio::time::timeout(DESCRIBE_TIMEOUT, runner.call_describe(&mut self.store)).await;
         self.settle(Call::Describe, mark, outcome.map(|result| result.map(Ok)))
@@ -143,7 +143,7 @@ impl Instance {
 
     pub async fn setup(&mut self) -> Result<String, VuError> {
         let limit = self.limits.setup_timeout;
-        let mark = self.begin(limit, "setup-timeout");
+        let mark = self.begin(Duration::MAX, "");
         let runner = self.scenario.vespid_scenario_runner();
         let outcome = tokio::time::timeout(limit, runner.call_setup(&mut self.store)).await;
         self.settle(Call::Setup, mark, outcome)
@@ -166,7 +166,7 @@ impl Instance {
 
     pub async fn teardown(&mut self, setup_data: &str) -> Result<(), VuError> {
         let limit = self.limits.teardown_timeout;
-        let mark = self.begin(limit, "teardown-timeout");
+        let mark = self.begin(Duration::MAX, "");
         let runner = self.scenario.vespid_scenario_runner();
         let outcome = tokio::time::timeout(limit, runner.call_teardown(&mut self.store, setup_data)).await;
         self.settle(Call::Teardown, mark, outcome)
@@ -177,7 +177,8 @@ impl Instance {
         self.store.data_mut()
     }
 
-    /// Starts a call with `cpu` of CPU budget (set by run option `option`):
+    /// Starts a call with `cpu` of CPU budget (set by run option `option`;
+    /// calls with a wall-clock limit have no other):
     /// its clock, its first epoch deadline one tick away, and the point in
     /// stderr from which its messages count.
     fn begin(&mut self, cpu: Duration, option: &'static str) -> StderrMark {
@@ -216,7 +217,7 @@ impl Instance {
             return exceeded.to_string();
         }
         let trap = err.downcast_ref::<Trap>();
-        if trap == Some(&Trap::StackOverflow) {
+        if trap == Some(&Trap::StackOverflow) || (trap == Some(&Trap::MemoryOutOfBounds) && in_recursion(err)) {
             return "stack overflow".to_string();
         }
         if let Some(message) = self.store.data().stderr.message_since(mark) {
@@ -227,6 +228,22 @@ impl Instance {
             None => one_line(err),
         }
     }
+}
+
+/// Whether the trap happened deep in a recursion: the innermost function
+/// is on the stack many times. Languages that keep their stack in linear
+/// memory (Rust, C) overflow it by writing below address 0, which wasm
+/// reports as an out-of-bounds access rather than a stack overflow.
+fn in_recursion(err: &wasmtime::Error) -> bool {
+    const REPEATS: usize = 8;
+    let Some(backtrace) = err.downcast_ref::<wasmtime::WasmBacktrace>() else {
+        return false;
+    };
+    let frames = backtrace.frames();
+    frames.first().is_some_and(|innermost| {
+        let recursive = |frame: &&wasmtime::FrameInfo| frame.func_index() == innermost.func_index();
+        frames.iter().take(64).filter(recursive).count() >= REPEATS
+    })
 }
 
 /// A call with no wall-clock limit (its CPU budget still applies).

@@ -12,6 +12,8 @@ mod data;
 mod executors;
 /// Transport failures, HTTP errors and plugin panics.
 mod failures;
+/// Hostile and buggy plugins: runaway loops, memory, stack, failing calls, Ctrl-C in every phase.
+mod hostile;
 /// Redirects, cookies and the multi-step flow.
 mod http_semantics;
 /// HTTPS: verification by default, CA file, insecure mode.

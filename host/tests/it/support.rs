@@ -2,8 +2,10 @@
 //! the `vespid` binary with a summary export, and the demo target.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::io::AsyncReadExt;
 
 use serde_json::Value;
 pub use vespid::demo_target::{DemoTarget, Protocol};
@@ -90,20 +92,78 @@ impl Outcome {
 
 /// Runs `vespid <args>`; for `run`, adds `--quiet` and a summary export.
 pub async fn vespid(args: &[&str]) -> Outcome {
+    start(args).finish().await
+}
+
+/// A `vespid` process still running, for tests that interrupt it.
+pub struct Running {
+    child: tokio::process::Child,
+    /// What it wrote to stderr so far, read as it comes.
+    stderr: Arc<Mutex<String>>,
+    stderr_reader: tokio::task::JoinHandle<()>,
+    export: PathBuf,
+    /// Holds the export's directory until the process is done.
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    /// Sends SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        let pid = self.child.id().expect("still running").to_string();
+        let status = Command::new("kill").args(["-INT", &pid]).status().expect("kill runs");
+        assert!(status.success(), "kill -INT {pid}");
+    }
+
+    /// What the process has written to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr buffer").clone()
+    }
+
+    /// Waits for the process to end and gathers what it produced.
+    pub async fn finish(self) -> Outcome {
+        let output = self.child.wait_with_output().await.expect("vespid ran");
+        self.stderr_reader.await.expect("stderr read");
+        let summary =
+            std::fs::read_to_string(&self.export).ok().map(|text| serde_json::from_str(&text).expect("valid JSON"));
+        let stderr = self.stderr.lock().expect("stderr buffer").clone();
+        Outcome {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr,
+            summary,
+        }
+    }
+}
+
+/// Starts `vespid <args>` (for `run`, with `--quiet` and a summary export).
+pub fn start(args: &[&str]) -> Running {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("summary.json");
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_vespid"));
-    command.args(args);
+    command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     if args.first() == Some(&"run") {
         command.arg("--quiet").arg("--summary-export").arg(&export);
     }
-    let output = command.output().await.expect("vespid starts");
-    let summary = std::fs::read_to_string(&export).ok().map(|text| serde_json::from_str(&text).expect("valid JSON"));
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        summary,
+    let mut child = command.spawn().expect("vespid starts");
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut pipe = child.stderr.take().expect("stderr piped");
+    let buffer = stderr.clone();
+    let stderr_reader = tokio::spawn(async move {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut chunk).await {
+            buffer.lock().expect("stderr buffer").push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    Running { child, stderr, stderr_reader, export, _dir: dir }
+}
+
+/// Waits until `condition` holds, checking every 20 ms; fails the test
+/// after a minute (a hang guard, not a timing check).
+pub async fn wait_for(what: &str, condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "never saw: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
@@ -161,7 +221,7 @@ pub async fn run_file(text: &str, args: &[&str]) -> Outcome {
 /// Writes `text` as `vespid.toml` in `dir`, with `{guest}` placeholders replaced by guest paths.
 pub fn write_run_file(dir: &Path, text: &str) -> PathBuf {
     let mut text = text.to_string();
-    for name in ["hello", "http-probe", "custom-metrics", "flow", "flaky-panic", "data-reader"] {
+    for name in ["hello", "http-probe", "custom-metrics", "flow", "flaky-panic", "data-reader", "runaway"] {
         text = text.replace(&format!("{{{name}}}"), guest(name).to_str().expect("utf-8 path"));
     }
     let path = dir.join("vespid.toml");
