@@ -33,6 +33,21 @@ async fn a_server_too_slow_for_max_vus_drops_iterations() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_arrival_with_no_free_vu_starts_one_rather_than_being_dropped() {
+    let server = target(Protocol::Http).await;
+    let url = format!("{}/delay/300", server.base_url());
+    // No VU to begin with; each 300 ms iteration at 10/s needs a few at once.
+    let file = format!(
+        "[scenarios.grow]\nplugin = \"{{http-probe}}\"\nenv = {{ URL = \"{url}\" }}\nexecutor = \"constant-arrival-rate\"\nrate = \"10/s\"\nduration = \"2s\"\npre-allocated-vus = 0\nmax-vus = 20\n"
+    );
+    let run = run_file(&file, &[]).await;
+    run.assert_ok();
+    assert_eq!((run.count("iterations"), run.count("dropped_iterations")), (20, 0));
+    assert_server_saw(&run, &server, 20);
+    assert_eq!(run.count("iteration_start_delay"), 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn ramping_arrival_rate_integrates_its_stages() {
     let server = target(Protocol::Http).await;
     // 0 → 40/s over 2 s (40 iterations), then 40/s for 1 s (40 more).

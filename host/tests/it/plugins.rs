@@ -55,3 +55,22 @@ async fn bad_flags_are_usage_errors() {
     let out = vespid(&["run", guest("hello").to_str().expect("utf-8"), "--vus", "0"]).await;
     assert_eq!(out.code, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn absurd_values_and_special_files_get_one_line_and_exit_code_2() {
+    let hello = guest("hello");
+    let hello = hello.to_str().expect("utf-8");
+    let cases: [(&[&str], &str); 4] = [
+        (&["run", hello, "--duration", "300000000000y"], "duration \"300000000000y\" is longer than a year"),
+        (&["run", hello, "--vus", "4294967295", "--duration", "1s"], "4294967295 VUs in all"),
+        (&["run", "/dev/zero"], "\"/dev/zero\" is not a regular file"),
+        (&["run", hello, "--vu-memory-limit", "8GiB"], "--vu-memory-limit: must be at most 4GiB"),
+    ];
+    for (args, expected) in cases {
+        let out = vespid(args).await;
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    }
+}
