@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::caps::LogLevel;
 use crate::config::{Overrides, parse_duration, parse_key_value, parse_size, parse_stage};
 use crate::exec::Segment;
-use crate::output::OutputSpec;
+use crate::output::{ExportFormat, OutputSpec};
 
 /// Load and integration tests whose scenarios are WebAssembly components.
 #[derive(Debug, Parser)]
@@ -82,6 +82,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
 
+    /// Layout of the summary export: vespid (default) or k6 (k6's --summary-export layout).
+    #[arg(long, value_name = "FORMAT", value_parser = str::parse::<ExportFormat>)]
+    pub summary_export_format: Option<ExportFormat>,
+
     /// Stream every metric point to a file (repeatable): json=FILE (k6's JSON lines), csv=FILE.
     #[arg(short = 'o', long = "out", value_name = "KIND=FILE", value_parser = OutputSpec::parse)]
     pub outputs: Vec<OutputSpec>,
@@ -151,6 +155,7 @@ impl RunArgs {
             scenario: self.scenario.clone(),
             segment: self.segment,
             summary_export: self.summary_export.clone(),
+            summary_export_format: self.summary_export_format,
             outputs: self.outputs.clone(),
             insecure_skip_tls_verify: self.insecure_skip_tls_verify,
             ca_file: self.ca_file.clone(),

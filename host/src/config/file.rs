@@ -36,6 +36,8 @@ pub struct RunFile {
     #[serde(default)]
     pub thresholds: BTreeMap<String, Vec<ThresholdSpec>>,
     pub summary_export: Option<PathBuf>,
+    /// `vespid` (default) or `k6` (k6's `--summary-export` layout).
+    pub summary_export_format: Option<String>,
     /// Outputs as for `--out`: `out = ["json=points.json", "junit=junit.xml"]`.
     #[serde(default)]
     pub out: Vec<String>,

@@ -24,7 +24,7 @@ use self::values::{parse_rate, per_second};
 use crate::caps::{DataError, DataFormat, DataSource, HttpOptions, LogLevel};
 use crate::exec::{CallLimits, ExecutorPlan, Segment, ThinkTime};
 use crate::metrics::Threshold;
-use crate::output::OutputSpec;
+use crate::output::{ExportFormat, OutputSpec};
 
 /// Default cap on a VU's linear memory.
 pub const DEFAULT_VU_MEMORY: usize = 64 << 20;
@@ -89,6 +89,7 @@ pub struct Overrides {
     pub scenario: Option<String>,
     pub segment: Option<Segment>,
     pub summary_export: Option<PathBuf>,
+    pub summary_export_format: Option<ExportFormat>,
     pub outputs: Vec<OutputSpec>,
     pub insecure_skip_tls_verify: bool,
     pub ca_file: Option<PathBuf>,
@@ -121,6 +122,8 @@ pub struct Plan {
     pub vu_memory: usize,
     pub log_level: LogLevel,
     pub summary_export: Option<PathBuf>,
+    /// The summary export's layout: Vespid's or k6's `--summary-export`.
+    pub summary_export_format: ExportFormat,
     /// `--out` outputs (the run file's `out`, then the flags'), in order.
     pub outputs: Vec<OutputSpec>,
     pub progress: bool,
@@ -353,6 +356,14 @@ impl Plan {
         }
         outputs.extend(args.outputs.iter().cloned());
         check_outputs(&outputs, summary_export.as_deref())?;
+        let summary_export_format = match (args.summary_export_format, file.summary_export_format.as_deref()) {
+            (Some(format), _) => format,
+            (None, Some(text)) => text.parse().map_err(|message| match source {
+                Some(source) => source.error(&["summary-export-format"], message),
+                None => ConfigError::Flag { flag: "summary-export-format", message },
+            })?,
+            (None, None) => ExportFormat::default(),
+        };
         if let Some(ca) = &args.ca_file
             && !ca.is_file()
         {
@@ -415,6 +426,7 @@ impl Plan {
             vu_memory: vu_memory as usize,
             log_level: args.log_level.unwrap_or(LogLevel::Info),
             summary_export,
+            summary_export_format,
             outputs,
             progress: !args.quiet,
             compile_cache: !args.no_compile_cache,

@@ -69,9 +69,35 @@ fn series_entry(threshold: &Threshold, report: &Report, registry: &Registry) -> 
     metric_entry(id.kind(), unit, values.unwrap_or_default())
 }
 
-/// Writes the export to `path`.
-pub fn write_export(report: &Report, registry: &Registry, path: &Path) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(&export_json(report, registry)).expect("JSON values always serialise");
+/// The layout of the summary export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExportFormat {
+    /// Vespid's: k6's handleSummary `metrics` layout plus the run's scenarios and errors.
+    #[default]
+    Vespid,
+    /// k6's `--summary-export` layout.
+    K6,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "vespid" => Ok(ExportFormat::Vespid),
+            "k6" => Ok(ExportFormat::K6),
+            other => Err(format!("unknown summary export format {other:?}; use vespid or k6")),
+        }
+    }
+}
+
+/// Writes the export to `path` in `format`.
+pub fn write_export(report: &Report, registry: &Registry, path: &Path, format: ExportFormat) -> Result<(), Error> {
+    let document = match format {
+        ExportFormat::Vespid => export_json(report, registry),
+        ExportFormat::K6 => super::export_k6::export_k6_json(report, registry),
+    };
+    let text = serde_json::to_string_pretty(&document).expect("JSON values always serialise");
     std::fs::write(path, text + "\n").map_err(|source| Error::Write { path: path.to_path_buf(), source })
 }
 

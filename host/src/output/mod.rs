@@ -4,6 +4,7 @@
 //! It reads the aggregate and drained points; it never records samples.
 
 mod export;
+mod export_k6;
 mod junit;
 mod progress;
 mod spec;
@@ -14,7 +15,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use export::export_json;
+pub use export::{ExportFormat, export_json};
+pub use export_k6::export_k6_json;
 pub use junit::junit_xml;
 pub use progress::{Goal, Progress};
 pub use spec::OutputSpec;
@@ -33,14 +35,18 @@ use crate::metrics::{
 /// summary and the files written at its end.
 pub struct Outputs {
     stream: PointStream,
-    summary_export: Option<PathBuf>,
+    summary_export: Option<(PathBuf, ExportFormat)>,
     junit: Vec<PathBuf>,
 }
 
 impl Outputs {
     /// Opens the streamed outputs' files and starts their writer; `sink`
     /// names the metrics of the points.
-    pub fn start(specs: &[OutputSpec], summary_export: Option<PathBuf>, sink: Arc<Sink>) -> Result<Outputs, Error> {
+    pub fn start(
+        specs: &[OutputSpec],
+        summary_export: Option<(PathBuf, ExportFormat)>,
+        sink: Arc<Sink>,
+    ) -> Result<Outputs, Error> {
         let junit = specs
             .iter()
             .filter(|spec| matches!(spec, OutputSpec::Junit(_)))
@@ -60,8 +66,8 @@ impl Outputs {
     pub fn finish(self, report: &Report, registry: &Registry) -> Result<(), Error> {
         print!("{}", render_summary(report, registry));
         let mut results = Vec::new();
-        if let Some(path) = &self.summary_export {
-            results.push(write_export(report, registry, path));
+        if let Some((path, format)) = &self.summary_export {
+            results.push(write_export(report, registry, path, *format));
         }
         for path in &self.junit {
             results.push(write_junit(report, path));

@@ -124,7 +124,8 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() });
     let run = RunShared::new(plan.http.clone(), plan.log_level, plan.vu_memory, data, sink.clone())?;
     // From here on, every ending writes the outputs.
-    let outputs = Outputs::start(&plan.outputs, plan.summary_export.clone(), sink.clone())?;
+    let export = plan.summary_export.clone().map(|path| (path, plan.summary_export_format));
+    let outputs = Outputs::start(&plan.outputs, export, sink.clone())?;
     let mut failure: Option<Error> = None;
 
     // Setup once per plugin, on an instance kept for its teardown.

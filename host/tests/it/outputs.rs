@@ -84,3 +84,20 @@ async fn an_unknown_output_kind_is_bad_input() {
     assert_eq!(errors.len(), 1, "one error line: {}", run.stderr);
     assert!(errors[0].contains("xml=foo") && errors[0].contains("unknown output kind"), "{}", errors[0]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_summary_export_can_take_k6_s_layout() {
+    let server = target(Protocol::Http).await;
+    let base = env("BASE_URL", &server, "");
+    let run =
+        run_guest("hello", &["--vus", "2", "--iterations", "10", "--env", &base, "--summary-export-format", "k6"])
+            .await;
+    run.assert_ok();
+    let summary = run.summary.as_ref().expect("summary");
+    // What a k6 CI job reads: `jq '.metrics.http_req_duration["p(95)"]'`, `.metrics.http_reqs.count`.
+    assert!(summary["metrics"]["http_req_duration"]["p(95)"].as_f64().is_some(), "{summary}");
+    assert_eq!(summary["metrics"]["http_reqs"]["count"].as_f64(), Some(10.0));
+    assert_eq!(server.stats().requests, 10);
+    assert_eq!(summary["metrics"]["checks"]["value"].as_f64(), Some(1.0));
+    assert_eq!(summary["root_group"]["checks"]["status is 200"]["passes"].as_u64(), Some(10));
+}
