@@ -43,6 +43,14 @@ pub struct RunFile {
     pub max_redirects: Option<i64>,
     pub user_agent: Option<String>,
     pub http_timeout: Option<String>,
+    /// k6's string form: `dns = "select=first,ttl=1m,policy=any"`.
+    pub dns: Option<String>,
+    pub batch: Option<i64>,
+    pub batch_per_host: Option<i64>,
+    /// `per-vu` or `per-iteration`.
+    pub cookie_jar: Option<String>,
+    /// A size: `max-response-body = "1MiB"`.
+    pub max_response_body: Option<String>,
 }
 
 /// One `[scenarios.NAME]` table.

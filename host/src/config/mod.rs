@@ -20,7 +20,7 @@ use self::scenario::{duration, existing_plugin, pairs, scenario_from_file};
 use self::shortcuts::{Shortcuts, shortcut_executor};
 pub use self::values::{parse_duration, parse_key_value, parse_size, parse_stage};
 use self::values::{parse_rate, per_second};
-use crate::caps::{DataError, DataFormat, DataSource, HttpOptions, LogLevel};
+use crate::caps::{CookieJarScope, DataError, DataFormat, DataSource, DnsOptions, HttpOptions, LogLevel};
 use crate::exec::{ExecutorPlan, Segment, ThinkTime};
 use crate::metrics::Threshold;
 use crate::output::OutputSpec;
@@ -86,6 +86,12 @@ pub struct Overrides {
     pub max_redirects: Option<u32>,
     pub http_timeout: Option<Duration>,
     pub user_agent: Option<String>,
+    pub dns: Option<DnsOptions>,
+    pub batch: Option<u32>,
+    pub batch_per_host: Option<u32>,
+    pub cookie_jar: Option<CookieJarScope>,
+    /// In bytes.
+    pub max_response_body: Option<u64>,
     pub log_level: Option<LogLevel>,
     pub quiet: bool,
     pub no_compile_cache: bool,
@@ -261,16 +267,6 @@ impl Plan {
         source: Option<&Source>,
     ) -> Result<Plan, ConfigError> {
         let dir = source.map_or(Path::new("."), Source::dir);
-        let http_timeout = match (args.http_timeout, &file.http_timeout) {
-            (Some(timeout), _) => timeout,
-            (None, Some(text)) => {
-                parse_duration(text).map_err(|message| ConfigError::Flag { flag: "http-timeout", message })?
-            }
-            (None, None) => HttpOptions::default().timeout,
-        };
-        if http_timeout.is_zero() {
-            return Err(ConfigError::Flag { flag: "http-timeout", message: "must be greater than 0".into() });
-        }
         let summary_export = args.summary_export.clone().or_else(|| file.summary_export.as_ref().map(|p| dir.join(p)));
         if let Some(path) = &summary_export
             && let Some(dir) = missing_parent_dir(path)
@@ -307,15 +303,7 @@ impl Plan {
                 });
             }
         }
-        let defaults = HttpOptions::default();
-        let max_redirects = match (args.max_redirects, file.max_redirects) {
-            (Some(n), _) => n,
-            (None, Some(n)) => u32::try_from(n).map_err(|_| ConfigError::Flag {
-                flag: "max-redirects",
-                message: format!("{n} is not a count of redirects"),
-            })?,
-            (None, None) => defaults.max_redirects,
-        };
+        let http = http_options(args, file, source)?;
         let (thresholds, mut data) = match source {
             Some(source) => (thresholds(source, file)?, data_from_file(source, file)?),
             None => (Vec::new(), Vec::new()),
@@ -333,13 +321,7 @@ impl Plan {
             thresholds,
             segment,
             data,
-            http: HttpOptions {
-                timeout: http_timeout,
-                max_redirects,
-                insecure_skip_tls_verify: args.insecure_skip_tls_verify || file.insecure_skip_tls_verify == Some(true),
-                ca_file: args.ca_file.clone(),
-                user_agent: args.user_agent.clone().or_else(|| file.user_agent.clone()).unwrap_or(defaults.user_agent),
-            },
+            http,
             log_level: args.log_level.unwrap_or(LogLevel::Info),
             summary_export,
             outputs,
@@ -357,6 +339,77 @@ impl Plan {
     pub fn scenario_vus(&self, scenario: &ScenarioPlan) -> u32 {
         self.segment.share(u64::from(scenario.executor.max_vus())) as u32
     }
+}
+
+/// The HTTP options: each flag over its run-file key over the default.
+fn http_options(args: &Overrides, file: &RunFile, source: Option<&Source>) -> Result<HttpOptions, ConfigError> {
+    let defaults = HttpOptions::default();
+    // A run-file value is only read when the run has a file.
+    let in_file = |key: &'static str, message: String| match source {
+        Some(source) => source.error(&[key], message),
+        None => ConfigError::Flag { flag: key, message },
+    };
+    // Names the flag when it gave the value, else the key.
+    let invalid = |key: &'static str, from_flag: bool, message: &str| {
+        if from_flag { ConfigError::Flag { flag: key, message: message.into() } } else { in_file(key, message.into()) }
+    };
+    let timeout = match (args.http_timeout, &file.http_timeout) {
+        (Some(timeout), _) => timeout,
+        (None, Some(text)) => parse_duration(text).map_err(|message| in_file("http-timeout", message))?,
+        (None, None) => defaults.timeout,
+    };
+    if timeout.is_zero() {
+        return Err(invalid("http-timeout", args.http_timeout.is_some(), "must be greater than 0"));
+    }
+    let max_redirects = match (args.max_redirects, file.max_redirects) {
+        (Some(n), _) => n,
+        (None, Some(n)) => {
+            u32::try_from(n).map_err(|_| in_file("max-redirects", format!("{n} is not a count of redirects")))?
+        }
+        (None, None) => defaults.max_redirects,
+    };
+    let dns = match (args.dns, &file.dns) {
+        (Some(dns), _) => dns,
+        (None, Some(text)) => text.parse().map_err(|message| in_file("dns", message))?,
+        (None, None) => defaults.dns,
+    };
+    let at_least_one = |key: &'static str, flag: Option<u32>, value: Option<i64>, default: u32| match (flag, value) {
+        (Some(n), _) => Ok(n),
+        (None, Some(n)) => u32::try_from(n)
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| in_file(key, format!("{n} is not a number of requests of at least 1"))),
+        (None, None) => Ok(default),
+    };
+    let batch = at_least_one("batch", args.batch, file.batch, defaults.batch)?;
+    let batch_per_host =
+        at_least_one("batch-per-host", args.batch_per_host, file.batch_per_host, defaults.batch_per_host)?;
+    let cookie_jar = match (args.cookie_jar, &file.cookie_jar) {
+        (Some(scope), _) => scope,
+        (None, Some(text)) => text.parse().map_err(|message| in_file("cookie-jar", message))?,
+        (None, None) => defaults.cookie_jar,
+    };
+    let max_response_body = match (args.max_response_body, &file.max_response_body) {
+        (Some(size), _) => size,
+        (None, Some(text)) => parse_size(text).map_err(|message| in_file("max-response-body", message))?,
+        (None, None) => defaults.max_response_body,
+    };
+    if max_response_body == 0 {
+        let message = "must be greater than 0 (a request that wants no body uses discard_body)";
+        return Err(invalid("max-response-body", args.max_response_body.is_some(), message));
+    }
+    Ok(HttpOptions {
+        timeout,
+        max_redirects,
+        insecure_skip_tls_verify: args.insecure_skip_tls_verify || file.insecure_skip_tls_verify == Some(true),
+        ca_file: args.ca_file.clone(),
+        user_agent: args.user_agent.clone().or_else(|| file.user_agent.clone()).unwrap_or(defaults.user_agent),
+        dns,
+        batch,
+        batch_per_host,
+        cookie_jar,
+        max_response_body,
+    })
 }
 
 /// Whether `vespid run PATH` got a run file rather than a plugin.

@@ -252,7 +252,9 @@ impl VuRunner {
             // should not carry it for its whole life.
             None => self.vu.insert(Box::pin(ctx.instantiate_and_init(self.id)).await?),
         };
-        vu.state().vu.set_iteration(self.iteration);
+        let state = vu.state();
+        state.vu.set_iteration(self.iteration);
+        state.http.begin_iteration();
         let outcome = vu.run(ctx.tasks.pick(&mut self.rng)).await;
         if outcome.as_ref().is_err_and(VuError::poisons_instance) {
             self.vu = None;
