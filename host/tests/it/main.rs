@@ -12,8 +12,10 @@ mod data;
 mod executors;
 /// Transport failures, HTTP errors and plugin panics.
 mod failures;
-/// Redirects, cookies and the multi-step flow.
+/// Headers, redirects, cookies and the multi-step flow.
 mod http_semantics;
+/// Retries, response bodies and their cap, batch limits.
+mod http_transport;
 /// HTTPS: verification by default, CA file, insecure mode.
 mod https;
 /// Iteration-count executors: exact counts, graceful stop.
