@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::caps::LogLevel;
+use crate::caps::{CookieJarScope, DnsOptions, LogLevel};
 use crate::config::{Overrides, parse_duration, parse_key_value, parse_size, parse_stage};
 use crate::exec::Segment;
 use crate::output::{ExportFormat, OutputSpec};
@@ -110,6 +110,26 @@ pub struct RunArgs {
     #[arg(long)]
     pub user_agent: Option<String>,
 
+    /// Name resolution, k6's form (default select=random,ttl=5m,policy=preferIPv4), e.g. "select=first,ttl=1m,policy=any".
+    #[arg(long, value_parser = str::parse::<DnsOptions>)]
+    pub dns: Option<DnsOptions>,
+
+    /// Requests of one http batch in flight at once (default 20).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: Option<u32>,
+
+    /// Requests of one http batch in flight at once per origin, and idle connections a VU keeps per origin (default 6).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_per_host: Option<u32>,
+
+    /// How long a VU's cookies live: per-vu (default) or per-iteration (k6's default: emptied before each iteration).
+    #[arg(long, value_parser = str::parse::<CookieJarScope>)]
+    pub cookie_jar: Option<CookieJarScope>,
+
+    /// Largest response body a request copies into the plugin (default 32MiB); a larger one fails the request.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_response_body: Option<u64>,
+
     /// CPU time the plugin's own code may use per iteration and per init (host waits excluded; default 10s).
     #[arg(long, value_parser = parse_duration)]
     pub iteration_cpu_limit: Option<Duration>,
@@ -162,6 +182,11 @@ impl RunArgs {
             max_redirects: self.max_redirects,
             http_timeout: self.http_timeout,
             user_agent: self.user_agent.clone(),
+            dns: self.dns,
+            batch: self.batch,
+            batch_per_host: self.batch_per_host,
+            cookie_jar: self.cookie_jar,
+            max_response_body: self.max_response_body,
             iteration_cpu_limit: self.iteration_cpu_limit,
             setup_timeout: self.setup_timeout,
             teardown_timeout: self.teardown_timeout,

@@ -1,7 +1,8 @@
 //! The machine's limits a run must fit in: open files (one socket per VU
-//! per origin) and memory maps (about six per live instance). Raises the
-//! soft file limit to the hard one, and refuses with the remedy a run that
-//! cannot fit — before anything starts.
+//! per origin; up to `batch-per-host` for a VU that batches) and memory
+//! maps (about six per live instance). Raises the soft file limit to the
+//! hard one, refuses with the remedy a run that cannot fit — before
+//! anything starts — and warns when batching VUs could exceed it.
 
 use crate::Error;
 
@@ -13,18 +14,15 @@ const FILES_RESERVED: u64 = 256;
 const MAPS_PER_VU: u64 = 5;
 const MAPS_RESERVED: u64 = 4096;
 
-/// Checks that `vus` VUs (each with one connection) fit this machine.
-pub fn ensure_room_for(vus: u32) -> Result<(), Error> {
-    let vus = u64::from(vus);
-    let files = raise_file_limit();
-    let needed = vus + FILES_RESERVED;
-    if let Some(limit) = files
-        && needed > limit
+/// Checks that `vus` VUs fit this machine: each needs one connection; one
+/// that batches may hold up to `batch_per_host` to an origin.
+pub fn ensure_room_for(vus: u32, batch_per_host: u32) -> Result<(), Error> {
+    if let Some(limit) = raise_file_limit()
+        && let Some(warning) = check_open_files(vus, batch_per_host, limit)?
     {
-        return Err(Error::Limit(format!(
-            "{vus} VUs need about {needed} open files but the limit is {limit}: raise it (`ulimit -n {needed}` or LimitNOFILE) or run fewer VUs per process"
-        )));
+        tracing::warn!("{warning}");
     }
+    let vus = u64::from(vus);
     if let Some(max_maps) = max_map_count() {
         let needed = vus * MAPS_PER_VU + MAPS_RESERVED;
         if needed > max_maps {
@@ -35,6 +33,26 @@ pub fn ensure_room_for(vus: u32) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Refuses a run whose VUs cannot each hold one connection under `limit`
+/// open files (every VU uses one); warns when they cannot each hold
+/// `batch_per_host` (only VUs that batch do, and a connection that cannot
+/// open fails just its request).
+fn check_open_files(vus: u32, batch_per_host: u32, limit: u64) -> Result<Option<String>, Error> {
+    let vus = u64::from(vus);
+    let needed = vus + FILES_RESERVED;
+    if needed > limit {
+        return Err(Error::Limit(format!(
+            "{vus} VUs need about {needed} open files but the limit is {limit}: raise it (`ulimit -n {needed}` or LimitNOFILE) or run fewer VUs per process"
+        )));
+    }
+    let batching = vus * u64::from(batch_per_host) + FILES_RESERVED;
+    Ok((batching > limit).then(|| {
+        format!(
+            "{vus} VUs batching requests may hold {batch_per_host} connections each to one origin, about {batching} open files, but the limit is {limit}: requests that cannot connect will fail; raise it (`ulimit -n {batching}`) or lower --batch-per-host"
+        )
+    }))
 }
 
 /// Raises the soft open-files limit to the hard one; returns the new limit.
@@ -58,9 +76,18 @@ mod tests {
 
     #[test]
     fn a_small_run_fits_and_a_huge_one_is_refused_with_a_remedy() {
-        assert!(ensure_room_for(10).is_ok());
-        let err = ensure_room_for(u32::MAX).unwrap_err().to_string();
+        assert!(ensure_room_for(10, 6).is_ok());
+        let err = ensure_room_for(u32::MAX, 6).unwrap_err().to_string();
         assert!(err.contains("open files") || err.contains("vm.max_map_count"), "{err}");
         assert!(err.contains("raise it"), "{err}");
+    }
+
+    #[test]
+    fn one_connection_per_vu_must_fit_and_batching_past_the_limit_warns() {
+        assert!(matches!(check_open_files(1000, 6, 10_000), Ok(None)));
+        let warning = check_open_files(2000, 6, 10_000).unwrap().expect("12,256 files may be needed");
+        assert!(warning.contains("12256") && warning.contains("--batch-per-host"), "{warning}");
+        let err = check_open_files(10_000, 1, 10_000).unwrap_err().to_string();
+        assert!(err.contains("10256 open files") && err.contains("ulimit -n"), "{err}");
     }
 }

@@ -49,6 +49,14 @@ pub struct RunFile {
     pub setup_timeout: Option<String>,
     pub teardown_timeout: Option<String>,
     pub vu_memory_limit: Option<String>,
+    /// k6's string form: `dns = "select=first,ttl=1m,policy=any"`.
+    pub dns: Option<String>,
+    pub batch: Option<i64>,
+    pub batch_per_host: Option<i64>,
+    /// `per-vu` or `per-iteration`.
+    pub cookie_jar: Option<String>,
+    /// A size: `max-response-body = "1MiB"`.
+    pub max_response_body: Option<String>,
 }
 
 /// One `[scenarios.NAME]` table.

@@ -21,7 +21,7 @@ use self::shortcuts::{Shortcuts, shortcut_executor};
 use self::values::Layered;
 pub use self::values::{parse_duration, parse_key_value, parse_size, parse_stage};
 use self::values::{parse_rate, per_second};
-use crate::caps::{DataError, DataFormat, DataSource, HttpOptions, LogLevel};
+use crate::caps::{CookieJarScope, DataError, DataFormat, DataSource, DnsOptions, HttpOptions, LogLevel};
 use crate::exec::{CallLimits, ExecutorPlan, Segment, ThinkTime};
 use crate::metrics::Threshold;
 use crate::output::{ExportFormat, OutputSpec};
@@ -96,9 +96,16 @@ pub struct Overrides {
     pub max_redirects: Option<u32>,
     pub http_timeout: Option<Duration>,
     pub user_agent: Option<String>,
+    pub dns: Option<DnsOptions>,
+    pub batch: Option<u32>,
+    pub batch_per_host: Option<u32>,
+    pub cookie_jar: Option<CookieJarScope>,
+    /// In bytes.
+    pub max_response_body: Option<u64>,
     pub iteration_cpu_limit: Option<Duration>,
     pub setup_timeout: Option<Duration>,
     pub teardown_timeout: Option<Duration>,
+    /// In bytes.
     pub vu_memory_limit: Option<u64>,
     pub log_level: Option<LogLevel>,
     pub quiet: bool,
@@ -302,32 +309,22 @@ impl Plan {
     ) -> Result<Plan, ConfigError> {
         let dir = source.map_or(Path::new("."), Source::dir);
         let option = |key: &'static str| Layered { key, source };
-        let positive = |d: &Duration| if d.is_zero() { Err("must be greater than 0".to_string()) } else { Ok(()) };
-        let http_timeout = option("http-timeout").duration(
-            args.http_timeout,
-            file.http_timeout.as_deref(),
-            HttpOptions::default().timeout,
-            positive,
-        )?;
         let defaults = CallLimits::default();
         let limits = CallLimits {
             iteration_cpu: option("iteration-cpu-limit").duration(
                 args.iteration_cpu_limit,
                 file.iteration_cpu_limit.as_deref(),
                 defaults.iteration_cpu,
-                positive,
             )?,
             setup_timeout: option("setup-timeout").duration(
                 args.setup_timeout,
                 file.setup_timeout.as_deref(),
                 defaults.setup_timeout,
-                positive,
             )?,
             teardown_timeout: option("teardown-timeout").duration(
                 args.teardown_timeout,
                 file.teardown_timeout.as_deref(),
                 defaults.teardown_timeout,
-                positive,
             )?,
         };
         let vu_memory = option("vu-memory-limit").size(
@@ -356,14 +353,11 @@ impl Plan {
         }
         outputs.extend(args.outputs.iter().cloned());
         check_outputs(&outputs, summary_export.as_deref())?;
-        let summary_export_format = match (args.summary_export_format, file.summary_export_format.as_deref()) {
-            (Some(format), _) => format,
-            (None, Some(text)) => text.parse().map_err(|message| match source {
-                Some(source) => source.error(&["summary-export-format"], message),
-                None => ConfigError::Flag { flag: "summary-export-format", message },
-            })?,
-            (None, None) => ExportFormat::default(),
-        };
+        let summary_export_format = Layered { key: "summary-export-format", source }.parsed(
+            args.summary_export_format,
+            file.summary_export_format.as_deref(),
+            ExportFormat::default(),
+        )?;
         if let Some(ca) = &args.ca_file
             && !ca.is_file()
         {
@@ -389,15 +383,7 @@ impl Plan {
                 });
             }
         }
-        let defaults = HttpOptions::default();
-        let max_redirects = match (args.max_redirects, file.max_redirects) {
-            (Some(n), _) => n,
-            (None, Some(n)) => u32::try_from(n).map_err(|_| ConfigError::Flag {
-                flag: "max-redirects",
-                message: format!("{n} is not a count of redirects"),
-            })?,
-            (None, None) => defaults.max_redirects,
-        };
+        let http = http_options(args, file, source)?;
         let (thresholds, mut data) = match source {
             Some(source) => (thresholds(source, file)?, data_from_file(source, file)?),
             None => (Vec::new(), Vec::new()),
@@ -415,13 +401,7 @@ impl Plan {
             thresholds,
             segment,
             data,
-            http: HttpOptions {
-                timeout: http_timeout,
-                max_redirects,
-                insecure_skip_tls_verify: args.insecure_skip_tls_verify || file.insecure_skip_tls_verify == Some(true),
-                ca_file: args.ca_file.clone(),
-                user_agent: args.user_agent.clone().or_else(|| file.user_agent.clone()).unwrap_or(defaults.user_agent),
-            },
+            http,
             limits,
             vu_memory: vu_memory as usize,
             log_level: args.log_level.unwrap_or(LogLevel::Info),
@@ -451,6 +431,43 @@ pub fn existing_file(path: &Path) -> Result<(), ConfigError> {
         Ok(_) => Err(ConfigError::NotAFile(path.to_path_buf())),
         Err(_) => Err(ConfigError::PluginMissing(path.to_path_buf())),
     }
+}
+
+/// The HTTP options: each flag over its run-file key over the default.
+fn http_options(args: &Overrides, file: &RunFile, source: Option<&Source>) -> Result<HttpOptions, ConfigError> {
+    let defaults = HttpOptions::default();
+    let option = |key: &'static str| Layered { key, source };
+    let max_response_body = option("max-response-body").size(
+        args.max_response_body,
+        file.max_response_body.as_deref(),
+        defaults.max_response_body,
+        |size| match size {
+            0 => Err("must be greater than 0 (a request that wants no body uses discard_body)".to_string()),
+            _ => Ok(()),
+        },
+    )?;
+    Ok(HttpOptions {
+        timeout: option("http-timeout").duration(args.http_timeout, file.http_timeout.as_deref(), defaults.timeout)?,
+        max_redirects: option("max-redirects").count(
+            args.max_redirects,
+            file.max_redirects,
+            defaults.max_redirects,
+            0,
+        )?,
+        insecure_skip_tls_verify: args.insecure_skip_tls_verify || file.insecure_skip_tls_verify == Some(true),
+        ca_file: args.ca_file.clone(),
+        user_agent: args.user_agent.clone().or_else(|| file.user_agent.clone()).unwrap_or(defaults.user_agent),
+        dns: option("dns").parsed(args.dns, file.dns.as_deref(), defaults.dns)?,
+        batch: option("batch").count(args.batch, file.batch, defaults.batch, 1)?,
+        batch_per_host: option("batch-per-host").count(
+            args.batch_per_host,
+            file.batch_per_host,
+            defaults.batch_per_host,
+            1,
+        )?,
+        cookie_jar: option("cookie-jar").parsed(args.cookie_jar, file.cookie_jar.as_deref(), defaults.cookie_jar)?,
+        max_response_body,
+    })
 }
 
 /// Whether `vespid run PATH` got a run file rather than a plugin.

@@ -402,3 +402,62 @@ fn data_sets_come_from_the_file_and_the_flags() {
     assert!(error("plugin = \"p.wasm\"\n[data.items]\npath = \"none.csv\"\n").contains(":2: data.items: data file"));
     assert!(error(&file.replace("jsonl", "xml")).contains(":4: data.items.format: unknown format \"xml\""));
 }
+
+#[test]
+fn http_options_come_from_the_file_and_the_flags_with_k6s_defaults() {
+    use crate::caps::{CookieJarScope, DnsOptions};
+
+    let defaults = bare(&[]).unwrap().http;
+    assert_eq!((defaults.batch, defaults.batch_per_host), (20, 6));
+    assert_eq!(defaults.dns, DnsOptions::default());
+    assert_eq!(defaults.cookie_jar, CookieJarScope::PerVu);
+    assert_eq!(defaults.max_response_body, 32 << 20);
+
+    let file = "plugin = \"p.wasm\"\ndns = \"select=first,ttl=1m\"\nbatch = 10\nbatch-per-host = 2\ncookie-jar = \"per-iteration\"\nmax-response-body = \"1MiB\"\n";
+    let http = from_file(file, &[]).unwrap().http;
+    assert_eq!(http.dns, "select=first,ttl=1m".parse().unwrap());
+    assert_eq!((http.batch, http.batch_per_host), (10, 2));
+    assert_eq!((http.cookie_jar, http.max_response_body), (CookieJarScope::PerIteration, 1 << 20));
+
+    let flags = [
+        "--dns",
+        "policy=any",
+        "--batch",
+        "3",
+        "--batch-per-host",
+        "1",
+        "--cookie-jar",
+        "per-vu",
+        "--max-response-body",
+        "10MB",
+    ];
+    let http = from_file(file, &flags).unwrap().http;
+    assert_eq!(http.dns, "policy=any".parse().unwrap());
+    assert_eq!((http.batch, http.batch_per_host), (3, 1));
+    assert_eq!((http.cookie_jar, http.max_response_body), (CookieJarScope::PerVu, 10_000_000));
+}
+
+#[test]
+fn bad_http_options_name_their_key_or_flag() {
+    let cases = [
+        ("dns = \"select=last\"", ":2: dns: invalid dns select \"last\""),
+        ("batch = 0", ":2: batch: must be at least 1, got 0"),
+        ("batch-per-host = -1", ":2: batch-per-host: -1 is not a whole number from 1 to 4294967295"),
+        ("cookie-jar = \"per-run\"", ":2: cookie-jar: invalid cookie jar \"per-run\""),
+        ("max-response-body = \"big\"", ":2: max-response-body: invalid size \"big\""),
+        ("max-response-body = \"0\"", ":2: max-response-body: must be greater than 0"),
+        ("http-timeout = \"0s\"", ":2: http-timeout: must be greater than 0"),
+    ];
+    for (line, expected) in cases {
+        let err = error(&format!("plugin = \"p.wasm\"\n{line}\n"));
+        assert!(err.contains(expected) && !err.contains('\n'), "{err:?} should contain {expected:?}");
+    }
+    let err = bare(&["--max-response-body", "0"]).unwrap_err().to_string();
+    assert!(err.starts_with("--max-response-body: must be greater than 0"), "{err}");
+    for flags in [&["--batch", "0"][..], &["--batch-per-host", "0"], &["--dns", "ttl=soon"], &["--cookie-jar", "x"]] {
+        let mut argv = vec!["vespid", "run", "p.wasm"];
+        argv.extend_from_slice(flags);
+        let err = Cli::try_parse_from(argv).expect_err("invalid flag").to_string();
+        assert!(err.contains(flags[0]), "{flags:?}: {err}");
+    }
+}

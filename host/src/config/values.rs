@@ -3,6 +3,7 @@
 //! sizes (`64MiB`, `10MB`).
 //! Each returns a message that quotes the bad text; the caller names the key.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use super::{ConfigError, Source};
@@ -86,26 +87,25 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
 }
 
 /// A run-wide option set by a flag, by the run file, or by default; its
-/// errors name the flag or the file's line and key.
+/// errors name the flag, or the file's line and key.
 pub(super) struct Layered<'a> {
     pub key: &'static str,
     pub source: Option<&'a Source>,
 }
 
 impl Layered<'_> {
-    /// A duration: the flag's, else the file's text parsed, else `default`;
-    /// `check` judges the value.
+    /// A duration greater than 0: the flag's, else the file's text, else `default`.
     pub fn duration(
         &self,
         flag: Option<Duration>,
         file: Option<&str>,
         default: Duration,
-        check: impl Fn(&Duration) -> Result<(), String>,
     ) -> Result<Duration, ConfigError> {
-        self.layered(flag, file, default, parse_duration, check)
+        let positive = |d: &Duration| if d.is_zero() { Err("must be greater than 0".to_string()) } else { Ok(()) };
+        self.layered(flag, file, default, parse_duration, positive)
     }
 
-    /// A size in bytes, as [`Layered::duration`].
+    /// A size in bytes, judged by `check`.
     pub fn size(
         &self,
         flag: Option<u64>,
@@ -116,12 +116,32 @@ impl Layered<'_> {
         self.layered(flag, file, default, parse_size, check)
     }
 
+    /// A value parsed from its text (`dns = "select=first"`).
+    pub fn parsed<T: FromStr<Err = String>>(
+        &self,
+        flag: Option<T>,
+        file: Option<&str>,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        self.layered(flag, file, default, str::parse, |_| Ok(()))
+    }
+
+    /// A whole number of at least `min` (the file's is a TOML integer).
+    pub fn count(&self, flag: Option<u32>, file: Option<i64>, default: u32, min: u32) -> Result<u32, ConfigError> {
+        let check = |n: &u32| if *n < min { Err(format!("must be at least {min}, got {n}")) } else { Ok(()) };
+        let parse = |text: &str| {
+            text.parse::<u32>().map_err(|_| format!("{text} is not a whole number from {min} to {}", u32::MAX))
+        };
+        let file = file.map(|n| n.to_string());
+        self.layered(flag, file.as_deref(), default, parse, check)
+    }
+
     fn layered<T>(
         &self,
         flag: Option<T>,
         file: Option<&str>,
         default: T,
-        parse: fn(&str) -> Result<T, String>,
+        parse: impl Fn(&str) -> Result<T, String>,
         check: impl Fn(&T) -> Result<(), String>,
     ) -> Result<T, ConfigError> {
         let flag_error = |message| ConfigError::Flag { flag: self.key, message };

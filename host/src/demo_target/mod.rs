@@ -19,6 +19,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
+use rustls::HandshakeKind;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
@@ -67,8 +68,29 @@ pub struct DemoStats {
     pub connections: u64,
     /// `GET /me` requests without a known `session` cookie.
     pub me_without_session: u64,
-    /// Completed TLS handshakes (always 0 for [`Protocol::Http`]).
+    /// Completed TLS handshakes, full or resumed (always 0 for [`Protocol::Http`]).
     pub tls_handshakes: u64,
+    /// Those of `tls_handshakes` that resumed an earlier session.
+    pub tls_resumed: u64,
+    /// Most requests handled at the same moment (from the request head to
+    /// the response head), over the target's life.
+    pub peak_concurrent_requests: u64,
+}
+
+/// A request `/echo` received, as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Echo {
+    pub method: String,
+    /// Header lines in order, names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Echo {
+    /// Every value of header `name` (lower case), in order.
+    pub fn header(&self, name: &str) -> Vec<&str> {
+        self.headers.iter().filter(|(key, _)| key == name).map(|(_, value)| value.as_str()).collect()
+    }
 }
 
 /// A running demo target; dropping it or calling [`DemoTarget::shutdown`] stops it
@@ -141,6 +163,11 @@ impl DemoTarget {
         self.shared.path_count(path)
     }
 
+    /// The latest requests to `/echo` (up to 1,000), oldest first.
+    pub fn echoes(&self) -> Vec<Echo> {
+        self.shared.echoes()
+    }
+
     /// Stops accepting, aborts open connections and waits until they are gone.
     pub async fn shutdown(mut self) {
         if let Some(task) = self.accept_task.take() {
@@ -188,6 +215,9 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, share
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(tls_stream) => {
                         shared.tls_handshakes.fetch_add(1, Ordering::Relaxed);
+                        if tls_stream.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed) {
+                            shared.tls_resumed.fetch_add(1, Ordering::Relaxed);
+                        }
                         serve_connection(tls_stream, shared, router).await;
                     }
                     Err(err) => tracing::debug!(%err, %peer, "demo target: TLS handshake failed"),
@@ -205,7 +235,13 @@ where
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         // Counted before routing, so 404s and rejected requests count too.
         shared.count_request(request.uri().path());
-        router.clone().oneshot(request)
+        let handling = shared.handling();
+        let response = router.clone().oneshot(request);
+        async move {
+            let response = response.await;
+            drop(handling);
+            response
+        }
     });
     let result = http1::Builder::new()
         .keep_alive(true)

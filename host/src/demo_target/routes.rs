@@ -1,26 +1,30 @@
 //! The demo target's endpoints and the state they share with the accept loop
 //! (counters, sessions, tokens). Everything is in memory and dies with the server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, body::Bytes};
 use serde::{Deserialize, Serialize};
 
-use super::DemoStats;
+use super::{DemoStats, Echo};
 
 /// Longest `/delay/{ms}` honoured.
 const MAX_DELAY_MS: u64 = 60_000;
-/// Largest `/bytes/{n}` body.
+/// Largest `/bytes/{n}` and `/stream-bytes/{n}` body.
 const MAX_BYTES: usize = 10 * 1024 * 1024;
+/// `/stream-bytes/{n}` sends its body in chunks of this size.
+const STREAM_CHUNK: usize = 64 * 1024;
+/// Requests `/echo` remembers, the latest ones.
+const MAX_ECHOES: usize = 1000;
 
 /// Counters and in-memory logins, shared by the accept loop and the handlers.
 #[derive(Debug, Default)]
@@ -29,7 +33,11 @@ pub(super) struct Shared {
     pub(super) connections: AtomicU64,
     pub(super) me_without_session: AtomicU64,
     pub(super) tls_handshakes: AtomicU64,
+    pub(super) tls_resumed: AtomicU64,
+    in_flight: AtomicU64,
+    peak_in_flight: AtomicU64,
     paths: Mutex<HashMap<String, u64>>,
+    echoes: Mutex<VecDeque<Echo>>,
     /// session cookie value → user
     sessions: Mutex<HashMap<String, String>>,
     /// bearer token → user
@@ -52,13 +60,35 @@ impl Shared {
         lock(&self.paths).get(path).copied().unwrap_or(0)
     }
 
+    /// A request is being handled until the returned guard is dropped.
+    pub(super) fn handling(self: &Arc<Self>) -> Handling {
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+        Handling(Arc::clone(self))
+    }
+
+    pub(super) fn echoes(&self) -> Vec<Echo> {
+        lock(&self.echoes).iter().cloned().collect()
+    }
+
     pub(super) fn stats(&self) -> DemoStats {
         DemoStats {
             requests: self.requests.load(Ordering::Relaxed),
             connections: self.connections.load(Ordering::Relaxed),
             me_without_session: self.me_without_session.load(Ordering::Relaxed),
             tls_handshakes: self.tls_handshakes.load(Ordering::Relaxed),
+            tls_resumed: self.tls_resumed.load(Ordering::Relaxed),
+            peak_concurrent_requests: self.peak_in_flight.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// One request being handled, for the peak concurrency count.
+pub(super) struct Handling(Arc<Shared>);
+
+impl Drop for Handling {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -80,6 +110,11 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/delay/{ms}", get(delay))
         .route("/status/{code}", get(status))
         .route("/bytes/{n}", get(bytes))
+        .route("/stream-bytes/{n}", get(stream_bytes))
+        .route("/echo", any(echo))
+        .route("/redirect-to", any(redirect_to))
+        .route("/cookies/set/{name}/{value}", get(set_cookie))
+        .route("/close", get(close))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(shared)
@@ -195,6 +230,81 @@ async fn status(Path(code): Path<u16>) -> Response {
 async fn bytes(Path(n): Path<u64>) -> Response {
     let len = usize::try_from(n).map_or(MAX_BYTES, |n| n.min(MAX_BYTES));
     ([(CONTENT_TYPE, "application/octet-stream")], vec![b'v'; len]).into_response()
+}
+
+/// `/stream-bytes/{n}`: n bytes without a `Content-Length` (chunked).
+async fn stream_bytes(Path(n): Path<u64>) -> Response {
+    let len = usize::try_from(n).map_or(MAX_BYTES, |n| n.min(MAX_BYTES));
+    let chunks = (0..len)
+        .step_by(STREAM_CHUNK)
+        .map(move |at| Ok::<_, std::convert::Infallible>(Bytes::from(vec![b'v'; STREAM_CHUNK.min(len - at)])));
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+    ([(CONTENT_TYPE, "application/octet-stream")], body).into_response()
+}
+
+#[derive(Serialize)]
+struct EchoReply<'a> {
+    method: &'a str,
+    headers: &'a [(String, String)],
+    body: String,
+}
+
+/// `/echo`, any method: the request's method, header lines in order (a
+/// repeated name stays repeated) and body, as JSON; remembered for
+/// [`super::DemoTarget::echoes`].
+async fn echo(State(shared): State<Arc<Shared>>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .collect();
+    let reply = Json(EchoReply {
+        method: method.as_str(),
+        headers: &headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+    .into_response();
+    let mut echoes = lock(&shared.echoes);
+    if echoes.len() == MAX_ECHOES {
+        echoes.pop_front();
+    }
+    echoes.push_back(Echo { method: method.as_str().to_owned(), headers, body: body.to_vec() });
+    reply
+}
+
+#[derive(Deserialize)]
+struct RedirectTo {
+    url: String,
+    status: Option<u16>,
+}
+
+/// `/redirect-to?url=URL&status=303`, any method: a redirect (302 unless
+/// `status` says another 3xx) to `url`.
+async fn redirect_to(Query(to): Query<RedirectTo>) -> Response {
+    let status = to.status.unwrap_or(302);
+    match StatusCode::from_u16(status) {
+        Ok(code) if code.is_redirection() => (code, [(LOCATION, to.url)]).into_response(),
+        _ => (StatusCode::BAD_REQUEST, "status must be 300..=399\n").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct SetCookie {
+    redirect: Option<String>,
+}
+
+/// `/cookies/set/{name}/{value}[?redirect=PATH]`: sets the cookie (path
+/// `/`), then answers 200, or redirects (302) to `redirect`.
+async fn set_cookie(Path((name, value)): Path<(String, String)>, Query(then): Query<SetCookie>) -> Response {
+    let cookie = format!("{name}={value}; Path=/");
+    match then.redirect {
+        Some(location) => (StatusCode::FOUND, [(SET_COOKIE, cookie), (LOCATION, location)]).into_response(),
+        None => ([(SET_COOKIE, cookie)], "cookie set\n").into_response(),
+    }
+}
+
+/// `/close`: 200, and the server closes the connection after it.
+async fn close() -> Response {
+    ([(CONNECTION, "close")], "closing\n").into_response()
 }
 
 async fn not_found() -> Response {

@@ -239,7 +239,9 @@ impl VuRunner {
         let Some(vu) = &mut self.vu else {
             return Err(VuError::Instantiate("no instance".into()));
         };
-        vu.state().vu.set_iteration(self.iteration);
+        let state = vu.state();
+        state.vu.set_iteration(self.iteration);
+        state.http.begin_iteration();
         let outcome = vu.run(ctx.tasks.pick(&mut self.rng)).await;
         if outcome.as_ref().is_err_and(VuError::poisons_instance) {
             self.vu = None;

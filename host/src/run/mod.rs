@@ -107,7 +107,7 @@ pub async fn validate(plan: &Plan) -> Result<Vec<String>, Error> {
 /// writes its summary and outputs.
 pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, Error> {
     let vus_max = plan.max_vus();
-    limits::ensure_room_for(vus_max)?;
+    limits::ensure_room_for(vus_max, plan.http.batch_per_host)?;
     // VUs plus one setup instance per scenario.
     let load = Plugins::load(&plan, vus_max + plan.scenarios.len() as u32);
     let plugins = until_interrupted(&interrupt, load).await.ok_or(Error::Interrupted)??;

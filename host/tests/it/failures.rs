@@ -63,3 +63,20 @@ async fn panicking_iterations_fail_and_the_restarted_vu_opens_a_new_connection()
     // The message was logged once, not once per panic.
     assert_eq!(run.stderr.matches("planned panic").count(), 1, "stderr: {}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_decides_which_statuses_are_expected() {
+    let server = target(Protocol::Http).await;
+    for (path, failed) in [("/status/404", 0), ("/status/204", 0), ("/status/302", 2), ("/status/500", 2)] {
+        let url = env("URL", &server, path);
+        let run = run_guest(
+            "http-probe",
+            &["--iterations", "2", "--env", &url, "--env", "EXPECTED_STATUSES=200-299,404", "--env", "MAX_REDIRECTS=0"],
+        )
+        .await;
+        run.assert_ok();
+        assert_eq!(run.count("http_reqs"), 2);
+        assert_eq!((run.passes("http_req_failed"), run.fails("http_req_failed")), (failed, 2 - failed), "{path}");
+    }
+    assert_eq!(server.stats().requests, 8);
+}

@@ -4,7 +4,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{Protocol, assert_server_saw, env, run_guest, target};
+use crate::support::{DemoTarget, Protocol, assert_server_saw, env, run_guest, target};
+
+/// `host:port` of a demo target, as a `Host` header names it.
+fn host_of(server: &DemoTarget) -> String {
+    server.base_url().split("://").nth(1).expect("scheme").to_string()
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chain_of_three_redirects_counts_four_requests_and_ends_with_the_final_status() {
@@ -102,4 +107,140 @@ async fn a_kept_connection_the_server_closed_is_replaced_without_a_failed_reques
     assert_eq!(run.passes("http_req_failed"), 0);
     assert_eq!(run.count("http_reqs"), 6);
     assert_eq!(connections.load(Ordering::Relaxed), 6, "one new connection per request");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_headers_stay_repeated_and_replace_defaults_only_by_name() {
+    let server = target(Protocol::Http).await;
+    let url = env("URL", &server, "/echo");
+    let headers = "HEADERS=Accept: a|X-Forwarded-For: 1.1.1.1|Accept: b|X-Forwarded-For: 2.2.2.2|User-Agent: probe/1";
+    let run = run_guest("http-probe", &["--iterations", "1", "--env", &url, "--env", headers]).await;
+    run.assert_ok();
+    assert_server_saw(&run, &server, 1);
+    let echoes = server.echoes();
+    let [echo] = echoes.as_slice() else { panic!("one request to /echo: {echoes:?}") };
+    assert_eq!(echo.header("accept"), ["a", "b"]);
+    assert_eq!(echo.header("x-forwarded-for"), ["1.1.1.1", "2.2.2.2"]);
+    assert_eq!(echo.header("user-agent"), ["probe/1"], "the guest's value replaces the default");
+    assert_eq!(echo.header("host"), [host_of(&server)], "the default the guest did not set");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_cookie_header_merges_with_the_jar() {
+    let server = target(Protocol::Http).await;
+    let (first, url) = (env("FIRST_URL", &server, "/cookies/set/jar/1"), env("URL", &server, "/echo"));
+    let run = run_guest(
+        "http-probe",
+        &["--iterations", "1", "--env", &first, "--env", &url, "--env", "HEADERS=Cookie: user=2"],
+    )
+    .await;
+    run.assert_ok();
+    assert_server_saw(&run, &server, 2);
+    let echoes = server.echoes();
+    let [echo] = echoes.as_slice() else { panic!("one request to /echo: {echoes:?}") };
+    assert_eq!(echo.header("cookie"), ["user=2; jar=1"], "one line: the guest's cookies, then the jar's");
+    let agent = echo.header("user-agent");
+    assert!(agent.len() == 1 && agent[0].starts_with("vespid/"), "the default User-Agent: {agent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cookie_set_on_a_redirect_goes_with_the_next_hop() {
+    let server = target(Protocol::Http).await;
+    let url = env("URL", &server, "/cookies/set/hop/1?redirect=/echo");
+    let run = run_guest("http-probe", &["--iterations", "1", "--env", &url, "--env", "EXPECT_STATUS=200"]).await;
+    run.assert_ok();
+    assert_server_saw(&run, &server, 2);
+    assert_eq!(run.check("status is 200"), (1, 0));
+    let echoes = server.echoes();
+    let [echo] = echoes.as_slice() else { panic!("one request to /echo: {echoes:?}") };
+    assert_eq!(echo.header("cookie"), ["hop=1"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_and_host_do_not_follow_a_redirect_to_another_origin() {
+    let (first, other) = (target(Protocol::Http).await, target(Protocol::Http).await);
+    let credentials =
+        "HEADERS=Authorization: Bearer t|Cookie: user=1|Proxy-Authorization: Basic p|Host: custom.test|X-Keep: 1";
+    // Same origin: every header follows.
+    let url = env("URL", &first, "/redirect-to?url=/echo&status=307");
+    let run = run_guest("http-probe", &["--iterations", "1", "--env", &url, "--env", credentials]).await;
+    run.assert_ok();
+    assert_server_saw(&run, &first, 2);
+    let echoes = first.echoes();
+    let [echo] = echoes.as_slice() else { panic!("one request to /echo: {echoes:?}") };
+    assert_eq!(echo.header("authorization"), ["Bearer t"]);
+    assert_eq!(echo.header("cookie"), ["user=1"]);
+    assert_eq!(echo.header("host"), ["custom.test"]);
+
+    // Another origin (another port): only X-Keep follows; Host names the new origin.
+    let url = format!("URL={}/redirect-to?url={}/echo&status=307", first.base_url(), other.base_url());
+    let run = run_guest("http-probe", &["--iterations", "1", "--env", &url, "--env", credentials]).await;
+    run.assert_ok();
+    assert_eq!(run.count("http_reqs"), 2);
+    assert_eq!((first.stats().requests, other.stats().requests), (3, 1));
+    let echoes = other.echoes();
+    let [echo] = echoes.as_slice() else { panic!("one request to /echo: {echoes:?}") };
+    for name in ["authorization", "cookie", "proxy-authorization"] {
+        assert!(echo.header(name).is_empty(), "{name} followed: {echo:?}");
+    }
+    assert_eq!(echo.header("host"), [host_of(&other)]);
+    assert_eq!(echo.header("x-keep"), ["1"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn see_other_turns_a_post_into_a_bodiless_get_and_307_keeps_method_and_body() {
+    let server = target(Protocol::Http).await;
+    let post = ["--env", "METHOD=POST", "--env", "BODY=payload", "--env", "HEADERS=Content-Type: text/plain"];
+    for status in [303, 307] {
+        let url = env("URL", &server, &format!("/redirect-to?url=/echo&status={status}"));
+        let mut args = vec!["--iterations", "1", "--env", &url, "--env", "EXPECT_STATUS=200"];
+        args.extend_from_slice(&post);
+        let run = run_guest("http-probe", &args).await;
+        run.assert_ok();
+        assert_eq!(run.check("status is 200"), (1, 0), "{status}");
+    }
+    assert_eq!(server.stats().requests, 4);
+    let echoes = server.echoes();
+    let [see_other, temporary] = echoes.as_slice() else { panic!("two requests to /echo: {echoes:?}") };
+    assert_eq!((see_other.method.as_str(), see_other.body.as_slice()), ("GET", &b""[..]));
+    assert!(see_other.header("content-type").is_empty() && see_other.header("content-length").is_empty());
+    assert_eq!((temporary.method.as_str(), temporary.body.as_slice()), ("POST", &b"payload"[..]));
+    assert_eq!(temporary.header("content-type"), ["text/plain"]);
+    assert_eq!(temporary.header("content-length"), ["7"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn multiple_choices_and_not_modified_are_answers_not_redirects() {
+    let server = target(Protocol::Http).await;
+    for status in ["300", "304"] {
+        let url = env("URL", &server, &format!("/redirect-to?url=/echo&status={status}"));
+        let expect = format!("EXPECT_STATUS={status}");
+        let run = run_guest("http-probe", &["--iterations", "1", "--env", &url, "--env", &expect]).await;
+        run.assert_ok();
+        assert_eq!(run.check(&format!("status is {status}")), (1, 0));
+        assert_eq!(run.count("http_reqs"), 1, "{status}");
+    }
+    assert_eq!(server.stats().requests, 2);
+    assert!(server.echoes().is_empty(), "no Location was followed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cookie_jar_lives_per_vu_by_default_or_per_iteration_on_request() {
+    for (scope, with_cookie) in [(None, 3), (Some("per-iteration"), 1)] {
+        let server = target(Protocol::Http).await;
+        let (first, url) = (env("FIRST_URL", &server, "/cookies/set/c/1"), env("URL", &server, "/echo"));
+        let mut args = vec!["--vus", "1", "--iterations", "3", "--env", &first, "--env", &url];
+        if let Some(scope) = scope {
+            args.extend_from_slice(&["--cookie-jar", scope]);
+        }
+        let run = run_guest("http-probe", &args).await;
+        run.assert_ok();
+        assert_server_saw(&run, &server, 4);
+        let echoes = server.echoes();
+        assert_eq!(echoes.len(), 3);
+        // The cookie is set in the first iteration only.
+        let carried = echoes.iter().filter(|echo| echo.header("cookie") == ["c=1"]).count();
+        assert_eq!(carried, with_cookie, "{scope:?}: {echoes:?}");
+        assert!(echoes[0].header("cookie") == ["c=1"], "the iteration that set it carries it");
+    }
 }

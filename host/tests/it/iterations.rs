@@ -1,4 +1,4 @@
-use crate::support::{Protocol, assert_server_saw, env, run_file, run_guest, scenario, target};
+use crate::support::{Protocol, assert_server_saw, env, points, points_of, run_file, run_guest, scenario, target};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shared_iterations_runs_exactly_the_iterations_given() {
@@ -39,11 +39,23 @@ async fn graceful_stop_abandons_iterations_that_outlast_it() {
     let server = target(Protocol::Http).await;
     let url = env("URL", &server, "/delay/5000");
     // Each iteration takes 5 s; the run lasts 1 s plus a 1 s graceful stop.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("points.json");
+    let out = format!("json={}", json.display());
     let started = std::time::Instant::now();
-    let run =
-        run_guest("http-probe", &["--vus", "2", "--duration", "1s", "--graceful-stop", "1s", "--env", &url]).await;
+    let run = run_guest(
+        "http-probe",
+        &["--vus", "2", "--duration", "1s", "--graceful-stop", "1s", "--env", &url, "--out", &out],
+    )
+    .await;
     run.assert_ok();
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "the run stopped at the graceful stop");
     assert_eq!(run.count("iterations"), 0, "interrupted iterations are not counted");
-    assert_eq!(server.stats().requests, 2);
+    // The requests the server got are counted, as failed and interrupted.
+    assert_server_saw(&run, &server, 2);
+    assert_eq!(run.passes("http_req_failed"), 2);
+    let points = points(&json);
+    let interrupted = [("error", "interrupted"), ("status", "0"), ("expected_response", "false")];
+    assert_eq!(points_of(&points, "http_reqs", &interrupted).len(), 2);
+    assert!(points_of(&points, "data_sent", &interrupted).iter().all(|p| p["value"].as_f64() > Some(0.0)));
 }

@@ -14,8 +14,10 @@ mod executors;
 mod failures;
 /// Hostile and buggy plugins: runaway loops, memory, stack, failing calls, Ctrl-C in every phase.
 mod hostile;
-/// Redirects, cookies and the multi-step flow.
+/// Headers, redirects, cookies and the multi-step flow.
 mod http_semantics;
+/// Retries, response bodies and their cap, batch limits.
+mod http_transport;
 /// HTTPS: verification by default, CA file, insecure mode.
 mod https;
 /// Iteration-count executors: exact counts, graceful stop.

@@ -194,6 +194,28 @@ pub fn assert_one_line(stderr: &str, expected: &str) {
     assert!(lines[0].starts_with("error: ") && lines[0].contains(expected), "{expected:?} in {stderr:?}");
 }
 
+/// The `Point` lines of a `--out json=FILE` output, each `{metric, value, tags, time}`.
+pub fn points(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("json output written");
+    text.lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+        .filter(|line| line["type"] == "Point")
+        .map(|line| {
+            let mut point = line["data"].clone();
+            point["metric"] = line["metric"].clone();
+            point
+        })
+        .collect()
+}
+
+/// The points of `metric` whose tags include every `(key, value)` of `tags`.
+pub fn points_of<'a>(points: &'a [Value], metric: &str, tags: &[(&str, &str)]) -> Vec<&'a Value> {
+    points
+        .iter()
+        .filter(|point| point["metric"] == metric && tags.iter().all(|(key, value)| point["tags"][key] == *value))
+        .collect()
+}
+
 /// Starts a demo target on a free port.
 pub async fn target(protocol: Protocol) -> DemoTarget {
     DemoTarget::start("127.0.0.1:0".parse().expect("address"), protocol).await.expect("demo target starts")

@@ -1,16 +1,24 @@
-//! The run's one rustls `ClientConfig` (ring provider): web PKI roots plus
-//! an optional CA file, or no verification at all when the user asked for
-//! `--insecure-skip-tls-verify`. Built once, shared by every VU.
+//! The run's rustls `ClientConfig` (ring provider): web PKI roots plus an
+//! optional CA file, or no verification at all when the user asked for
+//! `--insecure-skip-tls-verify`. Built once; each VU that speaks TLS gets a
+//! copy with a session cache of its own ([`VuTls`]), so a VU resumes its
+//! own sessions and never another VU's, as separate users' browsers do.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use rustls::client::Resumption;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio_rustls::TlsConnector;
 
 use super::HttpSetupError;
+
+/// Server names whose session tickets one VU keeps (each with up to
+/// rustls' 8 TLS 1.3 tickets): a VU talks to few origins.
+const SESSIONS_PER_VU: usize = 4;
 
 /// Builds the client TLS configuration.
 pub fn client_config(ca_file: Option<&Path>, insecure: bool) -> Result<Arc<ClientConfig>, HttpSetupError> {
@@ -29,7 +37,26 @@ pub fn client_config(ca_file: Option<&Path>, insecure: bool) -> Result<Arc<Clien
         builder.with_root_certificates(roots).with_no_client_auth()
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Never used to connect: only VUs' copies, each with its own cache.
+    config.resumption = Resumption::disabled();
     Ok(Arc::new(config))
+}
+
+/// One VU's TLS client: the run's configuration with this VU's own session
+/// cache, made at the VU's first TLS connection (a VU that never speaks TLS
+/// pays nothing).
+#[derive(Default)]
+pub struct VuTls(OnceLock<Arc<ClientConfig>>);
+
+impl VuTls {
+    pub fn connector(&self, run: &ClientConfig) -> TlsConnector {
+        let config = self.0.get_or_init(|| {
+            let mut own = run.clone();
+            own.resumption = Resumption::in_memory_sessions(SESSIONS_PER_VU);
+            Arc::new(own)
+        });
+        TlsConnector::from(config.clone())
+    }
 }
 
 fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), HttpSetupError> {

@@ -1,16 +1,24 @@
 //! Test and benchmark guest: one request per iteration to `URL`, shaped by
-//! env: `METHOD` (default GET), `TIMEOUT_MS`, `MAX_REDIRECTS`, `PAUSE_MS`
-//! (think time after the request), `EXPECT_STATUS` (records the check
-//! "status is <n>"). A transport error fails the iteration with the
-//! error's text; any response passes.
+//! env: `METHOD` (default GET), `HEADERS` (`Name: value` lines joined by
+//! `|`; a name may repeat), `BODY`, `TIMEOUT_MS`, `MAX_REDIRECTS`,
+//! `EXPECTED_STATUSES` (ranges like `200-299,404`), `DISCARD_BODY=1`,
+//! `BATCH=n` (n copies of the request in one `http::batch`), `FIRST_URL`
+//! (a GET sent once, before the VU's first request), `PAUSE_MS` (think time
+//! after the request). Checks: `EXPECT_STATUS` records "status is <n>",
+//! `EXPECT_BODY_LEN` records "body length is <n>", for each response. A
+//! transport error fails the iteration with the error's text; any response
+//! passes.
 use std::time::Duration;
 
 use vespid_sdk::{Scenario, check, http, vu};
 
 struct Probe {
     request: http::RequestBuilder,
+    batch: Option<usize>,
+    first_url: Option<String>,
     pause: Option<Duration>,
     expect_status: Option<u16>,
+    expect_body_len: Option<usize>,
 }
 
 fn env_number(key: &str) -> vespid_sdk::Result<Option<u64>> {
@@ -20,30 +28,81 @@ fn env_number(key: &str) -> vespid_sdk::Result<Option<u64>> {
     }
 }
 
+fn method(name: Option<&str>) -> http::Method {
+    match name {
+        None | Some("GET") => http::Method::Get,
+        Some("HEAD") => http::Method::Head,
+        Some("POST") => http::Method::Post,
+        Some("PUT") => http::Method::Put,
+        Some("PATCH") => http::Method::Patch,
+        Some("DELETE") => http::Method::Delete,
+        Some("OPTIONS") => http::Method::Options,
+        Some(other) => http::Method::Other(other.to_string()),
+    }
+}
+
+/// `200-299,404` as (min, max) pairs.
+fn status_ranges(text: &str) -> Result<Vec<(u16, u16)>, String> {
+    let number = |t: &str| t.trim().parse::<u16>().map_err(|_| format!("EXPECTED_STATUSES: bad status {t:?}"));
+    text.split(',')
+        .map(|range| match range.split_once('-') {
+            Some((min, max)) => Ok((number(min)?, number(max)?)),
+            None => number(range).map(|status| (status, status)),
+        })
+        .collect()
+}
+
 impl Scenario for Probe {
     fn init(_setup_data: &str) -> vespid_sdk::Result<Self> {
         let url = vu::env("URL").ok_or("URL is required")?;
-        let method = match vu::env("METHOD").as_deref() {
-            None | Some("GET") => http::Method::Get,
-            Some("POST") => http::Method::Post,
-            Some(other) => http::Method::Other(other.to_string()),
-        };
-        let mut request = http::request(method, url);
+        let mut request = http::request(method(vu::env("METHOD").as_deref()), url);
+        for line in vu::env("HEADERS").iter().flat_map(|lines| lines.split('|')) {
+            let (name, value) = line.split_once(':').ok_or_else(|| format!("HEADERS: no ':' in {line:?}"))?;
+            request = request.header(name.trim(), value.trim());
+        }
+        if let Some(body) = vu::env("BODY") {
+            request = request.body(body);
+        }
         if let Some(ms) = env_number("TIMEOUT_MS")? {
             request = request.timeout(Duration::from_millis(ms));
         }
         if let Some(max) = env_number("MAX_REDIRECTS")? {
             request = request.max_redirects(max as u32);
         }
-        let pause = env_number("PAUSE_MS")?.map(Duration::from_millis);
-        let expect_status = env_number("EXPECT_STATUS")?.map(|s| s as u16);
-        Ok(Probe { request, pause, expect_status })
+        if let Some(text) = vu::env("EXPECTED_STATUSES") {
+            for (min, max) in status_ranges(&text)? {
+                request = request.expect_status(min, max);
+            }
+        }
+        if vu::env("DISCARD_BODY").as_deref() == Some("1") {
+            request = request.discard_body();
+        }
+        Ok(Probe {
+            request,
+            batch: env_number("BATCH")?.map(|n| n as usize),
+            first_url: vu::env("FIRST_URL"),
+            pause: env_number("PAUSE_MS")?.map(Duration::from_millis),
+            expect_status: env_number("EXPECT_STATUS")?.map(|s| s as u16),
+            expect_body_len: env_number("EXPECT_BODY_LEN")?.map(|n| n as usize),
+        })
     }
 
     fn run(&mut self, _task: &str) -> vespid_sdk::Result {
-        let response = self.request.clone().send()?;
-        if let Some(status) = self.expect_status {
-            check(&format!("status is {status}"), response.status == status);
+        if let Some(url) = self.first_url.take() {
+            http::get(url).send()?;
+        }
+        let responses = match self.batch {
+            Some(n) => http::batch(vec![self.request.clone(); n]),
+            None => vec![self.request.clone().send()],
+        };
+        for response in responses {
+            let response = response?;
+            if let Some(status) = self.expect_status {
+                check(&format!("status is {status}"), response.status == status);
+            }
+            if let Some(len) = self.expect_body_len {
+                check(&format!("body length is {len}"), response.body.len() == len);
+            }
         }
         if let Some(pause) = self.pause {
             vu::sleep(pause);
