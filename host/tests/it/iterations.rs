@@ -51,6 +51,7 @@ async fn graceful_stop_abandons_iterations_that_outlast_it() {
     run.assert_ok();
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "the run stopped at the graceful stop");
     assert_eq!(run.count("iterations"), 0, "interrupted iterations are not counted");
+    assert_eq!(run.count("interrupted_iterations"), 2, "but counted as interrupted");
     // The requests the server got are counted, as failed and interrupted.
     assert_server_saw(&run, &server, 2);
     assert_eq!(run.passes("http_req_failed"), 2);
