@@ -42,6 +42,16 @@ async fn a_timeout_is_a_failed_request() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_zero_timeout_is_refused_with_a_clear_message_and_sends_nothing() {
+    let server = target(Protocol::Http).await;
+    let url = env("URL", &server, "/");
+    let run = run_guest("http-probe", &["--iterations", "2", "--env", &url, "--env", "TIMEOUT_MS=0"]).await;
+    run.assert_ok();
+    assert_eq!(run.error_count("timeout-ms is 0; give at least 1 ms, or none"), 2);
+    assert_eq!((run.count("http_reqs"), server.stats().requests), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn panicking_iterations_fail_and_the_restarted_vu_opens_a_new_connection() {
     let server = target(Protocol::Http).await;
     // flaky-panic panics after its request on iterations 3 and 7 of each VU.

@@ -174,9 +174,10 @@ impl RequestBuilder {
         self
     }
 
-    /// Sets the timeout of each hop.
+    /// Sets the timeout of each hop (rounded up to whole milliseconds; the
+    /// host refuses a zero timeout, which would fail before sending).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.0.timeout_ms = Some(timeout.as_millis().min(u32::MAX as u128) as u32);
+        self.0.timeout_ms = Some(timeout.as_micros().div_ceil(1000).min(u32::MAX as u128) as u32);
         self
     }
 

@@ -61,7 +61,12 @@ impl VuHttp {
             headers: header_map(&request.headers)?,
             body: Bytes::from(request.body),
         };
-        let timeout = request.timeout_ms.map_or(options.timeout, |ms| Duration::from_millis(ms.into()));
+        let timeout = match request.timeout_ms {
+            None => options.timeout,
+            // It would time out before sending anything.
+            Some(0) => return Err(HttpError::InvalidUrl("timeout-ms is 0; give at least 1 ms, or none".into())),
+            Some(ms) => Duration::from_millis(ms.into()),
+        };
         let max_redirects = request.max_redirects.unwrap_or(options.max_redirects);
         let body = if request.discard_body {
             ResponseBody::Discard
