@@ -1,6 +1,7 @@
 //! The handle through which a VU (or an executor) puts samples into its
 //! shard of the sink, with the scenario's tags on each, and the small
-//! per-VU cache of tag sets it builds from.
+//! per-VU cache of tag sets it builds from. Tag sets come from the run's
+//! interner, so the same tags from any VU are one shared value.
 
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ impl Recorder {
     /// (later keys win, so a request's tag overrides a scenario's).
     pub fn tags<'a>(&'a self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> TagSet {
         let base = self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        TagSet::new(base.chain(pairs).chain([("scenario", &*self.scenario)]))
+        self.sink.intern(TagSet::new(base.chain(pairs).chain([("scenario", &*self.scenario)])))
     }
 
     /// Records samples that share one tag set.

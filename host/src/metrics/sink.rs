@@ -4,11 +4,12 @@
 //! one shard record at the same instant, and never by all VUs at once.
 //! A sink built for streaming outputs also keeps every sample as a
 //! [`Point`] in its shard, under the same lock, until the collector drains it.
+//! The sink also holds the run's tag set interner.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use super::tags::TagMap;
+use super::tags::{Interner, TagMap};
 use super::{Agg, Aggregate, MetricId, Registry, TagSet};
 
 /// One sample: a value for a metric. Rates take 0.0 (false) or 1.0 (true).
@@ -83,9 +84,13 @@ impl Shard {
     }
 }
 
-/// The run's metric sink: the registry and the shards.
+/// Distinct tag sets the run interns.
+const INTERNED_TAG_SETS: usize = 10_000;
+
+/// The run's metric sink: the registry, the tag set interner and the shards.
 pub struct Sink {
     pub registry: Registry,
+    interner: Interner,
     shards: Box<[Mutex<Shard>]>,
 }
 
@@ -103,7 +108,16 @@ impl Sink {
     fn with_shards(keep_points: bool) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let shard = || Mutex::new(Shard { keep_points, ..Shard::default() });
-        Sink { registry: Registry::default(), shards: (0..cores * 4).map(|_| shard()).collect() }
+        Sink {
+            registry: Registry::default(),
+            interner: Interner::new(INTERNED_TAG_SETS),
+            shards: (0..cores * 4).map(|_| shard()).collect(),
+        }
+    }
+
+    /// The run-wide value equal to `tags`, so equal sets are one shared value.
+    pub fn intern(&self, tags: TagSet) -> TagSet {
+        self.interner.intern(tags)
     }
 
     /// The shard that VU `vu_id` records into.
