@@ -20,6 +20,6 @@ pub use aggregate::{Agg, Aggregate, MetricSummary, TrendAgg, per_second};
 pub use errors::ErrorLog;
 pub use recorder::{Recorder, TagCache};
 pub use registry::{MetricError, MetricId, MetricKind, Registry, Unit};
-pub use sink::{Point, Sample, Shard, Sink};
+pub use sink::{Point, Sample, Sink};
 pub use tags::{TagMap, TagSet};
 pub use threshold::{Aggregation, Comparison, Threshold, ThresholdError, ThresholdOutcome, evaluate};

@@ -33,7 +33,7 @@ impl Recorder {
 
     /// Records samples that share one tag set.
     pub fn record(&self, tags: &TagSet, samples: &[Sample]) {
-        self.sink.shard(self.vu_id).record(tags, samples);
+        self.sink.record(self.vu_id, tags, samples);
     }
 
     pub fn sink(&self) -> &Sink {
