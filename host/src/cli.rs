@@ -117,6 +117,14 @@ pub struct RunArgs {
     /// Do not use the compiled-plugin cache (~/.cache/vespid).
     #[arg(long)]
     pub no_compile_cache: bool,
+
+    /// Most distinct custom metric names per run (default 1000); samples of further names are dropped and counted.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_metrics: Option<u64>,
+
+    /// Most distinct series, metric × tag set, per run (default 10000); see docs/metrics.md.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_series: Option<u64>,
 }
 
 impl RunArgs {
@@ -144,8 +152,15 @@ impl RunArgs {
             log_level: self.log_level,
             quiet: self.quiet,
             no_compile_cache: self.no_compile_cache,
+            max_metrics: self.max_metrics.map(saturating_usize),
+            max_series: self.max_series.map(saturating_usize),
         }
     }
+}
+
+/// A count given as u64, as a usize (the largest on a 32-bit host).
+fn saturating_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 #[derive(Debug, Args)]

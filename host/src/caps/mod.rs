@@ -27,7 +27,7 @@ use crate::bindings::Scenario;
 use crate::metrics::{ErrorLog, Recorder, Sink};
 
 /// What every VU of a run shares: read-only state, or state with its own
-/// synchronisation (the sink's shards, the error log).
+/// synchronisation (the sink's shards, the error log, which is the sink's).
 pub struct RunShared {
     pub http: Arc<HttpShared>,
     pub sink: Arc<Sink>,
@@ -51,8 +51,8 @@ impl RunShared {
     ) -> Result<Arc<RunShared>, HttpSetupError> {
         Ok(Arc::new(RunShared {
             http: Arc::new(HttpShared::new(http)?),
+            errors: sink.errors().clone(),
             sink,
-            errors: Arc::new(ErrorLog::default()),
             data: Arc::new(data),
             log_level,
             memory_cap,

@@ -43,6 +43,10 @@ pub struct RunFile {
     pub max_redirects: Option<i64>,
     pub user_agent: Option<String>,
     pub http_timeout: Option<String>,
+    /// Distinct custom metric names per run.
+    pub max_metrics: Option<i64>,
+    /// Distinct series (metric × tag set) per run.
+    pub max_series: Option<i64>,
 }
 
 /// One `[scenarios.NAME]` table.

@@ -22,7 +22,7 @@ pub use self::values::{parse_duration, parse_key_value, parse_size, parse_stage}
 use self::values::{parse_rate, per_second};
 use crate::caps::{DataError, DataFormat, DataSource, HttpOptions, LogLevel};
 use crate::exec::{ExecutorPlan, Segment, ThinkTime};
-use crate::metrics::Threshold;
+use crate::metrics::{MetricLimits, Threshold};
 use crate::output::OutputSpec;
 
 /// k6's default maximum duration of the iteration-count executors.
@@ -89,6 +89,10 @@ pub struct Overrides {
     pub log_level: Option<LogLevel>,
     pub quiet: bool,
     pub no_compile_cache: bool,
+    /// Distinct custom metric names per run.
+    pub max_metrics: Option<usize>,
+    /// Distinct series (metric × tag set) per run.
+    pub max_series: Option<usize>,
 }
 
 /// Everything a run needs, validated.
@@ -108,6 +112,8 @@ pub struct Plan {
     pub outputs: Vec<OutputSpec>,
     pub progress: bool,
     pub compile_cache: bool,
+    /// Caps on custom metrics and series.
+    pub metric_limits: MetricLimits,
 }
 
 /// One scenario: a plugin run by an executor.
@@ -316,6 +322,7 @@ impl Plan {
             })?,
             (None, None) => defaults.max_redirects,
         };
+        let metric_limits = metric_limits(args, file, source)?;
         let (thresholds, mut data) = match source {
             Some(source) => (thresholds(source, file)?, data_from_file(source, file)?),
             None => (Vec::new(), Vec::new()),
@@ -345,6 +352,7 @@ impl Plan {
             outputs,
             progress: !args.quiet,
             compile_cache: !args.no_compile_cache,
+            metric_limits,
         })
     }
 
@@ -362,6 +370,27 @@ impl Plan {
 /// Whether `vespid run PATH` got a run file rather than a plugin.
 pub fn is_run_file(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext == "toml")
+}
+
+/// `--max-metrics` and `--max-series` over the run file's keys, over the defaults.
+fn metric_limits(args: &Overrides, file: &RunFile, source: Option<&Source>) -> Result<MetricLimits, ConfigError> {
+    let defaults = MetricLimits::default();
+    let limit = |key: &'static str, flag: Option<usize>, in_file: Option<i64>, default: usize| match (flag, in_file) {
+        (Some(0), _) => Err(ConfigError::Flag { flag: key, message: "must be at least 1".into() }),
+        (Some(n), _) => Ok(n),
+        (None, Some(n)) => usize::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
+            let message = format!("must be at least 1, got {n}");
+            match source {
+                Some(source) => source.error(&[key], message),
+                None => ConfigError::Flag { flag: key, message },
+            }
+        }),
+        (None, None) => Ok(default),
+    };
+    Ok(MetricLimits {
+        max_metrics: limit("max-metrics", args.max_metrics, file.max_metrics, defaults.max_metrics)?,
+        max_series: limit("max-series", args.max_series, file.max_series, defaults.max_series)?,
+    })
 }
 
 /// The `[thresholds]` table: every expression parsed, k6's long form included.

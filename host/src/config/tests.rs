@@ -349,3 +349,19 @@ fn data_sets_come_from_the_file_and_the_flags() {
     assert!(error("plugin = \"p.wasm\"\n[data.items]\npath = \"none.csv\"\n").contains(":2: data.items: data file"));
     assert!(error(&file.replace("jsonl", "xml")).contains(":4: data.items.format: unknown format \"xml\""));
 }
+
+#[test]
+fn metric_caps_come_from_the_flags_over_the_file() {
+    assert_eq!(bare(&[]).unwrap().metric_limits, MetricLimits::default());
+    assert_eq!(MetricLimits::default(), MetricLimits { max_metrics: 1000, max_series: 10_000 });
+    let file = "plugin = \"p.wasm\"\nmax-metrics = 50\nmax-series = 600\n";
+    assert_eq!(from_file(file, &[]).unwrap().metric_limits, MetricLimits { max_metrics: 50, max_series: 600 });
+    let plan = from_file(file, &["--max-series", "70000"]).unwrap();
+    assert_eq!(plan.metric_limits, MetricLimits { max_metrics: 50, max_series: 70_000 });
+    let err = error("plugin = \"p.wasm\"\nmax-series = 0\n");
+    assert!(err.ends_with("vespid.toml:2: max-series: must be at least 1, got 0"), "{err}");
+    let err = error("plugin = \"p.wasm\"\n\nmax-metrics = -4\n");
+    assert!(err.ends_with("vespid.toml:3: max-metrics: must be at least 1, got -4"), "{err}");
+    let parsed = Cli::try_parse_from(["vespid", "run", "p.wasm", "--max-metrics", "0"]);
+    assert!(parsed.unwrap_err().to_string().contains("--max-metrics"));
+}

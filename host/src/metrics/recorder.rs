@@ -15,13 +15,18 @@ pub struct Recorder {
     scenario: Arc<str>,
     /// The run's and the scenario's tags, on every sample.
     tags: Arc<[(String, String)]>,
+    /// Those tags and `scenario` alone: where a built-in sample goes when
+    /// its own series is past the cap.
+    scenario_tags: TagSet,
 }
 
 impl Recorder {
     /// The recorder of VU `vu_id` (0: the scenario itself) of scenario
     /// `scenario`, whose samples all carry `tags`.
     pub fn new(sink: Arc<Sink>, vu_id: u32, scenario: Arc<str>, tags: Arc<[(String, String)]>) -> Self {
-        Recorder { sink, vu_id, scenario, tags }
+        let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain([("scenario", &*scenario)]);
+        let scenario_tags = sink.intern(TagSet::new(pairs));
+        Recorder { sink, vu_id, scenario, tags, scenario_tags }
     }
 
     /// A tag set of the scenario's tags, then `pairs`, then `scenario`
@@ -33,7 +38,7 @@ impl Recorder {
 
     /// Records samples that share one tag set.
     pub fn record(&self, tags: &TagSet, samples: &[Sample]) {
-        self.sink.record(self.vu_id, tags, samples);
+        self.sink.record(self.vu_id, tags, &self.scenario_tags, samples);
     }
 
     pub fn sink(&self) -> &Sink {

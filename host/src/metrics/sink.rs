@@ -13,15 +13,19 @@
 //! (16–400 KiB each) live only in the aggregate, once per series, not per
 //! shard.
 //!
+//! Series are capped per run ([`MetricLimits`]): a sample of a series new
+//! to its shard is admitted run-wide, and past the cap a custom metric's
+//! sample is dropped, a built-in's is recorded under its VU's scenario
+//! tags instead, and either is counted in the error log.
 //! A sink built for streaming outputs also keeps every sample as a
 //! [`Point`] in its shard, under the same lock, until the collector drains it.
-//! The sink also holds the run's tag set interner.
 
-use std::sync::{Mutex, MutexGuard};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::tags::{Interner, TagMap};
-use super::{Agg, Aggregate, MetricId, MetricKind, Registry, TagSet};
+use super::{Agg, Aggregate, ErrorLog, MetricId, MetricKind, Registry, TagSet};
 
 /// One sample: a value for a metric. Rates take 0.0 (false) or 1.0 (true).
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +51,21 @@ pub struct Point {
     pub metric: MetricId,
     pub value: f64,
     pub tags: TagSet,
+}
+
+/// How many metrics and series one run may create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricLimits {
+    /// Distinct custom metric names.
+    pub max_metrics: usize,
+    /// Distinct series, metric × tag set (built-in metrics included).
+    pub max_series: usize,
+}
+
+impl Default for MetricLimits {
+    fn default() -> Self {
+        MetricLimits { max_metrics: 1000, max_series: 10_000 }
+    }
 }
 
 /// What one series got since the last drain.
@@ -162,13 +181,46 @@ struct Shard {
     drained: Mutex<Batch>,
 }
 
-/// Distinct tag sets the run interns.
-const INTERNED_TAG_SETS: usize = 10_000;
+/// The run's series, up to the cap.
+struct SeriesCap {
+    cap: usize,
+    admitted: Mutex<HashSet<(TagSet, MetricId)>>,
+    /// Errors counted per dropped or re-tagged sample.
+    dropped: String,
+    retagged: String,
+}
 
-/// The run's metric sink: the registry, the tag set interner and the shards.
+impl SeriesCap {
+    fn new(cap: usize) -> Self {
+        let reached = format!("metric series cap ({cap}) reached");
+        SeriesCap {
+            cap,
+            admitted: Mutex::default(),
+            dropped: format!("{reached}: samples of further new series dropped"),
+            retagged: format!(
+                "{reached}: samples of built-in metrics in further new series recorded with their scenario's tags only"
+            ),
+        }
+    }
+
+    /// Whether series `metric` × `tags` is one of the run's (made so if there is room).
+    fn admit(&self, tags: &TagSet, metric: MetricId) -> bool {
+        let mut admitted = lock(&self.admitted);
+        let key = (tags.clone(), metric);
+        if admitted.contains(&key) {
+            return true;
+        }
+        admitted.len() < self.cap && admitted.insert(key)
+    }
+}
+
+/// The run's metric sink: the registry, the tag set interner, the series
+/// cap, the error log the cap reports to, and the shards.
 pub struct Sink {
     pub registry: Registry,
+    errors: Arc<ErrorLog>,
     interner: Interner,
+    series: SeriesCap,
     shards: Box<[Shard]>,
     /// Fixed when the sink is built, so a run without streaming outputs
     /// pays one predictable branch per `record`.
@@ -178,22 +230,34 @@ pub struct Sink {
 impl Sink {
     /// A sink with a few shards per core, keeping aggregates only.
     pub fn new() -> Self {
-        Self::build(false)
+        Self::build(false, MetricLimits::default())
     }
 
     /// A sink that also keeps every sample as a [`Point`], for streaming outputs.
     pub fn keeping_points() -> Self {
-        Self::build(true)
+        Self::build(true, MetricLimits::default())
     }
 
-    fn build(keep_points: bool) -> Self {
+    /// This sink with other caps on metrics and series.
+    pub fn with_limits(self, limits: MetricLimits) -> Self {
+        Self::build(self.keep_points, limits)
+    }
+
+    fn build(keep_points: bool, limits: MetricLimits) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Sink {
-            registry: Registry::default(),
-            interner: Interner::new(INTERNED_TAG_SETS),
+            registry: Registry::with_max_custom(limits.max_metrics),
+            errors: Arc::new(ErrorLog::default()),
+            interner: Interner::new(limits.max_series),
+            series: SeriesCap::new(limits.max_series),
             shards: (0..cores * 4).map(|_| Shard::default()).collect(),
             keep_points,
         }
+    }
+
+    /// The run's error log (the series cap reports to it).
+    pub fn errors(&self) -> &Arc<ErrorLog> {
+        &self.errors
     }
 
     /// The run-wide value equal to `tags`, so equal sets are one shared value.
@@ -202,8 +266,10 @@ impl Sink {
     }
 
     /// Records samples that share one tag set (e.g. the metrics of one
-    /// request) into VU `vu_id`'s shard.
-    pub fn record(&self, vu_id: u32, tags: &TagSet, samples: &[Sample]) {
+    /// request) into VU `vu_id`'s shard. `scenario_tags` (the VU's run and
+    /// scenario tags) take a built-in sample whose own series is past the cap.
+    pub fn record(&self, vu_id: u32, tags: &TagSet, scenario_tags: &TagSet, samples: &[Sample]) {
+        let (mut dropped, mut retagged) = (0, 0);
         // One clock read per call, and only when a gauge or a point needs it.
         let mut at = None;
         let mut now = || *at.get_or_insert_with(Instant::now);
@@ -211,17 +277,33 @@ impl Sink {
         for sample in samples {
             let metric = sample.metric;
             let series = batch.series(metric);
-            match series.get_mut(tags) {
-                Some(pending) => pending.add(sample.value, &mut now),
-                None => {
-                    let mut pending = Pending::new(metric.kind());
-                    pending.add(sample.value, &mut now);
-                    series.insert(tags.clone(), pending);
-                }
-            }
+            let tags = if let Some(pending) = series.get_mut(tags) {
+                pending.add(sample.value, &mut now);
+                tags
+            } else {
+                let tags = if self.series.admit(tags, metric) {
+                    tags
+                } else if metric.is_builtin() {
+                    // Bounded (built-in metrics × scenarios), so never refused.
+                    retagged += u64::from(tags != scenario_tags);
+                    scenario_tags
+                } else {
+                    dropped += 1;
+                    continue;
+                };
+                series.entry(tags.clone()).or_insert_with(|| Pending::new(metric.kind())).add(sample.value, &mut now);
+                tags
+            };
             if self.keep_points {
                 batch.points.push(Point { at: now(), metric, value: sample.value, tags: tags.clone() });
             }
+        }
+        drop(batch);
+        if dropped > 0 {
+            self.errors.report_n(&self.series.dropped, dropped);
+        }
+        if retagged > 0 {
+            self.errors.report_n(&self.series.retagged, retagged);
         }
     }
 
@@ -275,7 +357,7 @@ mod tests {
         let tags = TagSet::new([("scenario", "default")]);
         for vu in 0..100u32 {
             let samples = [Sample::new(names::HTTP_REQS, 1.0), Sample::new(names::HTTP_REQ_DURATION, f64::from(vu))];
-            sink.record(vu, &tags, &samples);
+            sink.record(vu, &tags, &tags, &samples);
         }
         let mut total = Aggregate::default();
         sink.drain_into(&mut total);
@@ -293,7 +375,7 @@ mod tests {
         let mut total = Aggregate::default();
         for round in 1..=3u32 {
             for ms in 0..100 {
-                sink.record(0, &tags, &[Sample::new(names::HTTP_REQ_DURATION, f64::from(ms))]);
+                sink.record(0, &tags, &tags, &[Sample::new(names::HTTP_REQ_DURATION, f64::from(ms))]);
             }
             sink.drain_into(&mut total);
             // The batch just drained is empty but keeps its series and buffer.
@@ -318,8 +400,8 @@ mod tests {
         let plain = Sink::new();
         let keeping = Sink::keeping_points();
         for vu in 0..10u32 {
-            plain.record(vu, &tags, &samples);
-            keeping.record(vu, &tags, &samples);
+            plain.record(vu, &tags, &tags, &samples);
+            keeping.record(vu, &tags, &tags, &samples);
         }
         let mut total = Aggregate::default();
         assert!(plain.drain_into(&mut total).is_empty());
@@ -328,7 +410,7 @@ mod tests {
         assert_eq!(points.iter().filter(|p| p.metric == names::HTTP_REQ_DURATION && p.value == 2.5).count(), 10);
         assert!(points.iter().all(|p| p.tags == tags));
         // A drained shard keeps recording points.
-        keeping.record(0, &tags, &samples[..1]);
+        keeping.record(0, &tags, &tags, &samples[..1]);
         assert_eq!(keeping.drain_into(&mut total).len(), 1);
         assert_eq!(total.summary(names::HTTP_REQS, |_| true).expect("recorded").count(), 21);
     }
@@ -341,10 +423,10 @@ mod tests {
         let (first_vu, second_vu) = (0, 1);
         assert!(sink.shards.len() > 1, "VUs 0 and 1 use two shards");
         for (first, second) in [(5.0, 2.0), (1.0, 7.0)] {
-            sink.record(first_vu, &tags, &[Sample::new(names::VUS, first)]);
+            sink.record(first_vu, &tags, &tags, &[Sample::new(names::VUS, first)]);
             // Two writes never share an instant.
             std::thread::sleep(std::time::Duration::from_millis(1));
-            sink.record(second_vu, &tags, &[Sample::new(names::VUS, second)]);
+            sink.record(second_vu, &tags, &tags, &[Sample::new(names::VUS, second)]);
             sink.drain_into(&mut total);
             let Some(Agg::Gauge { value, .. }) = total.summary(names::VUS, |_| true) else { panic!("a gauge") };
             assert_eq!(value, second);
@@ -354,8 +436,42 @@ mod tests {
     }
 
     #[test]
+    fn past_the_series_cap_custom_samples_drop_and_built_ins_keep_their_scenario_tags() {
+        let sink = Sink::new().with_limits(MetricLimits { max_metrics: 10, max_series: 3 });
+        let custom = sink.registry.resolve("custom", MetricKind::Counter).expect("registered");
+        let scenario = TagSet::new([("scenario", "default")]);
+        let tagged = |i: u32| TagSet::new([("scenario", "default"), ("i", &i.to_string())]);
+        // Three series fill the cap: custom × {i=0}, {i=1}, {i=2}.
+        for vu in 0..5u32 {
+            for i in 0..6u32 {
+                sink.record(vu, &tagged(i), &scenario, &[Sample::new(custom, 1.0)]);
+            }
+        }
+        for vu in 0..5u32 {
+            for i in 0..6u32 {
+                sink.record(vu, &tagged(i), &scenario, &[Sample::new(names::HTTP_REQS, 1.0)]);
+            }
+        }
+        let mut total = Aggregate::default();
+        sink.drain_into(&mut total);
+        assert_eq!(total.summary(custom, |_| true).expect("recorded").count(), 15, "3 admitted series × 5 VUs");
+        let reqs = |filter: &dyn Fn(&TagSet) -> bool| total.summary(names::HTTP_REQS, filter).map_or(0, |a| a.count());
+        assert_eq!(reqs(&|_| true), 30, "every built-in sample recorded");
+        assert_eq!(reqs(&|tags| *tags == scenario), 30, "under the scenario's tags");
+        assert_eq!(total.series_count(), 4);
+        let errors = sink.errors().snapshot();
+        assert_eq!(
+            errors,
+            vec![
+                ("metric series cap (3) reached: samples of built-in metrics in further new series recorded with their scenario's tags only".to_string(), 30),
+                ("metric series cap (3) reached: samples of further new series dropped".to_string(), 15),
+            ]
+        );
+    }
+
+    #[test]
     fn ten_thousand_series_summarise_exactly() {
-        let sink = Sink::new();
+        let sink = Sink::new().with_limits(MetricLimits { max_metrics: 10, max_series: 20_000 });
         let custom = sink.registry.resolve("custom_trend", MetricKind::Trend).expect("registered");
         let (checks, vus) = (5_000u32, 8u32);
         let mut total = Aggregate::default();
@@ -364,7 +480,7 @@ mod tests {
                 let name = format!("check {i:05}");
                 let tags = sink.intern(TagSet::new([("scenario", "default"), (names::CHECK_TAG, &name)]));
                 let samples = [Sample::flag(names::CHECKS, i % 4 != 0), Sample::new(custom, f64::from(i % 100 + vu))];
-                sink.record(vu, &tags, &samples);
+                sink.record(vu, &tags, &tags, &samples);
             }
             if vu % 3 == 0 {
                 sink.drain_into(&mut total);
@@ -372,6 +488,7 @@ mod tests {
         }
         sink.drain_into(&mut total);
         assert_eq!(total.series_count(), 2 * checks as usize);
+        assert!(sink.errors().snapshot().is_empty());
 
         let Some(Agg::Rate { trues, total: samples }) = total.summary(names::CHECKS, |_| true) else {
             panic!("a rate")

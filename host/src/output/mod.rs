@@ -145,7 +145,7 @@ pub(crate) fn test_report() -> (crate::metrics::Sink, Report) {
     use crate::metrics::{Sample, Sink, Threshold, evaluate};
 
     let sink = Sink::new();
-    let record = |tags: &TagSet, samples: &[Sample]| sink.record(0, tags, samples);
+    let record = |tags: &TagSet, samples: &[Sample]| sink.record(0, tags, tags, samples);
     for (name, durations) in [("home", (1..=100).map(f64::from).collect::<Vec<_>>()), ("login", vec![500.0; 10])] {
         let tags = TagSet::new([("name", name), ("scenario", "default")]);
         for ms in durations {

@@ -115,7 +115,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     };
     let _ticker = EpochTicker::start(&plugins.engine);
     let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
-    let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() });
+    let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() }.with_limits(plan.metric_limits));
     let run = RunShared::new(plan.http.clone(), plan.log_level, VU_MEMORY_MAX, data, sink.clone())?;
     let outputs = Outputs::start(&plan.outputs, plan.summary_export.clone(), sink.clone())?;
 

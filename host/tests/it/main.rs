@@ -12,6 +12,8 @@ mod data;
 mod executors;
 /// Transport failures, HTTP errors and plugin panics.
 mod failures;
+/// Hostile plugins: floods of series, metric names and log lines are capped and counted.
+mod flood;
 /// Redirects, cookies and the multi-step flow.
 mod http_semantics;
 /// HTTPS: verification by default, CA file, insecure mode.

@@ -118,7 +118,7 @@ fn recorded() -> (Sink, Aggregate) {
     let sink = Sink::new();
     let home = TagSet::new([("name", "home"), ("scenario", "browse"), ("status", "200")]);
     let login = TagSet::new([("name", "login"), ("scenario", "browse"), ("status", "200")]);
-    let record = |tags: &TagSet, samples: &[Sample]| sink.record(0, tags, samples);
+    let record = |tags: &TagSet, samples: &[Sample]| sink.record(0, tags, tags, samples);
     for ms in 1..=100 {
         record(
             &home,
