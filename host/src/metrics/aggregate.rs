@@ -16,6 +16,10 @@ use super::{MetricId, MetricKind, TagMap, TagSet};
 /// Trend values are stored as integers of this many per unit.
 const TREND_SCALE: f64 = 1000.0;
 
+/// The largest value a trend takes (larger ones are refused where plugins
+/// give them): scaled, it stays within the histogram's range.
+pub const MAX_TREND_VALUE: f64 = 1e15;
+
 /// A trend's samples. The histogram grows with the largest value seen
 /// (16 KiB, plus 8 KiB each time that value doubles past 2.048), so it
 /// resizes a few times per run, not per sample or per drain.
@@ -39,11 +43,10 @@ impl TrendAgg {
         }
     }
 
-    /// Adds samples (negative and non-finite values count as 0).
+    /// Adds samples, each a finite number from 0 to [`MAX_TREND_VALUE`].
     pub(super) fn record_all(&mut self, values: &[f64]) {
         for &value in values {
-            let value = if value.is_finite() { value.max(0.0) } else { 0.0 };
-            // An auto-resizing histogram only fails on values beyond u64 range.
+            // In range, so an auto-resizing histogram takes it.
             let _ = self.hist.record((value * TREND_SCALE).round() as u64);
             self.sum += value;
             self.min = self.min.min(value);
@@ -307,6 +310,14 @@ mod tests {
         for ((name, x), (_, y)) in a.values(elapsed).into_iter().zip(all.values(elapsed)) {
             assert!((x - y).abs() < 1e-6, "{name}: {x} vs {y}");
         }
+    }
+
+    #[test]
+    fn the_largest_trend_value_fits_the_histogram() {
+        let agg = trend([0.0, MAX_TREND_VALUE]);
+        let Agg::Trend(t) = &agg else { unreachable!() };
+        assert_eq!(t.hist.len(), 2, "both values recorded");
+        assert_eq!(t.quantile(1.0), MAX_TREND_VALUE);
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod sink;
 mod tags;
 mod threshold;
 
-pub use aggregate::{Agg, Aggregate, MetricSummary, TrendAgg, per_second};
+pub use aggregate::{Agg, Aggregate, MAX_TREND_VALUE, MetricSummary, TrendAgg, per_second};
 pub use errors::ErrorLog;
 pub use recorder::{Recorder, TagCache};
 pub use registry::{MetricError, MetricId, MetricKind, Registry, Unit};

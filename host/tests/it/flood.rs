@@ -60,3 +60,14 @@ async fn new_metric_names_past_the_cap_are_dropped_and_counted_once() {
     assert_eq!(errors_with(summary, "custom metric cap").len(), 1);
     assert_eq!(accepted as u64 + run.error_count(message), 600 * 4);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_negative_trend_value_is_reported_not_recorded() {
+    let run = run_guest("metrics-flood", &["--iterations", "3", "--env", "NEGATIVE_TREND=1"]).await;
+    run.assert_ok();
+    let message = "trend flood_negative: value -3 is not a finite number >= 0 (sample dropped)";
+    assert_eq!(run.error_count(message), 3);
+    let summary = run.summary.as_ref().expect("summary written");
+    assert_eq!(summary["metrics"].get("flood_negative"), None, "no sample recorded");
+    assert_eq!(run.count("iterations"), 3, "the iterations themselves pass");
+}

@@ -1,12 +1,14 @@
 //! Test guest: a plugin that floods the host's metrics, shaped by env, per
 //! iteration: `TAG_VALUES=N` adds 1 to counter `flood_tagged` N times, each
 //! with a tag value never used before (N new series); `METRIC_NAMES=N`
-//! adds 1 to N counters never named before (`flood_name_<vu>_<iteration>_<i>`).
+//! adds 1 to N counters never named before (`flood_name_<vu>_<iteration>_<i>`);
+//! `NEGATIVE_TREND=1` adds -3 to trend `flood_negative`.
 use vespid_sdk::{Scenario, metrics, vu};
 
 struct Flood {
     tag_values: u64,
     metric_names: u64,
+    negative_trend: bool,
 }
 
 fn env_count(key: &str) -> vespid_sdk::Result<u64> {
@@ -18,7 +20,11 @@ fn env_count(key: &str) -> vespid_sdk::Result<u64> {
 
 impl Scenario for Flood {
     fn init(_setup_data: &str) -> vespid_sdk::Result<Self> {
-        Ok(Flood { tag_values: env_count("TAG_VALUES")?, metric_names: env_count("METRIC_NAMES")? })
+        Ok(Flood {
+            tag_values: env_count("TAG_VALUES")?,
+            metric_names: env_count("METRIC_NAMES")?,
+            negative_trend: env_count("NEGATIVE_TREND")? == 1,
+        })
     }
 
     fn run(&mut self, _task: &str) -> vespid_sdk::Result {
@@ -29,6 +35,9 @@ impl Scenario for Flood {
         }
         for i in 0..self.metric_names {
             metrics::counter(&format!("flood_name_{id}_{iteration}_{i}"), 1.0, &[]);
+        }
+        if self.negative_trend {
+            metrics::trend("flood_negative", -3.0, &[]);
         }
         Ok(())
     }
