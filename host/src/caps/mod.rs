@@ -19,7 +19,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use self::data::{DataCtx, DataError, DataFormat, DataSets, DataSource};
 pub use self::http::{HttpCtx, HttpOptions, HttpSetupError, HttpShared};
-pub use self::log::LogLevel;
+pub use self::log::{LogCtx, LogLevel};
 pub use self::metrics::MetricsCtx;
 pub use self::stderr::GuestStderr;
 pub use self::vu::VuCtx;
@@ -105,6 +105,7 @@ pub struct VuState {
     limits: StoreLimits,
     pub http: HttpCtx,
     pub metrics: MetricsCtx,
+    pub log: LogCtx,
     pub vu: VuCtx,
     pub data: DataCtx,
     pub stderr: GuestStderr,
@@ -124,6 +125,7 @@ impl VuState {
             limits: StoreLimitsBuilder::new().memory_size(run.memory_cap).build(),
             http: HttpCtx::new(run.http.clone(), recorder.clone()),
             metrics: MetricsCtx::new(recorder, run.errors.clone()),
+            log: LogCtx::new(run.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
             data: DataCtx::new(vu_id, run.data.clone()),
             stderr,

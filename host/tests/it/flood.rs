@@ -4,6 +4,9 @@ use serde_json::Value;
 
 use crate::support::run_guest;
 
+/// Lines a VU may log at once (caps/log.rs).
+const LOG_BURST: u64 = 200;
+
 /// The error entries whose message contains `text`.
 fn errors_with(summary: &Value, text: &str) -> Vec<Value> {
     let errors = summary["errors"].as_array().expect("errors list");
@@ -59,6 +62,21 @@ async fn new_metric_names_past_the_cap_are_dropped_and_counted_once() {
     let message = "custom metric cap (1000) reached: samples of further new metric names dropped";
     assert_eq!(errors_with(summary, "custom metric cap").len(), 1);
     assert_eq!(accepted as u64 + run.error_count(message), 600 * 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_lines_past_the_rate_limit_are_dropped_and_counted() {
+    let run = run_guest("metrics-flood", &["--vus", "1", "--iterations", "2", "--env", "LOG_LINES=2000"]).await;
+    run.assert_ok();
+    let printed = run.stderr.lines().filter(|line| line.contains("flood line ")).count() as u64;
+    let dropped = run.error_count("plugin log lines dropped (rate limit 100/s per VU after a burst of 200)");
+    assert_eq!(printed + dropped, 2 * 2_000, "every line printed or counted as dropped");
+    assert!(printed >= LOG_BURST, "the burst is printed: {printed}");
+    // Sanity bound: 4,000 lines within the limit would take 38 s.
+    assert!(dropped > 0);
+    assert!(run.stdout.contains(&format!("{dropped:>8} × plugin log lines dropped")), "{}", run.stdout);
+    // Not a terminal: no colour codes.
+    assert!(!run.stderr.contains('\u{1b}'), "ANSI escapes in {:?}", &run.stderr[..200.min(run.stderr.len())]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
