@@ -157,6 +157,14 @@ pub struct RunArgs {
     /// Do not use the compiled-plugin cache (~/.cache/vespid).
     #[arg(long)]
     pub no_compile_cache: bool,
+
+    /// Most distinct custom metric names per run (default 1000); samples of further names are dropped and counted.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_metrics: Option<u32>,
+
+    /// Most distinct series, metric × tag set, per run (default 10000); see docs/metrics.md.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_series: Option<u32>,
 }
 
 impl RunArgs {
@@ -194,9 +202,13 @@ impl RunArgs {
             log_level: self.log_level,
             quiet: self.quiet,
             no_compile_cache: self.no_compile_cache,
+            max_metrics: self.max_metrics,
+            max_series: self.max_series,
         }
     }
 }
+
+/// A count given as u64, as a usize (the largest on a 32-bit host).
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {

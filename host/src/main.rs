@@ -1,6 +1,7 @@
 //! The `vespid` binary: parse the command line, run it, map the outcome to
 //! an exit code. Everything else is in the library.
 
+use std::io::IsTerminal;
 use std::panic::{AssertUnwindSafe, PanicHookInfo};
 
 use clap::Parser;
@@ -39,9 +40,11 @@ fn run() -> std::process::ExitCode {
             return std::process::ExitCode::from(ExitCode::BadInput as u8);
         }
     };
+    // Colour codes only for a terminal, never into a file or a CI log.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("VESPID_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
         .init();

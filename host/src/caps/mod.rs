@@ -20,7 +20,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 pub use self::data::{DataCtx, DataError, DataFormat, DataSets, DataSource};
 pub use self::http::{CookieJarScope, DnsOptions, HttpCtx, HttpOptions, HttpSetupError, HttpShared};
 pub use self::limits::{CpuBudgetExceeded, GuestClock, MemoryCap, MemoryCapExceeded};
-pub use self::log::LogLevel;
+pub use self::log::{LogCtx, LogLevel};
 pub use self::metrics::MetricsCtx;
 pub use self::stderr::{GuestStderr, StderrMark};
 pub use self::vu::VuCtx;
@@ -28,7 +28,7 @@ use crate::bindings::Scenario;
 use crate::metrics::{ErrorLog, Recorder, Sink};
 
 /// What every VU of a run shares: read-only state, or state with its own
-/// synchronisation (the sink's shards, the error log).
+/// synchronisation (the sink's shards, the error log, which is the sink's).
 pub struct RunShared {
     pub http: Arc<HttpShared>,
     pub sink: Arc<Sink>,
@@ -52,8 +52,8 @@ impl RunShared {
     ) -> Result<Arc<RunShared>, HttpSetupError> {
         Ok(Arc::new(RunShared {
             http: Arc::new(HttpShared::new(http)?),
+            errors: sink.errors().clone(),
             sink,
-            errors: Arc::new(ErrorLog::default()),
             data: Arc::new(data),
             log_level,
             memory_cap,
@@ -108,6 +108,7 @@ pub struct VuState {
     pub clock: GuestClock,
     pub http: HttpCtx,
     pub metrics: MetricsCtx,
+    pub log: LogCtx,
     pub vu: VuCtx,
     pub data: DataCtx,
     pub stderr: GuestStderr,
@@ -128,6 +129,7 @@ impl VuState {
             clock: GuestClock::default(),
             http: HttpCtx::new(run.http.clone(), recorder.clone()),
             metrics: MetricsCtx::new(recorder, run.errors.clone()),
+            log: LogCtx::new(run.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
             data: DataCtx::new(vu_id, run.data.clone()),
             stderr,

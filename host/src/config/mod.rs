@@ -23,7 +23,7 @@ pub use self::values::{parse_duration, parse_key_value, parse_size, parse_stage}
 use self::values::{parse_rate, per_second};
 use crate::caps::{CookieJarScope, DataError, DataFormat, DataSource, DnsOptions, HttpOptions, LogLevel};
 use crate::exec::{CallLimits, ExecutorPlan, Segment, ThinkTime};
-use crate::metrics::Threshold;
+use crate::metrics::{MetricLimits, Threshold};
 use crate::output::{ExportFormat, OutputSpec};
 
 /// Default cap on a VU's linear memory.
@@ -110,6 +110,10 @@ pub struct Overrides {
     pub log_level: Option<LogLevel>,
     pub quiet: bool,
     pub no_compile_cache: bool,
+    /// Distinct custom metric names per run.
+    pub max_metrics: Option<u32>,
+    /// Distinct series (metric × tag set) per run.
+    pub max_series: Option<u32>,
 }
 
 /// Everything a run needs, validated.
@@ -135,6 +139,8 @@ pub struct Plan {
     pub outputs: Vec<OutputSpec>,
     pub progress: bool,
     pub compile_cache: bool,
+    /// Caps on custom metrics and series.
+    pub metric_limits: MetricLimits,
 }
 
 /// One scenario: a plugin run by an executor.
@@ -384,6 +390,7 @@ impl Plan {
             }
         }
         let http = http_options(args, file, source)?;
+        let metric_limits = metric_limits(args, file, source)?;
         let (thresholds, mut data) = match source {
             Some(source) => (thresholds(source, file)?, data_from_file(source, file)?),
             None => (Vec::new(), Vec::new()),
@@ -410,6 +417,7 @@ impl Plan {
             outputs,
             progress: !args.quiet,
             compile_cache: !args.no_compile_cache,
+            metric_limits,
         })
     }
 
@@ -473,6 +481,16 @@ fn http_options(args: &Overrides, file: &RunFile, source: Option<&Source>) -> Re
 /// Whether `vespid run PATH` got a run file rather than a plugin.
 pub fn is_run_file(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext == "toml")
+}
+
+/// `--max-metrics` and `--max-series` over the run file's keys, over the defaults.
+fn metric_limits(args: &Overrides, file: &RunFile, source: Option<&Source>) -> Result<MetricLimits, ConfigError> {
+    let defaults = MetricLimits::default();
+    let option = |key: &'static str| Layered { key, source };
+    Ok(MetricLimits {
+        max_metrics: option("max-metrics").count(args.max_metrics, file.max_metrics, defaults.max_metrics, 1)?,
+        max_series: option("max-series").count(args.max_series, file.max_series, defaults.max_series, 1)?,
+    })
 }
 
 /// The `[thresholds]` table: every expression parsed, k6's long form included.

@@ -442,7 +442,7 @@ fn bad_http_options_name_their_key_or_flag() {
     let cases = [
         ("dns = \"select=last\"", ":2: dns: invalid dns select \"last\""),
         ("batch = 0", ":2: batch: must be at least 1, got 0"),
-        ("batch-per-host = -1", ":2: batch-per-host: -1 is not a whole number from 1 to 4294967295"),
+        ("batch-per-host = -1", ":2: batch-per-host: must be at least 1, got -1"),
         ("cookie-jar = \"per-run\"", ":2: cookie-jar: invalid cookie jar \"per-run\""),
         ("max-response-body = \"big\"", ":2: max-response-body: invalid size \"big\""),
         ("max-response-body = \"0\"", ":2: max-response-body: must be greater than 0"),
@@ -460,4 +460,20 @@ fn bad_http_options_name_their_key_or_flag() {
         let err = Cli::try_parse_from(argv).expect_err("invalid flag").to_string();
         assert!(err.contains(flags[0]), "{flags:?}: {err}");
     }
+}
+
+#[test]
+fn metric_caps_come_from_the_flags_over_the_file() {
+    assert_eq!(bare(&[]).unwrap().metric_limits, MetricLimits::default());
+    assert_eq!(MetricLimits::default(), MetricLimits { max_metrics: 1000, max_series: 10_000 });
+    let file = "plugin = \"p.wasm\"\nmax-metrics = 50\nmax-series = 600\n";
+    assert_eq!(from_file(file, &[]).unwrap().metric_limits, MetricLimits { max_metrics: 50, max_series: 600 });
+    let plan = from_file(file, &["--max-series", "70000"]).unwrap();
+    assert_eq!(plan.metric_limits, MetricLimits { max_metrics: 50, max_series: 70_000 });
+    let err = error("plugin = \"p.wasm\"\nmax-series = 0\n");
+    assert!(err.ends_with("vespid.toml:2: max-series: must be at least 1, got 0"), "{err}");
+    let err = error("plugin = \"p.wasm\"\n\nmax-metrics = -4\n");
+    assert!(err.ends_with("vespid.toml:3: max-metrics: must be at least 1, got -4"), "{err}");
+    let parsed = Cli::try_parse_from(["vespid", "run", "p.wasm", "--max-metrics", "0"]);
+    assert!(parsed.unwrap_err().to_string().contains("--max-metrics"));
 }

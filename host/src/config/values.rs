@@ -128,12 +128,16 @@ impl Layered<'_> {
 
     /// A whole number of at least `min` (the file's is a TOML integer).
     pub fn count(&self, flag: Option<u32>, file: Option<i64>, default: u32, min: u32) -> Result<u32, ConfigError> {
-        let check = |n: &u32| if *n < min { Err(format!("must be at least {min}, got {n}")) } else { Ok(()) };
-        let parse = |text: &str| {
-            text.parse::<u32>().map_err(|_| format!("{text} is not a whole number from {min} to {}", u32::MAX))
+        let check = |n: i64| match u32::try_from(n) {
+            Ok(n) if n >= min => Ok(n),
+            Ok(_) | Err(_) if n < i64::from(min) => Err(format!("must be at least {min}, got {n}")),
+            _ => Err(format!("must be at most {}, got {n}", u32::MAX)),
         };
-        let file = file.map(|n| n.to_string());
-        self.layered(flag, file.as_deref(), default, parse, check)
+        match (flag, file, self.source) {
+            (Some(n), _, _) => check(n.into()).map_err(|message| ConfigError::Flag { flag: self.key, message }),
+            (None, Some(n), Some(source)) => check(n).map_err(|message| source.error(&[self.key], message)),
+            _ => Ok(default),
+        }
     }
 
     fn layered<T>(

@@ -1,10 +1,13 @@
-//! Aggregates per metric kind and their exact merge. Trends keep an HDR
-//! histogram (values × 1000, so milliseconds at microsecond resolution,
-//! 3 significant digits) plus exact count, sum, min and max: percentiles
-//! come from the histogram, never from averages of averages.
+//! Aggregates per metric kind and their exact merge, and the run's
+//! [`Aggregate`]: every series (metric × tag set) grouped by metric, so a
+//! summary of one metric walks only that metric's series and the whole
+//! summary walks each series once. Trends keep an HDR histogram (values ×
+//! 1000, so milliseconds at microsecond resolution, 3 significant digits)
+//! plus exact count, sum, min and max: percentiles come from the
+//! histogram, never from averages of averages.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
@@ -13,7 +16,13 @@ use super::{MetricId, MetricKind, TagMap, TagSet};
 /// Trend values are stored as integers of this many per unit.
 const TREND_SCALE: f64 = 1000.0;
 
-/// A trend's samples.
+/// The largest value a trend takes (larger ones are refused where plugins
+/// give them): scaled, it stays within the histogram's range.
+pub const MAX_TREND_VALUE: f64 = 1e15;
+
+/// A trend's samples. The histogram grows with the largest value seen
+/// (16 KiB, plus 8 KiB each time that value doubles past 2.048), so it
+/// resizes a few times per run, not per sample or per drain.
 #[derive(Clone)]
 pub struct TrendAgg {
     hist: Histogram<u64>,
@@ -34,14 +43,16 @@ impl TrendAgg {
         }
     }
 
-    fn add(&mut self, value: f64) {
-        let value = if value.is_finite() { value.max(0.0) } else { 0.0 };
-        // An auto-resizing histogram only fails on values beyond u64 range.
-        let _ = self.hist.record((value * TREND_SCALE).round() as u64);
-        self.count += 1;
-        self.sum += value;
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
+    /// Adds samples, each a finite number from 0 to [`MAX_TREND_VALUE`].
+    pub(super) fn record_all(&mut self, values: &[f64]) {
+        for &value in values {
+            // In range, so an auto-resizing histogram takes it.
+            let _ = self.hist.record((value * TREND_SCALE).round() as u64);
+            self.sum += value;
+            self.min = self.min.min(value);
+            self.max = self.max.max(value);
+        }
+        self.count += values.len() as u64;
     }
 
     fn merge(&mut self, other: &TrendAgg) {
@@ -79,52 +90,44 @@ impl TrendAgg {
 /// The aggregate of one metric over one series (or several merged).
 #[derive(Clone)]
 pub enum Agg {
-    Counter { sum: f64 },
-    Gauge { value: f64, min: f64, max: f64, seq: u64 },
+    Counter {
+        sum: f64,
+    },
+    /// `at`: when the value was written (`None`: never), so merging keeps
+    /// the latest write whichever shard it came from.
+    Gauge {
+        value: f64,
+        min: f64,
+        max: f64,
+        at: Option<Instant>,
+    },
     Trend(Box<TrendAgg>),
-    Rate { trues: u64, total: u64 },
+    Rate {
+        trues: u64,
+        total: u64,
+    },
 }
 
 /// A merged aggregate, ready for a summary.
 pub type MetricSummary = Agg;
 
-/// Orders gauge writes across shards, so "last value" means the latest write.
-static GAUGE_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 impl Agg {
     pub fn new(kind: MetricKind) -> Self {
         match kind {
             MetricKind::Counter => Agg::Counter { sum: 0.0 },
-            MetricKind::Gauge => Agg::Gauge { value: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, seq: 0 },
+            MetricKind::Gauge => Agg::Gauge { value: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, at: None },
             MetricKind::Trend => Agg::Trend(Box::new(TrendAgg::new())),
             MetricKind::Rate => Agg::Rate { trues: 0, total: 0 },
-        }
-    }
-
-    pub fn add(&mut self, v: f64) {
-        match self {
-            Agg::Counter { sum } => *sum += v,
-            Agg::Gauge { value, min, max, seq } => {
-                *value = v;
-                *min = min.min(v);
-                *max = max.max(v);
-                *seq = GAUGE_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            }
-            Agg::Trend(t) => t.add(v),
-            Agg::Rate { trues, total } => {
-                *trues += u64::from(v != 0.0);
-                *total += 1;
-            }
         }
     }
 
     pub fn merge(&mut self, other: &Agg) {
         match (self, other) {
             (Agg::Counter { sum }, Agg::Counter { sum: o }) => *sum += o,
-            (Agg::Gauge { value, min, max, seq }, Agg::Gauge { value: ov, min: omin, max: omax, seq: oseq }) => {
-                if oseq > seq {
+            (Agg::Gauge { value, min, max, at }, Agg::Gauge { value: ov, min: omin, max: omax, at: oat }) => {
+                if *oat > *at {
                     *value = *ov;
-                    *seq = *oseq;
+                    *at = *oat;
                 }
                 *min = min.min(*omin);
                 *max = max.max(*omax);
@@ -152,7 +155,7 @@ impl Agg {
     pub fn count(&self) -> u64 {
         match self {
             Agg::Counter { sum } => *sum as u64,
-            Agg::Gauge { seq, .. } => u64::from(*seq > 0),
+            Agg::Gauge { at, .. } => u64::from(at.is_some()),
             Agg::Trend(t) => t.count,
             Agg::Rate { total, .. } => *total,
         }
@@ -197,43 +200,57 @@ pub fn per_second(total: f64, elapsed: Duration) -> f64 {
     total / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
 }
 
-/// Everything a run recorded, by tag set and metric.
+/// One metric's series.
+struct MetricSeries {
+    id: MetricId,
+    by_tags: TagMap<Agg>,
+}
+
+/// Everything a run recorded, by metric and tag set.
 #[derive(Default)]
 pub struct Aggregate {
-    series: TagMap<Vec<(MetricId, Agg)>>,
+    /// Indexed by the metric's registry index.
+    by_metric: Vec<Option<MetricSeries>>,
 }
 
 impl Aggregate {
-    pub(super) fn absorb(&mut self, series: TagMap<Vec<(MetricId, Agg)>>) {
-        for (tags, aggs) in series {
-            let mine = self.series.entry(tags).or_default();
-            for (id, agg) in aggs {
-                match mine.iter_mut().find(|(m, _)| *m == id) {
-                    Some((_, existing)) => existing.merge(&agg),
-                    None => mine.push((id, agg)),
-                }
-            }
+    /// The aggregate of series `metric` × `tags`, created empty if new.
+    pub(super) fn series_mut(&mut self, metric: MetricId, tags: &TagSet) -> &mut Agg {
+        if self.by_metric.len() <= metric.index() {
+            self.by_metric.resize_with(metric.index() + 1, || None);
         }
+        let series = self.by_metric[metric.index()]
+            .get_or_insert_with(|| MetricSeries { id: metric, by_tags: TagMap::default() });
+        if !series.by_tags.contains_key(tags) {
+            series.by_tags.insert(tags.clone(), Agg::new(metric.kind()));
+        }
+        series.by_tags.get_mut(tags).expect("inserted above")
     }
 
     /// Every metric that has samples, in id order.
     pub fn metrics(&self) -> Vec<MetricId> {
-        let ids: BTreeSet<MetricId> = self.series.values().flatten().map(|(id, _)| *id).collect();
-        ids.into_iter().collect()
+        self.by_metric.iter().flatten().map(|series| series.id).collect()
+    }
+
+    /// How many series (metric × tag set) have samples.
+    #[cfg(test)]
+    pub(super) fn series_count(&self) -> usize {
+        self.by_metric.iter().flatten().map(|series| series.by_tags.len()).sum()
+    }
+
+    /// The series of `metric`, by tag set (none if it has no samples).
+    fn series_of(&self, metric: MetricId) -> impl Iterator<Item = (&TagSet, &Agg)> {
+        let series = self.by_metric.get(metric.index()).and_then(Option::as_ref).filter(|s| s.id == metric);
+        series.into_iter().flat_map(|series| series.by_tags.iter())
     }
 
     /// `metric` merged over every series whose tags pass `filter`.
     pub fn summary(&self, metric: MetricId, filter: impl Fn(&TagSet) -> bool) -> Option<MetricSummary> {
         let mut merged: Option<Agg> = None;
-        for (tags, aggs) in &self.series {
-            if !filter(tags) {
-                continue;
-            }
-            if let Some((_, agg)) = aggs.iter().find(|(id, _)| *id == metric) {
-                match &mut merged {
-                    Some(m) => m.merge(agg),
-                    None => merged = Some(agg.clone()),
-                }
+        for (_, agg) in self.series_of(metric).filter(|(tags, _)| filter(tags)) {
+            match &mut merged {
+                Some(m) => m.merge(agg),
+                None => merged = Some(agg.clone()),
             }
         }
         merged
@@ -241,18 +258,17 @@ impl Aggregate {
 
     /// `metric` merged per value of tag `key` (e.g. each check by name), sorted by value.
     pub fn by_tag(&self, metric: MetricId, key: &str) -> Vec<(String, MetricSummary)> {
-        let mut groups: Vec<(String, Agg)> = Vec::new();
-        for (tags, aggs) in &self.series {
-            let (Some(value), Some((_, agg))) = (tags.get(key), aggs.iter().find(|(id, _)| *id == metric)) else {
-                continue;
-            };
-            match groups.iter_mut().find(|(v, _)| v == value) {
-                Some((_, m)) => m.merge(agg),
-                None => groups.push((value.to_string(), agg.clone())),
+        let mut groups: BTreeMap<&str, Agg> = BTreeMap::new();
+        for (tags, agg) in self.series_of(metric) {
+            let Some(value) = tags.get(key) else { continue };
+            match groups.get_mut(value) {
+                Some(merged) => merged.merge(agg),
+                None => {
+                    groups.insert(value, agg.clone());
+                }
             }
         }
-        groups.sort_by(|a, b| a.0.cmp(&b.0));
-        groups
+        groups.into_iter().map(|(value, agg)| (value.to_string(), agg)).collect()
     }
 }
 
@@ -262,12 +278,15 @@ mod tests {
 
     use super::*;
 
+    fn trend(values: impl IntoIterator<Item = f64>) -> Agg {
+        let mut agg = TrendAgg::new();
+        agg.record_all(&values.into_iter().collect::<Vec<_>>());
+        Agg::Trend(Box::new(agg))
+    }
+
     #[test]
     fn trend_percentiles_come_from_the_histogram() {
-        let mut agg = Agg::new(MetricKind::Trend);
-        for ms in 1..=1000 {
-            agg.add(ms as f64);
-        }
+        let agg = trend((1..=1000).map(f64::from));
         let values: HashMap<_, _> = agg.values(Duration::from_secs(1)).into_iter().collect();
         assert_eq!(values["count"], 1000.0);
         assert_eq!(values["min"], 1.0);
@@ -281,17 +300,11 @@ mod tests {
 
     #[test]
     fn merged_trends_equal_one_trend_of_all_samples() {
-        let (mut a, mut b, mut all) =
-            (Agg::new(MetricKind::Trend), Agg::new(MetricKind::Trend), Agg::new(MetricKind::Trend));
-        for v in 0..500 {
-            a.add(v as f64 * 0.37);
-            all.add(v as f64 * 0.37);
-        }
-        for v in 0..300 {
-            b.add(v as f64 * 3.1);
-            all.add(v as f64 * 3.1);
-        }
-        a.merge(&b);
+        let first: Vec<f64> = (0..500).map(|v| f64::from(v) * 0.37).collect();
+        let second: Vec<f64> = (0..300).map(|v| f64::from(v) * 3.1).collect();
+        let mut a = trend(first.iter().copied());
+        let all = trend(first.into_iter().chain(second.iter().copied()));
+        a.merge(&trend(second));
         let elapsed = Duration::from_secs(1);
         assert_eq!(a.values(elapsed).len(), all.values(elapsed).len());
         for ((name, x), (_, y)) in a.values(elapsed).into_iter().zip(all.values(elapsed)) {
@@ -300,20 +313,32 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_trend_value_fits_the_histogram() {
+        let agg = trend([0.0, MAX_TREND_VALUE]);
+        let Agg::Trend(t) = &agg else { unreachable!() };
+        assert_eq!(t.hist.len(), 2, "both values recorded");
+        assert_eq!(t.quantile(1.0), MAX_TREND_VALUE);
+    }
+
+    #[test]
     fn rates_count_passes_and_fails() {
         let mut agg = Agg::new(MetricKind::Rate);
-        for i in 0..10 {
-            agg.add(if i < 3 { 1.0 } else { 0.0 });
-        }
+        agg.merge(&Agg::Rate { trues: 3, total: 10 });
         assert_eq!(agg.values(Duration::from_secs(1)), vec![("rate", 0.3), ("passes", 3.0), ("fails", 7.0)]);
     }
 
     #[test]
     fn gauges_keep_the_latest_write_across_merges() {
-        let (mut first, mut second) = (Agg::new(MetricKind::Gauge), Agg::new(MetricKind::Gauge));
-        first.add(5.0);
-        second.add(2.0);
-        first.merge(&second);
-        assert_eq!(first.values(Duration::from_secs(1)), vec![("value", 2.0), ("min", 2.0), ("max", 5.0)]);
+        let earlier = Instant::now();
+        let later = earlier + Duration::from_millis(1);
+        let gauge = |value: f64, at: Instant| Agg::Gauge { value, min: value, max: value, at: Some(at) };
+        for (first, second) in [(gauge(5.0, earlier), gauge(2.0, later)), (gauge(2.0, later), gauge(5.0, earlier))] {
+            let mut merged = Agg::new(MetricKind::Gauge);
+            merged.merge(&first);
+            merged.merge(&second);
+            assert_eq!(merged.values(Duration::from_secs(1)), vec![("value", 2.0), ("min", 2.0), ("max", 5.0)]);
+            assert_eq!(merged.count(), 1);
+        }
+        assert_eq!(Agg::new(MetricKind::Gauge).count(), 0);
     }
 }

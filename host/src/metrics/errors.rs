@@ -1,9 +1,11 @@
 //! Errors seen during a run, counted by distinct message: the first of each
 //! is logged as it happens, all of them with counts in the summary, so a
 //! failure repeated by every VU on every iteration is one line, not
-//! thousands. Distinct messages are capped, so messages that carry ids or
-//! iteration numbers cannot grow memory without bound.
+//! thousands. Distinct messages are capped, and so is their length, so
+//! messages that carry ids, iteration numbers or a plugin's whole input
+//! cannot grow memory without bound.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -18,6 +20,9 @@ type Counts = HashMap<Arc<str>, u64>;
 
 /// The summary line under which messages past the cap are counted.
 pub const OTHERS: &str = "… other errors (more than 1000 distinct messages)";
+
+/// Longest message kept, in bytes; a longer one is cut and marked.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
 
 /// The run's error counts. Repeats of a known message touch only the
 /// calling thread's shard; only a message new to that shard takes the
@@ -42,9 +47,16 @@ impl Default for ErrorLog {
 impl ErrorLog {
     /// Counts one occurrence of `message`, logging it the first time.
     pub fn report(&self, message: &str) {
+        self.report_n(message, 1);
+    }
+
+    /// Counts `n` occurrences of `message`, logging it the first time.
+    pub fn report_n(&self, message: &str, n: u64) {
+        let message = cut(message);
+        let message = message.as_ref();
         let mut shard = lock(&self.shards[shard_index() % self.shards.len()]);
         if let Some(count) = shard.get_mut(message) {
-            *count += 1;
+            *count += n;
             return;
         }
         let mut known = lock(&self.known);
@@ -57,14 +69,14 @@ impl ErrorLog {
                 key
             }
             None => {
-                if self.others.fetch_add(1, Ordering::Relaxed) == 0 {
+                if self.others.fetch_add(n, Ordering::Relaxed) == 0 {
                     tracing::warn!("more than {MAX_DISTINCT} distinct error messages: counting further ones together");
                 }
                 return;
             }
         };
         drop(known);
-        shard.insert(key, 1);
+        shard.insert(key, n);
     }
 
     /// Every message with its count, most frequent first; messages past the
@@ -84,6 +96,18 @@ impl ErrorLog {
         }
         all
     }
+}
+
+/// `message`, or its first [`MAX_MESSAGE_BYTES`] marked as cut.
+fn cut(message: &str) -> Cow<'_, str> {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return Cow::Borrowed(message);
+    }
+    let mut end = MAX_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}… ({} bytes, cut)", &message[..end], message.len()))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -130,6 +154,22 @@ mod tests {
         assert_eq!(snapshot[0], ("user 0 not found".to_string(), 2));
         assert_eq!(snapshot.last(), Some(&(OTHERS.to_string(), 500)));
         assert_eq!(snapshot.iter().map(|(_, c)| c).sum::<u64>(), (MAX_DISTINCT + 501) as u64);
+    }
+
+    #[test]
+    fn counts_added_at_once_and_long_messages_cut() {
+        let log = ErrorLog::default();
+        log.report_n("dropped", 40);
+        log.report("dropped");
+        let long = "x".repeat(MAX_MESSAGE_BYTES * 3);
+        log.report(&long);
+        log.report(&long);
+        let snapshot = log.snapshot();
+        assert_eq!(snapshot[0], ("dropped".to_string(), 41));
+        let (message, count) = &snapshot[1];
+        assert_eq!(*count, 2);
+        assert!(message.starts_with(&long[..MAX_MESSAGE_BYTES]), "{message}");
+        assert!(message.ends_with("… (3072 bytes, cut)") && message.len() < MAX_MESSAGE_BYTES + 32, "{message}");
     }
 
     #[test]

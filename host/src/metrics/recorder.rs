@@ -1,6 +1,7 @@
 //! The handle through which a VU (or an executor) puts samples into its
 //! shard of the sink, with the scenario's tags on each, and the small
-//! per-VU cache of tag sets it builds from.
+//! per-VU cache of tag sets it builds from. Tag sets come from the run's
+//! interner, so the same tags from any VU are one shared value.
 
 use std::sync::Arc;
 
@@ -14,25 +15,30 @@ pub struct Recorder {
     scenario: Arc<str>,
     /// The run's and the scenario's tags, on every sample.
     tags: Arc<[(String, String)]>,
+    /// Those tags and `scenario` alone: where a built-in sample goes when
+    /// its own series is past the cap.
+    scenario_tags: TagSet,
 }
 
 impl Recorder {
     /// The recorder of VU `vu_id` (0: the scenario itself) of scenario
     /// `scenario`, whose samples all carry `tags`.
     pub fn new(sink: Arc<Sink>, vu_id: u32, scenario: Arc<str>, tags: Arc<[(String, String)]>) -> Self {
-        Recorder { sink, vu_id, scenario, tags }
+        let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain([("scenario", &*scenario)]);
+        let scenario_tags = sink.intern(TagSet::new(pairs));
+        Recorder { sink, vu_id, scenario, tags, scenario_tags }
     }
 
     /// A tag set of the scenario's tags, then `pairs`, then `scenario`
     /// (later keys win, so a request's tag overrides a scenario's).
     pub fn tags<'a>(&'a self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> TagSet {
         let base = self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        TagSet::new(base.chain(pairs).chain([("scenario", &*self.scenario)]))
+        self.sink.intern(TagSet::new(base.chain(pairs).chain([("scenario", &*self.scenario)])))
     }
 
     /// Records samples that share one tag set.
     pub fn record(&self, tags: &TagSet, samples: &[Sample]) {
-        self.sink.shard(self.vu_id).record(tags, samples);
+        self.sink.record(self.vu_id, tags, &self.scenario_tags, samples);
     }
 
     pub fn sink(&self) -> &Sink {

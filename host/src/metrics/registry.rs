@@ -1,6 +1,7 @@
 //! Metric definitions: the built-ins plus custom metrics that plugins
-//! create by using a name. Lookups by name take a read lock, so callers on
-//! the hot path cache the [`MetricId`] (the VU's metrics context does).
+//! create by using a name, up to a cap per run. Lookups by name take a read
+//! lock, so callers on the hot path cache the [`MetricId`] (the VU's
+//! metrics context does).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -71,6 +72,11 @@ impl MetricId {
     pub fn index(self) -> usize {
         self.index as usize
     }
+
+    /// Whether this is one of the host's metrics (which always record).
+    pub fn is_builtin(self) -> bool {
+        self.index() < BUILTIN.len()
+    }
 }
 
 /// Why a plugin's metric could not be used.
@@ -82,6 +88,23 @@ pub enum MetricError {
     InvalidName(String),
     #[error("metric {name:?} is a {existing}, not a {requested}")]
     KindMismatch { name: String, existing: &'static str, requested: &'static str },
+    #[error("custom metric cap ({cap}) reached: samples of further new metric names dropped")]
+    TooMany { cap: usize },
+}
+
+/// Longest part of a rejected name quoted in an error message.
+const QUOTED_NAME_MAX: usize = 64;
+
+/// `name`, cut to [`QUOTED_NAME_MAX`] bytes (marked with `…`) for a message.
+fn quoted(name: &str) -> String {
+    if name.len() <= QUOTED_NAME_MAX {
+        return name.to_string();
+    }
+    let mut end = QUOTED_NAME_MAX;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &name[..end])
 }
 
 struct Def {
@@ -93,6 +116,8 @@ struct Def {
 /// Every metric of a run, by name and by id.
 pub struct Registry {
     inner: RwLock<Inner>,
+    /// Custom metrics a run may create.
+    max_custom: usize,
 }
 
 struct Inner {
@@ -102,11 +127,7 @@ struct Inner {
 
 impl Default for Registry {
     fn default() -> Self {
-        let mut inner = Inner { defs: Vec::new(), by_name: HashMap::new() };
-        for &(name, kind, unit) in BUILTIN {
-            inner.insert(name, kind, unit);
-        }
-        Registry { inner: RwLock::new(inner) }
+        Registry::with_max_custom(super::MetricLimits::default().max_metrics as usize)
     }
 }
 
@@ -120,19 +141,32 @@ impl Inner {
 }
 
 impl Registry {
-    /// The id of metric `name` of `kind`, creating it if new. Custom trends
-    /// hold plain numbers; plugins record times in milliseconds.
+    /// The built-ins, and room for `max_custom` custom metrics.
+    pub fn with_max_custom(max_custom: usize) -> Self {
+        let mut inner = Inner { defs: Vec::new(), by_name: HashMap::new() };
+        for &(name, kind, unit) in BUILTIN {
+            inner.insert(name, kind, unit);
+        }
+        Registry { inner: RwLock::new(inner), max_custom }
+    }
+
+    /// The id of metric `name` of `kind`, creating it if new and the cap
+    /// allows. Custom trends hold plain numbers; plugins record times in
+    /// milliseconds.
     pub fn resolve(&self, name: &str, kind: MetricKind) -> Result<MetricId, MetricError> {
         let existing = self.read().by_name.get(name).copied();
         let id = match existing {
             Some(id) => id,
             None => {
                 if !valid_name(name) {
-                    return Err(MetricError::InvalidName(name.to_string()));
+                    return Err(MetricError::InvalidName(quoted(name)));
                 }
                 let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
                 match inner.by_name.get(name) {
                     Some(&id) => id,
+                    None if inner.defs.len() - BUILTIN.len() >= self.max_custom => {
+                        return Err(MetricError::TooMany { cap: self.max_custom });
+                    }
                     None => inner.insert(name, kind, Unit::Plain),
                 }
             }
@@ -203,5 +237,21 @@ mod tests {
         for bad in ["", "1abc", "with space", "dash-ed", &"x".repeat(129)] {
             assert!(matches!(registry.resolve(bad, MetricKind::Counter), Err(MetricError::InvalidName(_))), "{bad}");
         }
+        // A long name is quoted in part, so the message stays one short line.
+        let message = registry.resolve(&"é".repeat(10_000), MetricKind::Counter).unwrap_err().to_string();
+        assert!(message.len() < 300 && message.contains("éé…"), "{message}");
+    }
+
+    #[test]
+    fn custom_metrics_stop_at_the_cap_and_known_ones_still_resolve() {
+        let registry = Registry::with_max_custom(2);
+        let a = registry.resolve("a", MetricKind::Counter).unwrap();
+        registry.resolve("b", MetricKind::Trend).unwrap();
+        let err = registry.resolve("c", MetricKind::Counter).unwrap_err();
+        assert_eq!(err, MetricError::TooMany { cap: 2 });
+        assert_eq!(err.to_string(), "custom metric cap (2) reached: samples of further new metric names dropped");
+        assert_eq!(registry.resolve("a", MetricKind::Counter), Ok(a));
+        assert_eq!(registry.resolve("http_reqs", MetricKind::Counter), Ok(names::HTTP_REQS));
+        assert!(names::HTTP_REQS.is_builtin() && !a.is_builtin());
     }
 }

@@ -151,11 +151,11 @@ pub(crate) fn test_report() -> (crate::metrics::Sink, Report) {
     use crate::metrics::{Sample, Sink, Threshold, evaluate};
 
     let sink = Sink::new();
-    let mut shard = sink.shard(0);
+    let record = |tags: &TagSet, samples: &[Sample]| sink.record(0, tags, tags, samples);
     for (name, durations) in [("home", (1..=100).map(f64::from).collect::<Vec<_>>()), ("login", vec![500.0; 10])] {
         let tags = TagSet::new([("name", name), ("scenario", "default")]);
         for ms in durations {
-            shard.record(
+            record(
                 &tags,
                 &[
                     Sample::new(names::HTTP_REQS, 1.0),
@@ -168,10 +168,9 @@ pub(crate) fn test_report() -> (crate::metrics::Sink, Report) {
     for (check, passes, fails) in [("status is 200", 10, 0), ("body has <token> & \"quotes\"", 8, 2)] {
         let tags = TagSet::new([(names::CHECK_TAG, check), ("scenario", "default")]);
         for ok in std::iter::repeat_n(true, passes).chain(std::iter::repeat_n(false, fails)) {
-            shard.record(&tags, &[Sample::flag(names::CHECKS, ok)]);
+            record(&tags, &[Sample::flag(names::CHECKS, ok)]);
         }
     }
-    drop(shard);
     let mut aggregate = Aggregate::default();
     sink.drain_into(&mut aggregate);
 

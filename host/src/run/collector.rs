@@ -63,10 +63,10 @@ impl Collector {
 fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Collected {
     let mut aggregate = Aggregate::default();
     // Run-wide, as k6's: no scenario tag.
-    let vu_tags = TagSet::new::<&str, &str>([]);
+    let vu_tags = watch.sink.intern(TagSet::new::<&str, &str>([]));
     let record_vus = |sink: &Sink, active: u32, max: u32| {
         let samples = [Sample::new(names::VUS, f64::from(active)), Sample::new(names::VUS_MAX, f64::from(max))];
-        sink.shard(0).record(&vu_tags, &samples);
+        sink.record(0, &vu_tags, &vu_tags, &samples);
     };
     let mut ticks = 0u32;
     let mut aborted_by = None;

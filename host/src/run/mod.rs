@@ -121,7 +121,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         .map_err(ConfigError::from)?;
     let _ticker = EpochTicker::start(&plugins.engine);
     let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
-    let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() });
+    let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() }.with_limits(plan.metric_limits));
     let run = RunShared::new(plan.http.clone(), plan.log_level, plan.vu_memory, data, sink.clone())?;
     // From here on, every ending writes the outputs.
     let export = plan.summary_export.clone().map(|path| (path, plan.summary_export_format));

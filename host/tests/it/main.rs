@@ -14,6 +14,8 @@ mod endings;
 mod executors;
 /// Transport failures, HTTP errors and plugin panics.
 mod failures;
+/// Hostile plugins: floods of series, metric names and log lines are capped and counted.
+mod flood;
 /// Hostile and buggy plugins: runaway loops, memory, stack, failing calls, Ctrl-C in every phase.
 mod hostile;
 /// Headers, redirects, cookies and the multi-step flow.

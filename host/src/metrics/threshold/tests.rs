@@ -118,9 +118,9 @@ fn recorded() -> (Sink, Aggregate) {
     let sink = Sink::new();
     let home = TagSet::new([("name", "home"), ("scenario", "browse"), ("status", "200")]);
     let login = TagSet::new([("name", "login"), ("scenario", "browse"), ("status", "200")]);
-    let mut shard = sink.shard(0);
+    let record = |tags: &TagSet, samples: &[Sample]| sink.record(0, tags, tags, samples);
     for ms in 1..=100 {
-        shard.record(
+        record(
             &home,
             &[
                 Sample::new(names::HTTP_REQS, 1.0),
@@ -130,7 +130,7 @@ fn recorded() -> (Sink, Aggregate) {
         );
     }
     for i in 0..10 {
-        shard.record(
+        record(
             &login,
             &[
                 Sample::new(names::HTTP_REQS, 1.0),
@@ -139,10 +139,9 @@ fn recorded() -> (Sink, Aggregate) {
             ],
         );
     }
-    shard.record(&TagSet::new([("scenario", "browse")]), &[Sample::new(names::VUS, 4.0)]);
+    record(&TagSet::new([("scenario", "browse")]), &[Sample::new(names::VUS, 4.0)]);
     let visits = sink.registry.resolve("shop_visits", MetricKind::Counter).unwrap();
-    shard.record(&home, &[Sample::new(visits, 7.0)]);
-    drop(shard);
+    record(&home, &[Sample::new(visits, 7.0)]);
     let mut aggregate = Aggregate::default();
     sink.drain_into(&mut aggregate);
     (sink, aggregate)
