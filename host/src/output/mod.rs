@@ -24,12 +24,11 @@ pub use summary::render_summary;
 
 use self::export::write_export;
 use self::junit::write_junit;
+pub use self::stream::PointSender;
 use self::stream::PointStream;
 use crate::Error;
 use crate::exec::Segment;
-use crate::metrics::{
-    Aggregate, MetricId, MetricSummary, Point, Registry, Sink, TagSet, ThresholdOutcome, Unit, names,
-};
+use crate::metrics::{Aggregate, MetricId, MetricSummary, Registry, Sink, TagSet, ThresholdOutcome, Unit, names};
 
 /// Every output of a run, from the points streamed while it goes to the
 /// summary and the files written at its end.
@@ -55,9 +54,9 @@ impl Outputs {
         Ok(Outputs { stream: PointStream::start(specs, sink)?, summary_export, junit })
     }
 
-    /// Queues a drained batch of points for the streamed outputs; never waits.
-    pub fn send(&self, points: Vec<Point>) {
-        self.stream.send(points);
+    /// Where drained batches of points go for the streamed outputs.
+    pub fn points(&self) -> PointSender {
+        self.stream.sender()
     }
 
     /// Prints the summary, then writes the export and the JUnit files and

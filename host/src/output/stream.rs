@@ -29,6 +29,22 @@ pub struct PointStream {
     running: Option<Running>,
 }
 
+/// Queues drained batches of points for the writer thread; never waits.
+#[derive(Clone)]
+pub struct PointSender(Option<Sender<Vec<Point>>>);
+
+impl PointSender {
+    /// Queues a drained batch for writing (dropped when nothing streams).
+    pub fn send(&self, points: Vec<Point>) {
+        if let Some(batches) = &self.0
+            && !points.is_empty()
+        {
+            // The writer hangs up only by panicking, which `finish` reports.
+            let _ = batches.send(points);
+        }
+    }
+}
+
 struct Running {
     batches: Sender<Vec<Point>>,
     writer: JoinHandle<Result<(), Error>>,
@@ -63,14 +79,9 @@ impl PointStream {
         Ok(PointStream { running: Some(Running { batches, writer }) })
     }
 
-    /// Queues a drained batch for writing; never waits.
-    pub fn send(&self, points: Vec<Point>) {
-        if let Some(running) = &self.running
-            && !points.is_empty()
-        {
-            // The writer hangs up only by panicking, which `finish` reports.
-            let _ = running.batches.send(points);
-        }
+    /// A handle that queues drained batches for writing, for another thread.
+    pub fn sender(&self) -> PointSender {
+        PointSender(self.running.as_ref().map(|running| running.batches.clone()))
     }
 
     /// Writes every queued point, flushes and closes the files. Fails with
@@ -470,13 +481,13 @@ mod tests {
         let specs = [OutputSpec::Json(json.clone()), OutputSpec::Junit(dir.path().join("not-mine.xml"))];
         let stream = PointStream::start(&specs, sink.clone()).expect("started");
         for batch in 0..3 {
-            stream.send(
+            stream.sender().send(
                 (0..100)
                     .map(|i| point(names::ITERATIONS, f64::from(batch * 100 + i), &[("scenario", "default")]))
                     .collect(),
             );
         }
-        stream.send(Vec::new());
+        stream.sender().send(Vec::new());
         stream.finish().expect("written");
         let text = std::fs::read_to_string(&json).expect("json written");
         assert_eq!(text.lines().filter(|l| l.starts_with(r#"{"type":"Point""#)).count(), 300);
@@ -485,7 +496,7 @@ mod tests {
         if Path::new("/dev/full").exists() {
             let full = PathBuf::from("/dev/full");
             let stream = PointStream::start(&[OutputSpec::Csv(full.clone())], sink).expect("started");
-            stream.send(vec![point(names::ITERATIONS, 1.0, &[])]);
+            stream.sender().send(vec![point(names::ITERATIONS, 1.0, &[])]);
             match stream.finish() {
                 Err(Error::Write { path, .. }) => assert_eq!(path, full),
                 other => panic!("expected a write error, got {other:?}"),
@@ -497,7 +508,7 @@ mod tests {
     fn no_streamed_output_starts_no_writer() {
         let stream = PointStream::start(&[], Arc::new(Sink::new())).expect("started");
         assert!(stream.running.is_none());
-        stream.send(vec![point(names::ITERATIONS, 1.0, &[])]);
+        stream.sender().send(vec![point(names::ITERATIONS, 1.0, &[])]);
         stream.finish().expect("nothing to write");
     }
 }

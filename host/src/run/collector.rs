@@ -3,15 +3,15 @@
 //! the `vus` gauges, hands the drained points to the streamed outputs,
 //! shows progress and checks the abortOnFail thresholds.
 
-use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{Aggregate, Sample, Sink, TagSet, Threshold, evaluate, names};
-use crate::output::{Outputs, Progress};
+use crate::output::{PointSender, Progress};
 
 /// How often the collector drains the shards and progress is shown.
 const COLLECT_EVERY: Duration = Duration::from_secs(1);
@@ -19,7 +19,10 @@ const COLLECT_EVERY: Duration = Duration::from_secs(1);
 /// What the collector needs to watch a run.
 pub struct Watch {
     pub sink: Arc<Sink>,
-    pub outputs: Outputs,
+    /// The run's aggregate, shared so that the run keeps it whatever
+    /// becomes of the collector.
+    pub aggregate: Arc<Mutex<Aggregate>>,
+    pub points: PointSender,
     pub progress: Progress,
     /// The abortOnFail thresholds; the first to fail cancels `interrupt`.
     pub abort_thresholds: Vec<Threshold>,
@@ -29,18 +32,10 @@ pub struct Watch {
     pub vus_max: u32,
 }
 
-/// The collector's results once the run is over.
-pub struct Collected {
-    pub aggregate: Aggregate,
-    pub outputs: Outputs,
-    /// The abortOnFail threshold that stopped the run early, if one did.
-    pub aborted_by: Option<String>,
-}
-
 /// A running collector.
 pub struct Collector {
     stop: mpsc::Sender<()>,
-    thread: JoinHandle<Collected>,
+    thread: JoinHandle<Option<String>>,
 }
 
 impl Collector {
@@ -52,16 +47,22 @@ impl Collector {
         Ok(Collector { stop, thread })
     }
 
-    /// Stops the ticks and drains what was recorded since the last one;
-    /// `None` if the collector thread died.
-    pub fn finish(self) -> Option<Collected> {
+    /// Stops the ticks after a last drain; the abortOnFail threshold that
+    /// stopped the run, if one did, or `Err` if the collector died (the
+    /// aggregate it shared still holds what it drained).
+    pub fn finish(self) -> Result<Option<String>, ()> {
         let _ = self.stop.send(());
-        self.thread.join().ok()
+        self.thread.join().map_err(|_| ())
     }
 }
 
-fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Collected {
-    let mut aggregate = Aggregate::default();
+/// The aggregate, even if a thread died holding it: it is only ever
+/// merged into, so what it holds is still true.
+pub fn lock(aggregate: &Mutex<Aggregate>) -> MutexGuard<'_, Aggregate> {
+    aggregate.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Option<String> {
     // Run-wide, as k6's: no scenario tag.
     let vu_tags = watch.sink.intern(TagSet::new::<&str, &str>([]));
     let record_vus = |sink: &Sink, active: u32, max: u32| {
@@ -77,7 +78,8 @@ fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Co
         ticks += 1;
         let active = (watch.active_vus)();
         record_vus(&watch.sink, active, watch.vus_max);
-        watch.outputs.send(watch.sink.drain_into(&mut aggregate));
+        let mut aggregate = lock(&watch.aggregate);
+        watch.points.send(watch.sink.drain_into(&mut aggregate));
         watch.progress.update(&aggregate, active, watch.vus_max);
         if aborted_by.is_none() && !watch.abort_thresholds.is_empty() {
             aborted_by = failed_abort_threshold(&watch, &aggregate, clock.elapsed());
@@ -91,11 +93,9 @@ fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Co
         // A run shorter than one tick still reports its VUs.
         record_vus(&watch.sink, watch.vus_max, watch.vus_max);
     }
-    watch.outputs.send(watch.sink.drain_into(&mut aggregate));
     watch.progress.finish();
-    Collected { aggregate, outputs: watch.outputs, aborted_by }
+    aborted_by
 }
-
 /// The first abortOnFail threshold, past its delayAbortEval, that fails on
 /// the samples so far (one without samples yet is not a reason to abort).
 fn failed_abort_threshold(watch: &Watch, aggregate: &Aggregate, elapsed: Duration) -> Option<String> {

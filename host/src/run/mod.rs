@@ -8,8 +8,8 @@ mod collector;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::task::JoinSet;
@@ -21,7 +21,7 @@ use crate::bindings::runner::Info;
 use crate::caps::{DataSets, RunShared, ScenarioShared};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
 use crate::exec::{ExecCtx, Instance, TaskPicker, VuError, VuFactory, describe, prepare, run_executor};
-use crate::metrics::{Sink, evaluate};
+use crate::metrics::{Aggregate, Sink, evaluate};
 use crate::output::{Goal, OutputSpec, Outputs, Progress, Report, ScenarioReport};
 use crate::plugin::{EngineOptions, EpochTicker, Plugin, build_engine};
 use crate::{Error, limits};
@@ -190,9 +190,11 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
 
     let clock = Instant::now();
     let active: Vec<Arc<ExecCtx>> = contexts.clone();
+    let aggregate = Arc::new(Mutex::new(Aggregate::default()));
     let watch = Watch {
         sink: sink.clone(),
-        outputs,
+        aggregate: aggregate.clone(),
+        points: outputs.points(),
         progress: Progress::new(plan.progress, goal(&plan)),
         abort_thresholds: plan.thresholds.iter().filter(|t| t.abort_on_fail).cloned().collect(),
         interrupt: interrupt.clone(),
@@ -225,7 +227,13 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             Ok(()) => {}
         }
     }
-    let collected = collector.finish().ok_or_else(|| Error::Runtime("the metrics collector stopped".into()))?;
+    let aborted_by = collector.finish().unwrap_or_else(|()| {
+        failure.get_or_insert(Error::Runtime("the metrics collector stopped".into()));
+        None
+    });
+    // The last drain, after teardown: its samples count too.
+    let mut aggregate = std::mem::take(&mut *collector::lock(&aggregate));
+    outputs.points().send(sink.drain_into(&mut aggregate));
     let report = Report {
         scenarios: plan
             .scenarios
@@ -244,14 +252,14 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         errors: run.errors.snapshot(),
         vus_ready,
         vus_initialised,
-        thresholds: evaluate(&plan.thresholds, &collected.aggregate, &sink.registry, running),
-        aggregate: collected.aggregate,
+        thresholds: evaluate(&plan.thresholds, &aggregate, &sink.registry, running),
+        aggregate,
     };
-    if let Err(err) = collected.outputs.finish(&report, &sink.registry) {
+    if let Err(err) = outputs.finish(&report, &sink.registry) {
         failure.get_or_insert(err);
     }
-    let interrupted = interrupt.is_cancelled() && collected.aborted_by.is_none();
-    Ok(Finished { report, sink, aborted_by: collected.aborted_by, interrupted, failure })
+    let interrupted = interrupt.is_cancelled() && aborted_by.is_none();
+    Ok(Finished { report, sink, aborted_by, interrupted, failure })
 }
 
 /// Runs `work` unless `interrupt` comes first (then `None`, and `work` is dropped).
