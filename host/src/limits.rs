@@ -44,13 +44,13 @@ fn check_open_files(vus: u32, batch_per_host: u32, limit: u64) -> Result<Option<
     let needed = vus + FILES_RESERVED;
     if needed > limit {
         return Err(Error::Limit(format!(
-            "{vus} VUs need about {needed} open files but the limit is {limit}: raise it (`ulimit -n {needed}` or LimitNOFILE) or run fewer VUs per process"
+            "{vus} VUs need about {needed} open files but the hard limit is {limit} (the soft one was raised to it): raise the hard limit (LimitNOFILE={needed}, nofile in /etc/security/limits.conf, or `ulimit -Hn {needed}` as root) or run fewer VUs per process"
         )));
     }
     let batching = vus * u64::from(batch_per_host) + FILES_RESERVED;
     Ok((batching > limit).then(|| {
         format!(
-            "{vus} VUs batching requests may hold {batch_per_host} connections each to one origin, about {batching} open files, but the limit is {limit}: requests that cannot connect will fail; raise it (`ulimit -n {batching}`) or lower --batch-per-host"
+            "{vus} VUs batching requests may hold {batch_per_host} connections each to one origin, about {batching} open files, but the limit is {limit}: requests that cannot connect will fail; raise the hard limit (LimitNOFILE={batching}) or lower --batch-per-host"
         )
     }))
 }
