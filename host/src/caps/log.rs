@@ -5,12 +5,11 @@
 //! the terminal, and the lines it loses are counted in the error log. A
 //! line longer than [`MAX_LOG_LINE_BYTES`] is cut and marked.
 
-use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use crate::bindings::log::{Host, Level};
-use crate::metrics::ErrorLog;
+use crate::metrics::{ErrorLog, cut};
 
 use super::VuState;
 
@@ -52,18 +51,6 @@ impl LogCtx {
             false
         }
     }
-}
-
-/// `message`, or its first [`MAX_LOG_LINE_BYTES`] marked as cut.
-fn cut(message: &str) -> Cow<'_, str> {
-    if message.len() <= MAX_LOG_LINE_BYTES {
-        return Cow::Borrowed(message);
-    }
-    let mut end = MAX_LOG_LINE_BYTES;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    Cow::Owned(format!("{}… [truncated: {} bytes]", &message[..end], message.len()))
 }
 
 /// The lowest plugin log level a run prints.
@@ -118,7 +105,7 @@ impl Host for VuState {
             self.log.errors.report(&DROPPED);
             return Ok(());
         }
-        let message = cut(&message);
+        let message = cut(&message, MAX_LOG_LINE_BYTES);
         let (vu, scenario) = (self.vu.id(), self.vu.scenario());
         match level {
             LogLevel::Trace | LogLevel::Debug | LogLevel::Info => {
@@ -152,11 +139,11 @@ mod tests {
 
     #[test]
     fn long_lines_are_cut_on_a_character() {
-        assert_eq!(cut("short"), "short");
+        assert_eq!(cut("short", MAX_LOG_LINE_BYTES), "short");
         let long = "é".repeat(MAX_LOG_LINE_BYTES);
-        let line = cut(&long);
+        let line = cut(&long, MAX_LOG_LINE_BYTES);
         assert!(line.len() <= MAX_LOG_LINE_BYTES + 40, "{}", line.len());
-        assert!(line.ends_with("… [truncated: 8192 bytes]"), "{line}");
+        assert!(line.ends_with("… (8192 bytes, cut)"), "{line}");
         assert_eq!(DROPPED.as_str(), "plugin log lines dropped (rate limit 100/s per VU after a burst of 200)");
     }
 }

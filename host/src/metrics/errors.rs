@@ -52,7 +52,7 @@ impl ErrorLog {
 
     /// Counts `n` occurrences of `message`, logging it the first time.
     pub fn report_n(&self, message: &str, n: u64) {
-        let message = cut(message);
+        let message = cut(message, MAX_MESSAGE_BYTES);
         let message = message.as_ref();
         let mut shard = lock(&self.shards[shard_index() % self.shards.len()]);
         if let Some(count) = shard.get_mut(message) {
@@ -98,16 +98,17 @@ impl ErrorLog {
     }
 }
 
-/// `message`, or its first [`MAX_MESSAGE_BYTES`] marked as cut.
-fn cut(message: &str) -> Cow<'_, str> {
-    if message.len() <= MAX_MESSAGE_BYTES {
-        return Cow::Borrowed(message);
+/// `text`, or its first `max` bytes (on a character boundary) marked as
+/// cut, so text a plugin controls cannot grow memory or output without bound.
+pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
     }
-    let mut end = MAX_MESSAGE_BYTES;
-    while !message.is_char_boundary(end) {
+    let mut end = max;
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    Cow::Owned(format!("{}… ({} bytes, cut)", &message[..end], message.len()))
+    Cow::Owned(format!("{}… ({} bytes, cut)", &text[..end], text.len()))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

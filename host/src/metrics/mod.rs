@@ -19,7 +19,7 @@ mod tags;
 mod threshold;
 
 pub use aggregate::{Agg, Aggregate, MAX_TREND_VALUE, MetricSummary, TrendAgg, per_second};
-pub use errors::ErrorLog;
+pub use errors::{ErrorLog, cut};
 pub use recorder::{Recorder, TagCache};
 pub use registry::{MetricError, MetricId, MetricKind, Registry, Unit};
 pub use sink::{MetricLimits, Point, Sample, Sink};

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::HttpShared;
-use super::io::{CountBytes, IoStats, MarkTimes};
+use super::io::{IoStats, Plaintext, Tap, Wire};
 use super::target::Origin;
 use super::tls::VuTls;
 use crate::bindings::http::Error as HttpError;
@@ -120,7 +120,7 @@ async fn connect(
     let connect_start = Instant::now();
     let tcp = connect_any(&addrs).await?;
     let _ = tcp.set_nodelay(true);
-    let counted = CountBytes::new(tcp, io.clone());
+    let counted = Tap::<_, Wire>::new(tcp, io.clone());
     let tls_start = Instant::now();
     let mut phases = Phases { connecting: tls_start - connect_start, ..Phases::default() };
     let (sender, task) = if origin.https {
@@ -129,9 +129,9 @@ async fn connect(
         let stream =
             tls.connector(&shared.tls).connect(name, counted).await.map_err(|err| HttpError::Tls(tls_reason(&err)))?;
         phases.tls_handshaking = tls_start.elapsed();
-        handshake(MarkTimes::new(stream, io.clone())).await?
+        handshake(Tap::<_, Plaintext>::new(stream, io.clone())).await?
     } else {
-        handshake(MarkTimes::new(counted, io.clone())).await?
+        handshake(Tap::<_, Plaintext>::new(counted, io.clone())).await?
     };
     Ok((Conn { sender, io, _task: task }, phases))
 }

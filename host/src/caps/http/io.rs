@@ -131,115 +131,109 @@ pub struct Marks {
     pub first_read: Instant,
 }
 
+/// What a [`Tap`] does on one side of the connection.
+pub trait Side: Unpin {
+    /// After a read of `n` > 0 bytes.
+    fn after_read(stats: &IoStats, n: usize);
+    /// Before a write: false refuses it (the request's gate is sealed).
+    fn before_write(stats: &IoStats) -> bool;
+    /// After a write of `n` bytes.
+    fn after_write(stats: &IoStats, n: usize);
+}
+
 /// The TCP side: counts wire bytes.
-pub struct CountBytes<S> {
-    inner: S,
-    stats: Arc<IoStats>,
-}
+pub enum Wire {}
 
-impl<S> CountBytes<S> {
-    pub fn new(inner: S, stats: Arc<IoStats>) -> Self {
-        CountBytes { inner, stats }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for CountBytes<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let n = buf.filled().len() - before;
-        self.stats.received.fetch_add(n as u64, Ordering::Relaxed);
-        poll
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for CountBytes<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = poll {
-            self.stats.sent.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        poll
+impl Side for Wire {
+    fn after_read(stats: &IoStats, n: usize) {
+        stats.received.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = poll {
-            self.stats.sent.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        poll
+    fn before_write(_: &IoStats) -> bool {
+        true
     }
 
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn after_write(stats: &IoStats, n: usize) {
+        stats.sent.fetch_add(n as u64, Ordering::Relaxed);
     }
 }
 
 /// The plaintext side (what hyper reads and writes): timing marks and the
 /// request gate.
-pub struct MarkTimes<S> {
-    inner: S,
-    stats: Arc<IoStats>,
+pub enum Plaintext {}
+
+impl Side for Plaintext {
+    fn after_read(stats: &IoStats, _: usize) {
+        stats.after_read();
+    }
+
+    fn before_write(stats: &IoStats) -> bool {
+        stats.before_write()
+    }
+
+    fn after_write(stats: &IoStats, _: usize) {
+        stats.after_write();
+    }
 }
 
-impl<S> MarkTimes<S> {
+/// A stream that reports its traffic to [`IoStats`] as side `T` does.
+pub struct Tap<S, T> {
+    inner: S,
+    stats: Arc<IoStats>,
+    side: std::marker::PhantomData<T>,
+}
+
+impl<S, T: Side> Tap<S, T> {
     pub fn new(inner: S, stats: Arc<IoStats>) -> Self {
-        MarkTimes { inner, stats }
+        Tap { inner, stats, side: std::marker::PhantomData }
     }
 
     fn sealed() -> io::Error {
         io::Error::new(io::ErrorKind::BrokenPipe, "request interrupted before it was written")
     }
+
+    /// A write through `write`, between the side's checks.
+    fn write_with(
+        mut self: Pin<&mut Self>,
+        write: impl FnOnce(Pin<&mut S>) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>>
+    where
+        S: Unpin,
+    {
+        if !T::before_write(&self.stats) {
+            return Poll::Ready(Err(Self::sealed()));
+        }
+        let poll = write(Pin::new(&mut self.inner));
+        if let Poll::Ready(Ok(n)) = poll {
+            T::after_write(&self.stats, n);
+        }
+        poll
+    }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for MarkTimes<S> {
+impl<S: AsyncRead + Unpin, T: Side> AsyncRead for Tap<S, T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.stats.after_read();
+        let n = buf.filled().len() - before;
+        if n > 0 {
+            T::after_read(&self.stats, n);
         }
         poll
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for MarkTimes<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if !self.stats.before_write() {
-            return Poll::Ready(Err(Self::sealed()));
-        }
-        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(_)) = poll {
-            self.stats.after_write();
-        }
-        poll
+impl<S: AsyncWrite + Unpin, T: Side> AsyncWrite for Tap<S, T> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.write_with(|inner| inner.poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        if !self.stats.before_write() {
-            return Poll::Ready(Err(Self::sealed()));
-        }
-        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(_)) = poll {
-            self.stats.after_write();
-        }
-        poll
+        self.write_with(|inner| inner.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
