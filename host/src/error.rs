@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::caps::HttpSetupError;
 use crate::config::ConfigError;
-use crate::exec::{TaskFailed, VuError};
+use crate::exec::{Call, TaskFailed, VuError};
 use crate::plugin::PluginError;
 
 /// Exit codes of the `vespid` binary (documented in README.md).
@@ -70,7 +70,7 @@ impl Error {
             Error::Plugin(PluginError::Engine(_)) => ExitCode::RuntimeFailure,
             Error::Plugin(_) | Error::Config(_) | Error::Http(_) => ExitCode::BadInput,
             Error::Limit(_) => ExitCode::MachineLimit,
-            Error::Setup(VuError::Timeout { .. }) => ExitCode::SetupTimeout,
+            Error::Setup(VuError::Timeout { call: Call::Setup, .. }) => ExitCode::SetupTimeout,
             Error::Teardown(_) => ExitCode::TeardownTimeout,
             Error::Interrupted => ExitCode::Interrupted,
             Error::Setup(_) | Error::Write { .. } | Error::Runtime(_) | Error::Task(_) => ExitCode::RuntimeFailure,

@@ -53,6 +53,9 @@ impl ResourceLimiter for MemoryCap {
     }
 }
 
+/// What a yielding guest resumes through (it restarts the guest's clock).
+pub type Resume = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// The CPU a call into the plugin has used: the wall time during which its
 /// code ran, host calls that wait (HTTP, sleep) excluded. Read at each
 /// epoch tick, when the guest also yields to other tasks.
@@ -99,8 +102,7 @@ impl GuestClock {
     /// An epoch tick while the guest runs: the CPU used so far is within
     /// budget and the guest may yield through the returned future (after
     /// which its time counts again), or the budget is spent.
-    #[allow(clippy::type_complexity)]
-    pub fn tick(&mut self) -> Result<Pin<Box<dyn Future<Output = ()> + Send>>, CpuBudgetExceeded> {
+    pub fn tick(&mut self) -> Result<Resume, CpuBudgetExceeded> {
         self.tick_at(self.now())?;
         let (running_since, base) = (self.running_since.clone(), self.base);
         Ok(Box::pin(async move {

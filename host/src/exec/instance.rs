@@ -86,9 +86,10 @@ pub enum VuError {
     /// The guest trapped; the instance is unusable and must be replaced.
     #[error("{call} trapped: {message}")]
     Trap { call: Call, message: String },
-    /// The call took longer than the run allows; the instance was abandoned.
-    #[error("{call} did not finish within {} ({option})", humantime::format_duration(*.after))]
-    Timeout { call: Call, after: Duration, option: &'static str },
+    /// The call took longer than allowed (by run option `option`, if one
+    /// sets it); the instance was abandoned.
+    #[error("{call} did not finish within {}{}", humantime::format_duration(*.after), option.map(|o| format!(" ({o})")).unwrap_or_default())]
+    Timeout { call: Call, after: Duration, option: Option<&'static str> },
     /// The guest returned an error; the instance is fine.
     #[error("{}", guest_message(*.call, .message))]
     Guest { call: Call, message: String },
@@ -197,9 +198,9 @@ impl Instance {
             Ok(Err(err)) => Err(VuError::Trap { call, message: self.trap_message(&err, mark) }),
             Err(_) => {
                 let (after, option) = match call {
-                    Call::Setup => (self.limits.setup_timeout, "setup-timeout"),
-                    Call::Teardown => (self.limits.teardown_timeout, "teardown-timeout"),
-                    _ => (DESCRIBE_TIMEOUT, "describe"),
+                    Call::Setup => (self.limits.setup_timeout, Some("setup-timeout")),
+                    Call::Teardown => (self.limits.teardown_timeout, Some("teardown-timeout")),
+                    _ => (DESCRIBE_TIMEOUT, None),
                 };
                 Err(VuError::Timeout { call, after, option })
             }

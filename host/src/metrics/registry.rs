@@ -95,18 +95,6 @@ pub enum MetricError {
 /// Longest part of a rejected name quoted in an error message.
 const QUOTED_NAME_MAX: usize = 64;
 
-/// `name`, cut to [`QUOTED_NAME_MAX`] bytes (marked with `…`) for a message.
-fn quoted(name: &str) -> String {
-    if name.len() <= QUOTED_NAME_MAX {
-        return name.to_string();
-    }
-    let mut end = QUOTED_NAME_MAX;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &name[..end])
-}
-
 struct Def {
     name: Box<str>,
     kind: MetricKind,
@@ -159,7 +147,7 @@ impl Registry {
             Some(id) => id,
             None => {
                 if !valid_name(name) {
-                    return Err(MetricError::InvalidName(quoted(name)));
+                    return Err(MetricError::InvalidName(super::cut(name, QUOTED_NAME_MAX).into_owned()));
                 }
                 let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
                 match inner.by_name.get(name) {
