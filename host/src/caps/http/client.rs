@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
@@ -191,29 +191,32 @@ pub async fn send_on(
 
 /// The body as `mode` asks. A body over the cap stops the reading at once
 /// (its announced length is enough to know); the caller drops the
-/// connection, so the rest is never read.
-async fn read_body(mut incoming: Incoming, mode: ResponseBody) -> Result<Vec<u8>, HttpError> {
-    let max = match mode {
-        ResponseBody::Discard => None,
-        ResponseBody::Keep { max } => Some(max),
-    };
-    let announced = incoming.size_hint();
-    if let Some(max) = max
-        && announced.lower() > max
-    {
-        return Err(too_large(max));
-    }
-    let capacity = max.and(announced.exact()).unwrap_or(0);
-    let mut kept = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    while let Some(frame) = incoming.frame().await {
-        let frame = frame.map_err(|err| hyper_error(&err))?;
-        let (Some(max), Ok(data)) = (max, frame.into_data()) else { continue };
-        if (kept.len() + data.len()) as u64 > max {
-            return Err(too_large(max));
+/// connection, so the rest is never read. `collect` rather than a loop of
+/// `frame().await`: measured with callgrind, the loop made hyper's
+/// connection task run three times as often per request (+8% instructions).
+async fn read_body(incoming: Incoming, mode: ResponseBody) -> Result<Vec<u8>, HttpError> {
+    match mode {
+        ResponseBody::Keep { max } => {
+            if incoming.size_hint().lower() > max {
+                return Err(too_large(max));
+            }
+            let limited = Limited::new(incoming, usize::try_from(max).unwrap_or(usize::MAX));
+            match limited.collect().await {
+                Ok(collected) => Ok(collected.to_bytes().to_vec()),
+                Err(err) if err.is::<LengthLimitError>() => Err(too_large(max)),
+                Err(err) => Err(match err.downcast::<hyper::Error>() {
+                    Ok(err) => hyper_error(&err),
+                    Err(err) => HttpError::Other(err.to_string()),
+                }),
+            }
         }
-        kept.extend_from_slice(&data);
+        ResponseBody::Discard => {
+            // Each chunk is dropped as it arrives; nothing is kept.
+            let dropped = incoming.map_frame(|frame| frame.map_data(|_| Bytes::new()));
+            dropped.collect().await.map_err(|err| hyper_error(&err))?;
+            Ok(Vec::new())
+        }
     }
-    Ok(kept)
 }
 
 fn too_large(max: u64) -> HttpError {
