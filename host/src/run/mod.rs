@@ -169,22 +169,17 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         contexts.push(Arc::new(ctx));
         first_id += scenario.executor.max_vus();
     }
-    let ready = failure.is_none() && !interrupt.is_cancelled();
     let init_start = Instant::now();
-    let initial = if ready {
+    let mut initial = Vec::new();
+    if failure.is_none() && !interrupt.is_cancelled() {
         let starting = plan.scenarios.iter().zip(&contexts).map(|(s, ctx)| prepare(&s.executor, ctx, plan.segment));
-        let all = futures_util::future::join_all(starting);
-        match until_interrupted(&interrupt, all).await {
-            Some(started) => started.into_iter().collect::<Result<Vec<_>, _>>().map_err(Error::from),
-            None => Ok(Vec::new()),
+        if let Some(started) = until_interrupted(&interrupt, futures_util::future::join_all(starting)).await {
+            match started.into_iter().collect::<Result<Vec<_>, _>>() {
+                Ok(vus) => initial = vus,
+                Err(err) => failure = Some(err.into()),
+            }
         }
-    } else {
-        Ok(Vec::new())
-    };
-    let initial = initial.unwrap_or_else(|err| {
-        failure.get_or_insert(err);
-        Vec::new()
-    });
+    }
     let vus_ready = init_start.elapsed();
     let vus_initialised = initial.iter().map(Vec::len).sum::<usize>() as u32;
 
