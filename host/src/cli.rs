@@ -158,6 +158,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_compile_cache: bool,
 
+    /// Reload a plugin when its file changes: each VU moves to the new version at its next iteration.
+    #[arg(short, long)]
+    pub watch: bool,
+
     /// Most distinct custom metric names per run (default 1000); samples of further names are dropped and counted.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_metrics: Option<u32>,
@@ -202,6 +206,7 @@ impl RunArgs {
             log_level: self.log_level,
             quiet: self.quiet,
             no_compile_cache: self.no_compile_cache,
+            watch: self.watch,
             max_metrics: self.max_metrics,
             max_series: self.max_series,
         }

@@ -25,7 +25,7 @@ pub use self::metrics::MetricsCtx;
 pub use self::stderr::{GuestStderr, StderrMark};
 pub use self::vu::VuCtx;
 use crate::bindings::Scenario;
-use crate::metrics::{ErrorLog, Recorder, Sink};
+use crate::metrics::{ErrorLog, Recorder, Sink, names};
 
 /// What every VU of a run shares: read-only state, or state with its own
 /// synchronisation (the sink's shards, the error log, which is the sink's).
@@ -93,9 +93,17 @@ impl ScenarioShared {
         Ok(ScenarioShared::new(&run, "", &[], &[]))
     }
 
-    /// The recorder of VU `vu_id` (0: the scenario itself).
-    pub fn recorder(&self, vu_id: u32) -> Recorder {
-        Recorder::new(self.run.sink.clone(), vu_id, self.name.clone(), self.tags.clone())
+    /// The recorder of VU `vu_id` (0: the scenario itself), whose samples
+    /// carry the plugin `version` they came from, if any.
+    pub fn recorder(&self, vu_id: u32, version: Option<&str>) -> Recorder {
+        let tags = match version {
+            Some(version) => {
+                let tag = (names::PLUGIN_VERSION_TAG.to_string(), version.to_string());
+                self.tags.iter().cloned().chain([tag]).collect()
+            }
+            None => self.tags.clone(),
+        };
+        Recorder::new(self.run.sink.clone(), vu_id, self.name.clone(), tags)
     }
 }
 
@@ -115,10 +123,11 @@ pub struct VuState {
 }
 
 impl VuState {
-    /// Fresh state for VU `vu_id` (0 is the setup/teardown instance): no
-    /// connections, an empty cookie jar, no WASI grants beyond stderr.
-    pub fn new(shared: &Arc<ScenarioShared>, vu_id: u32) -> Self {
-        let recorder = shared.recorder(vu_id);
+    /// Fresh state for VU `vu_id` (0 is the setup/teardown instance) of
+    /// plugin `version`: no connections, an empty cookie jar, no WASI
+    /// grants beyond stderr.
+    pub fn new(shared: &Arc<ScenarioShared>, vu_id: u32, version: &str) -> Self {
+        let recorder = shared.recorder(vu_id, Some(version));
         let run = &shared.run;
         let stderr = GuestStderr::default();
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();

@@ -110,6 +110,8 @@ pub struct Overrides {
     pub log_level: Option<LogLevel>,
     pub quiet: bool,
     pub no_compile_cache: bool,
+    /// Reload plugins when their files change.
+    pub watch: bool,
     /// Distinct custom metric names per run.
     pub max_metrics: Option<u32>,
     /// Distinct series (metric × tag set) per run.
@@ -139,6 +141,10 @@ pub struct Plan {
     pub outputs: Vec<OutputSpec>,
     pub progress: bool,
     pub compile_cache: bool,
+    /// Reload plugins when their files change (`--watch`).
+    pub watch: bool,
+    /// The run file the plan came from, if any.
+    pub run_file: Option<PathBuf>,
     /// Caps on custom metrics and series.
     pub metric_limits: MetricLimits,
 }
@@ -417,6 +423,8 @@ impl Plan {
             outputs,
             progress: !args.quiet,
             compile_cache: !args.no_compile_cache,
+            watch: args.watch,
+            run_file: source.map(|_| args.target.clone()),
             metric_limits,
         })
     }

@@ -355,7 +355,7 @@ impl Scheduler {
     const STOP_CHECK: Duration = Duration::from_millis(20);
 
     fn run(mut self, arrivals: &Ramp, segment: Segment, start: Instant) {
-        let recorder = self.ctx.factory.shared.recorder(self.ctx.first_id);
+        let recorder = self.ctx.factory.shared.recorder(self.ctx.first_id, None);
         let tags = recorder.tags([]);
         let dropped = |count: u64| recorder.record(&tags, &[Sample::new(names::DROPPED_ITERATIONS, count as f64)]);
         // A machine that cannot keep up must not stretch the run: past the

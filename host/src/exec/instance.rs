@@ -40,10 +40,9 @@ impl Default for CallLimits {
     }
 }
 
-/// Builds VU instances of one plugin for one scenario.
+/// Builds VU instances for one scenario, of whichever plugin version it runs.
 pub struct VuFactory {
     pub engine: Engine,
-    pub plugin: Arc<Plugin>,
     pub shared: Arc<ScenarioShared>,
     pub limits: CallLimits,
 }
@@ -53,6 +52,8 @@ pub struct Instance {
     store: Store<VuState>,
     scenario: Scenario,
     limits: CallLimits,
+    /// The plugin version it is an instance of.
+    version: Arc<str>,
 }
 
 /// The `runner` export a call went to.
@@ -116,9 +117,9 @@ impl VuError {
 type Outcome<T> = Result<wasmtime::Result<Result<T, String>>, tokio::time::error::Elapsed>;
 
 impl VuFactory {
-    /// A fresh Store and instance for VU `id` (0: the setup instance).
-    pub async fn instantiate(&self, id: u32) -> Result<Instance, VuError> {
-        let mut store = Store::new(&self.engine, VuState::new(&self.shared, id));
+    /// A fresh Store and instance of `plugin` for VU `id` (0: the setup instance).
+    pub async fn instantiate(&self, plugin: &Plugin, id: u32) -> Result<Instance, VuError> {
+        let mut store = Store::new(&self.engine, VuState::new(&self.shared, id, &plugin.version));
         store.limiter(|state| state.limiter());
         // At every epoch tick: trap if the call spent its CPU, else give
         // the tokio worker back, so a busy guest cannot starve other VUs
@@ -129,8 +130,8 @@ impl VuFactory {
         });
         store.set_epoch_deadline(1);
         let scenario =
-            self.plugin.pre.instantiate_async(&mut store).await.map_err(|err| VuError::Instantiate(one_line(&err)))?;
-        Ok(Instance { store, scenario, limits: self.limits })
+            plugin.pre.instantiate_async(&mut store).await.map_err(|err| VuError::Instantiate(one_line(&err)))?;
+        Ok(Instance { store, scenario, limits: self.limits, version: plugin.version.clone() })
     }
 }
 
@@ -171,6 +172,11 @@ impl Instance {
         let runner = self.scenario.vespid_scenario_runner();
         let outcome = tokio::time::timeout(limit, runner.call_teardown(&mut self.store, setup_data)).await;
         self.settle(Call::Teardown, mark, outcome)
+    }
+
+    /// The plugin version it is an instance of.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// The VU's state, for the runner to update between calls.
@@ -259,8 +265,8 @@ fn one_line(err: &wasmtime::Error) -> String {
 
 /// What a plugin says about itself, asked on a throwaway instance with
 /// default capabilities (`describe` must not call imports).
-pub async fn describe(engine: &Engine, plugin: &Arc<Plugin>) -> Result<Info, VuError> {
+pub async fn describe(engine: &Engine, plugin: &Plugin) -> Result<Info, VuError> {
     let shared = ScenarioShared::detached().map_err(|err| VuError::Instantiate(err.to_string()))?;
-    let factory = VuFactory { engine: engine.clone(), plugin: plugin.clone(), shared, limits: CallLimits::default() };
-    factory.instantiate(0).await?.describe().await
+    let factory = VuFactory { engine: engine.clone(), shared, limits: CallLimits::default() };
+    factory.instantiate(plugin, 0).await?.describe().await
 }

@@ -14,7 +14,7 @@ mod think;
 
 pub use executor::{ExecutorPlan, TaskFailed, prepare, run_executor};
 pub use instance::{Call, CallLimits, Instance, VuError, VuFactory, describe};
-pub use runner::{ExecCtx, VuRunner};
+pub use runner::{ExecCtx, ScenarioCode, VuRunner};
 pub use schedule::{Ramp, Stage};
 pub use segment::Segment;
 pub use tasks::TaskPicker;

@@ -7,21 +7,31 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
 
 use super::ThinkTime;
 use super::instance::{Instance, VuError, VuFactory};
 use super::tasks::TaskPicker;
 use crate::metrics::{Recorder, Sample, TagSet, names};
+use crate::plugin::Plugin;
 
 /// Pause after a VU failed to start, so a plugin whose `init` always fails
 /// does not spin a core.
 const START_RETRY_PAUSE: Duration = Duration::from_millis(100);
 
+/// The plugin version a scenario runs and the tasks that version declared,
+/// swapped as one, so a VU never picks one version's task on another's code.
+pub struct ScenarioCode {
+    pub plugin: Arc<Plugin>,
+    pub tasks: TaskPicker,
+}
+
 /// What every VU of one scenario shares.
 pub struct ExecCtx {
     pub factory: VuFactory,
-    pub tasks: TaskPicker,
+    /// The version VUs run; each moves to a new one at its next iteration.
+    code: ArcSwap<ScenarioCode>,
     pub setup_data: Arc<str>,
     pub think_time: ThinkTime,
     /// The scenario's VU ids are `first_id + index`, index from 0, so ids
@@ -35,32 +45,46 @@ pub struct ExecCtx {
 impl ExecCtx {
     pub fn new(
         factory: VuFactory,
-        tasks: TaskPicker,
+        code: ScenarioCode,
         setup_data: Arc<str>,
         think_time: ThinkTime,
         first_id: u32,
     ) -> Self {
-        ExecCtx { factory, tasks, setup_data, think_time, first_id, active_vus: AtomicU32::new(0) }
+        let code = ArcSwap::from_pointee(code);
+        ExecCtx { factory, code, setup_data, think_time, first_id, active_vus: AtomicU32::new(0) }
+    }
+
+    /// The version VUs run now.
+    pub fn code(&self) -> Arc<ScenarioCode> {
+        self.code.load_full()
+    }
+
+    /// Makes `code` the version each VU moves to at its next iteration.
+    pub fn swap(&self, code: ScenarioCode) {
+        self.code.store(Arc::new(code));
     }
 
     /// Instantiates and initialises the VU with scenario index `index`. A
     /// VU that fails to start is reported and retries at its first iteration.
     pub async fn start_vu(&self, index: u32) -> VuRunner {
         let id = self.first_id + index;
-        let vu = match self.instantiate_and_init(id).await {
+        let code = self.code();
+        let vu = match self.instantiate_and_init(&code.plugin, id).await {
             Ok(vu) => Some(vu),
             Err(err) => {
                 self.factory.shared.run.errors.report(&err.to_string());
                 None
             }
         };
-        let recorder = self.factory.shared.recorder(id);
+        let recorder = self.factory.shared.recorder(id, Some(&code.plugin.version));
         let tags = recorder.tags([]);
-        VuRunner { id, index, vu, rng: fastrand::Rng::with_seed(u64::from(id)), iteration: 0, recorder, tags }
+        let rng = fastrand::Rng::with_seed(u64::from(id));
+        VuRunner { id, index, vu, code, rng, iteration: 0, recorder, tags }
     }
 
-    async fn instantiate_and_init(&self, id: u32) -> Result<Instance, VuError> {
-        let mut vu = self.factory.instantiate(id).await?;
+    /// A ready instance of `plugin` for VU `id`: instantiated, its `init` run.
+    pub async fn instantiate_and_init(&self, plugin: &Plugin, id: u32) -> Result<Instance, VuError> {
+        let mut vu = self.factory.instantiate(plugin, id).await?;
         vu.init(&self.setup_data).await?;
         Ok(vu)
     }
@@ -98,12 +122,14 @@ pub enum SpanEnd {
 }
 
 /// One VU of a scenario: its instance (None until it starts again after a
-/// trap), its iteration count and what it records with.
+/// trap or a new version), its iteration count and what it records with.
 pub struct VuRunner {
     id: u32,
     /// Position within the scenario (0-based), before segmenting.
     pub index: u32,
     vu: Option<Instance>,
+    /// The version `vu` is an instance of, and whose tasks it picks.
+    code: Arc<ScenarioCode>,
     rng: fastrand::Rng,
     iteration: u32,
     recorder: Recorder,
@@ -204,15 +230,19 @@ impl VuRunner {
     /// initialisation. A trap drops the instance; the next iteration gets a
     /// fresh one. Returns whether it failed.
     async fn iterate(&mut self, ctx: &ExecCtx, scheduled: Option<Instant>) -> bool {
+        let current = ctx.code.load();
+        if !Arc::ptr_eq(&current, &self.code) {
+            self.move_to(ctx, arc_swap::Guard::into_inner(current));
+        }
         let ready = match self.vu {
             Some(_) => Ok(()),
             // Boxed: restarting is rare and its future is large; the VU task
             // should not carry it for its whole life.
-            None => Box::pin(ctx.instantiate_and_init(self.id)).await.map(|vu| self.vu = Some(vu)),
+            None => Box::pin(ctx.instantiate_and_init(&self.code.plugin, self.id)).await.map(|vu| self.vu = Some(vu)),
         };
         let started = Instant::now();
         let outcome = match ready {
-            Ok(()) => self.run_task(ctx).await,
+            Ok(()) => self.run_task().await,
             Err(err) => Err(err),
         };
         let failed = outcome.is_err();
@@ -235,18 +265,28 @@ impl VuRunner {
     }
 
     /// Runs one task on the ready instance.
-    async fn run_task(&mut self, ctx: &ExecCtx) -> Result<(), VuError> {
+    async fn run_task(&mut self) -> Result<(), VuError> {
         let Some(vu) = &mut self.vu else {
             return Err(VuError::Instantiate("no instance".into()));
         };
         let state = vu.state();
         state.vu.set_iteration(self.iteration);
         state.http.begin_iteration();
-        let outcome = vu.run(ctx.tasks.pick(&mut self.rng)).await;
+        let outcome = vu.run(self.code.tasks.pick(&mut self.rng)).await;
         if outcome.as_ref().is_err_and(VuError::poisons_instance) {
             self.vu = None;
         }
         outcome
+    }
+
+    /// Leaves the old version between iterations: its instance is dropped,
+    /// the next iteration instantiates `code` (its `init` runs again), and
+    /// samples from then on carry the new version.
+    fn move_to(&mut self, ctx: &ExecCtx, code: Arc<ScenarioCode>) {
+        self.vu = None;
+        self.recorder = ctx.factory.shared.recorder(self.id, Some(&code.plugin.version));
+        self.tags = self.recorder.tags([]);
+        self.code = code;
     }
 
     /// An iteration was cut short (graceful stop over, hard stop, Ctrl-C):

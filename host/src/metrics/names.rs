@@ -39,3 +39,7 @@ builtins! {
 
 /// The tag that names a check in the `checks` rate.
 pub const CHECK_TAG: &str = "check";
+
+/// The tag naming the plugin version (a digest of its file) a sample came
+/// from, so results tell hot-reloaded versions apart.
+pub const PLUGIN_VERSION_TAG: &str = "plugin_version";

@@ -48,6 +48,8 @@ pub fn export_json(report: &Report, registry: &Registry) -> Value {
         "metrics": metrics,
         "checks": checks,
         "errors": errors,
+        "plugin_versions": report.versions,
+        "changes": report.changes,
     })
 }
 

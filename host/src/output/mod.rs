@@ -3,6 +3,7 @@
 //! thresholds and checks, and the `--out` outputs that stream every point.
 //! It reads the aggregate and drained points; it never records samples.
 
+mod changes;
 mod export;
 mod export_k6;
 mod junit;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use changes::{Action, Change, ChangeLog, VersionRun};
 pub use export::{ExportFormat, export_json};
 pub use export_k6::export_k6_json;
 pub use junit::junit_xml;
@@ -93,6 +95,10 @@ pub struct Report {
     pub vus_initialised: u32,
     /// Each threshold's verdict, in the order they were configured.
     pub thresholds: Vec<ThresholdOutcome>,
+    /// The plugin versions each scenario ran (iterations filled in by `Outputs::finish`).
+    pub versions: Vec<VersionRun>,
+    /// What was changed while the run went (reloads, pauses, scaling).
+    pub changes: Vec<Change>,
 }
 
 /// One scenario as it ran.
@@ -199,6 +205,8 @@ pub(crate) fn test_report() -> (crate::metrics::Sink, Report) {
         elapsed,
         aggregate,
         errors: Vec::new(),
+        versions: Vec::new(),
+        changes: Vec::new(),
         vus_ready: Duration::from_millis(3),
         vus_initialised: 2,
         thresholds: outcomes,

@@ -80,6 +80,14 @@ impl Progress {
         }
     }
 
+    /// A line above the bar (or alone without one), shown even with `--quiet`.
+    pub fn note(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
     /// Removes the bar before the summary is printed.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {

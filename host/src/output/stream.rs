@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Serialize, Serializer};
 
-use super::OutputSpec;
+use super::{Change, OutputSpec};
 use crate::Error;
 use crate::metrics::{MetricId, MetricKind, Point, Registry, Sink, TagSet, Unit};
 
@@ -31,7 +31,14 @@ pub struct PointStream {
 
 /// Queues drained batches of points for the writer thread; never waits.
 #[derive(Clone)]
-pub struct PointSender(Option<Sender<Vec<Point>>>);
+pub struct PointSender(Option<Sender<Batch>>);
+
+/// What the writer thread is handed.
+enum Batch {
+    Points(Vec<Point>),
+    /// A change made during the run, written where it happened among the points.
+    Marker(Change),
+}
 
 impl PointSender {
     /// Queues a drained batch for writing (dropped when nothing streams).
@@ -40,13 +47,20 @@ impl PointSender {
             && !points.is_empty()
         {
             // The writer hangs up only by panicking, which `finish` reports.
-            let _ = batches.send(points);
+            let _ = batches.send(Batch::Points(points));
+        }
+    }
+
+    /// Queues a marker for a change made during the run.
+    pub fn marker(&self, change: Change) {
+        if let Some(batches) = &self.0 {
+            let _ = batches.send(Batch::Marker(change));
         }
     }
 }
 
 struct Running {
-    batches: Sender<Vec<Point>>,
+    batches: Sender<Batch>,
     writer: JoinHandle<Result<(), Error>>,
 }
 
@@ -133,14 +147,23 @@ struct MetricInfo {
 
 /// The writer thread: every batch to every output, then close them all.
 fn write_batches(
-    batches: Receiver<Vec<Point>>,
+    batches: Receiver<Batch>,
     mut outputs: Vec<FileOutput>,
     registry: &Registry,
     clock: WallClock,
 ) -> Result<(), Error> {
     // By metric index; the registry's lock is taken once per metric.
     let mut metrics: Vec<Option<MetricInfo>> = Vec::new();
-    for mut batch in batches {
+    for batch in batches {
+        let mut batch = match batch {
+            Batch::Points(points) => points,
+            Batch::Marker(change) => {
+                for output in &mut outputs {
+                    output.marker(&change);
+                }
+                continue;
+            }
+        };
         // Shards are drained one after another: sorting puts each batch in time order.
         batch.sort_by_key(|point| point.at);
         for point in &batch {
@@ -189,6 +212,14 @@ impl FileOutput {
         }
     }
 
+    fn marker(&mut self, change: &Change) {
+        if self.failure.is_none()
+            && let Err(err) = self.format.write_marker(change)
+        {
+            self.failure = Some(err);
+        }
+    }
+
     fn close(mut self) -> Result<(), Error> {
         let closed = match self.failure.take() {
             Some(err) => Err(err),
@@ -201,6 +232,10 @@ impl FileOutput {
 /// A file layout of points.
 trait PointFormat {
     fn write_point(&mut self, metric: &MetricInfo, time: SystemTime, point: &Point) -> io::Result<()>;
+    /// A change made during the run; layouts without a place for one skip it.
+    fn write_marker(&mut self, _change: &Change) -> io::Result<()> {
+        Ok(())
+    }
     fn flush(&mut self) -> io::Result<()>;
 }
 
@@ -218,6 +253,23 @@ struct JsonLine<'a, D> {
     kind: &'static str,
     data: D,
     metric: &'a str,
+}
+
+/// `{"type":"Marker","data":{"time":…,"action":"reload",…}}`: not in k6's
+/// layout, which has no place for changes; readers of k6's lines skip
+/// types they do not know.
+#[derive(Serialize)]
+struct MarkerLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    data: MarkerData<'a>,
+}
+
+#[derive(Serialize)]
+struct MarkerData<'a> {
+    time: Rfc3339Micros,
+    #[serde(flatten)]
+    change: &'a Change,
 }
 
 #[derive(Serialize)]
@@ -299,6 +351,10 @@ impl<W: Write> PointFormat for JsonLines<W> {
         }
         let data = PointData { time: Rfc3339Micros(time), value: JsonNumber(point.value), tags: JsonTags(&point.tags) };
         self.line(&JsonLine { kind: "Point", data, metric: &metric.name })
+    }
+
+    fn write_marker(&mut self, change: &Change) -> io::Result<()> {
+        self.line(&MarkerLine { kind: "Marker", data: MarkerData { time: Rfc3339Micros(change.wall), change } })
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -1,4 +1,5 @@
-//! The end-of-test summary as text, laid out like k6's: thresholds, checks,
+//! The end-of-test summary as text, laid out like k6's (plus the plugin
+//! versions and changes of a run changed while it went): thresholds, checks,
 //! then every metric with dotted leaders, then the errors seen with their
 //! counts.
 
@@ -23,6 +24,7 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
     for scenario in &report.scenarios {
         let _ = writeln!(out, "  * {}: {} ({})", scenario.name, scenario.description, scenario.executor);
     }
+    render_changes(&mut out, report);
     out.push('\n');
     let _ = writeln!(
         out,
@@ -50,6 +52,33 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
         }
     }
     out
+}
+
+/// The plugin versions, when any scenario ran more than one, and every
+/// change made while the run went: what produced the figures below.
+fn render_changes(out: &mut String, report: &Report) {
+    let reloaded = report.versions.iter().any(|v| v.source != "start");
+    if reloaded {
+        let _ = writeln!(out, "\n  plugin versions:");
+        for v in &report.versions {
+            let _ = writeln!(
+                out,
+                "  * {}: {} {} from +{:.1}s ({}), {} iterations",
+                v.scenario,
+                v.plugin,
+                v.version,
+                v.since.as_secs_f64(),
+                v.source,
+                v.iterations
+            );
+        }
+    }
+    if !report.changes.is_empty() {
+        let _ = writeln!(out, "\n  changes during the run:");
+        for change in &report.changes {
+            let _ = writeln!(out, "  * {}", change.line());
+        }
+    }
 }
 
 /// k6's THRESHOLDS block: each series once, its expressions under it with

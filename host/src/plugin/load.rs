@@ -3,6 +3,7 @@
 //! [`ScenarioPre`] that every VU instantiates from.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
@@ -43,6 +44,8 @@ pub struct Plugin {
     pub pre: ScenarioPre<VuState>,
     /// Interfaces the component imports, e.g. `vespid:scenario/http@0.1.0`.
     pub imports: Vec<String>,
+    /// A short digest of the file's bytes: the version tagged on samples.
+    pub version: Arc<str>,
 }
 
 impl Plugin {
@@ -51,6 +54,7 @@ impl Plugin {
         let path_buf = path.to_path_buf();
         let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path_buf.clone(), source })?;
         check_header(path, &bytes)?;
+        let version = digest(&bytes);
         let component = Component::new(engine, &bytes)
             .map_err(|err| PluginError::Invalid { path: path_buf.clone(), reason: one_line(&err) })?;
 
@@ -65,8 +69,16 @@ impl Plugin {
         let link_err = |err: wasmtime::Error| PluginError::Link { path: path_buf.clone(), reason: one_line(&err) };
         let instance_pre = linker.instantiate_pre(&component).map_err(link_err)?;
         let pre = ScenarioPre::new(instance_pre).map_err(link_err)?;
-        Ok(Plugin { path: path_buf, pre, imports })
+        Ok(Plugin { path: path_buf, pre, imports, version })
     }
+}
+
+/// The first 8 hex digits of the SHA-256 of a plugin file: short enough for
+/// a tag, long enough that two versions of one plugin never share it.
+pub fn digest(bytes: &[u8]) -> Arc<str> {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(bytes);
+    hash[..4].iter().map(|b| format!("{b:02x}")).collect::<String>().into()
 }
 
 /// Tells a component from a core module or a non-wasm file by the preamble.

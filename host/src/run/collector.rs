@@ -1,7 +1,8 @@
 //! The collector: a thread of its own (never a tokio worker) that drains
 //! the sink's shards into the run's aggregate about once a second, samples
 //! the `vus` gauges, hands the drained points to the streamed outputs,
-//! shows progress and checks the abortOnFail thresholds.
+//! shows progress and the changes made to the run, and checks the abortOnFail
+//! thresholds.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{Aggregate, Sample, Sink, TagSet, Threshold, evaluate, names};
-use crate::output::{PointSender, Progress};
+use crate::output::{ChangeLog, PointSender, Progress};
 
 /// How often the collector drains the shards and progress is shown.
 const COLLECT_EVERY: Duration = Duration::from_secs(1);
@@ -30,6 +31,8 @@ pub struct Watch {
     /// VUs taking part right now, over every scenario.
     pub active_vus: Box<dyn Fn() -> u32 + Send>,
     pub vus_max: u32,
+    /// Changes made during the run, shown and streamed as they come.
+    pub changes: Arc<ChangeLog>,
 }
 
 /// A running collector.
@@ -70,6 +73,7 @@ fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Op
         sink.record(0, &vu_tags, &vu_tags, &samples);
     };
     let mut ticks = 0u32;
+    let mut changes_seen = 0;
     let mut aborted_by = None;
     let mut next = clock + COLLECT_EVERY;
     // Until told to stop (or the run's side hung up).
@@ -81,6 +85,7 @@ fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Op
         let mut aggregate = lock(&watch.aggregate);
         watch.points.send(watch.sink.drain_into(&mut aggregate));
         watch.progress.update(&aggregate, active, watch.vus_max);
+        changes_seen = show_changes(&watch, changes_seen);
         if aborted_by.is_none() && !watch.abort_thresholds.is_empty() {
             aborted_by = failed_abort_threshold(&watch, &aggregate, clock.elapsed());
             if let Some(threshold) = &aborted_by {
@@ -93,8 +98,20 @@ fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Op
         // A run shorter than one tick still reports its VUs.
         record_vus(&watch.sink, watch.vus_max, watch.vus_max);
     }
+    show_changes(&watch, changes_seen);
     watch.progress.finish();
     aborted_by
+}
+
+/// Prints the changes after the first `seen` and streams them as markers;
+/// returns how many have been shown.
+fn show_changes(watch: &Watch, seen: usize) -> usize {
+    let new = watch.changes.since(seen);
+    for change in &new {
+        watch.progress.note(&change.line());
+        watch.points.marker(change.clone());
+    }
+    seen + new.len()
 }
 /// The first abortOnFail threshold, past its delayAbortEval, that fails on
 /// the samples so far (one without samples yet is not a reason to abort).

@@ -4,6 +4,7 @@
 //! tear down, and hand a [`Report`] to the outputs.
 
 mod collector;
+mod reload;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,13 +18,14 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::Engine;
 
 use self::collector::{Collector, Watch};
+pub use self::reload::{Reloaded, Reloader, Target, resolve_tasks};
 use crate::bindings::runner::Info;
 use crate::caps::{DataSets, RunShared, ScenarioShared};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
-use crate::exec::{ExecCtx, Instance, TaskPicker, VuError, VuFactory, describe, prepare, run_executor};
+use crate::exec::{ExecCtx, Instance, ScenarioCode, VuError, VuFactory, describe, prepare, run_executor};
 use crate::metrics::{Aggregate, Sink, evaluate};
-use crate::output::{Goal, OutputSpec, Outputs, Progress, Report, ScenarioReport};
-use crate::plugin::{EngineOptions, EpochTicker, Plugin, build_engine};
+use crate::output::{ChangeLog, Goal, OutputSpec, Outputs, Progress, Report, ScenarioReport};
+use crate::plugin::{EngineOptions, EpochTicker, FileWatcher, Plugin, build_engine};
 use crate::{Error, limits};
 
 /// How a run that produced its report ended.
@@ -67,15 +69,12 @@ impl Plugins {
         Ok(Plugins { engine, by_path })
     }
 
-    /// The scenario's name (the plugin's, unless the plan names it) and its weighted tasks.
-    fn resolve(&self, scenario: &ScenarioPlan) -> Result<(String, TaskPicker), Error> {
-        let (_, info) = &self.by_path[&scenario.plugin];
+    /// The scenario's name (the plugin's, unless the plan names it) and the code it starts with.
+    fn resolve(&self, scenario: &ScenarioPlan) -> Result<(String, ScenarioCode), Error> {
+        let (plugin, info) = &self.by_path[&scenario.plugin];
         let name = scenario.name.clone().unwrap_or_else(|| info.name.clone());
-        let declared: Vec<(String, u32)> = info.tasks.iter().map(|t| (t.name.clone(), t.weight)).collect();
-        let invalid = |message: String| ConfigError::Scenario { scenario: name.clone(), message };
-        let tasks = scenario.tasks.resolve(&declared).map_err(invalid)?;
-        let picker = TaskPicker::new(tasks).ok_or_else(|| invalid("no task has a positive weight".into()))?;
-        Ok((name, picker))
+        let tasks = resolve_tasks(scenario, &name, info)?;
+        Ok((name, ScenarioCode { plugin: plugin.clone(), tasks }))
     }
 }
 
@@ -108,8 +107,9 @@ pub async fn validate(plan: &Plan) -> Result<Vec<String>, Error> {
 pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, Error> {
     let vus_max = plan.max_vus();
     limits::ensure_room_for(vus_max, plan.http.batch_per_host)?;
-    // VUs plus one setup instance per scenario.
-    let load = Plugins::load(&plan, vus_max + plan.scenarios.len() as u32);
+    // VUs, one setup instance per scenario, and one more for a reload's
+    // probe or a teardown on a newer version.
+    let load = Plugins::load(&plan, vus_max + plan.scenarios.len() as u32 + 1);
     let plugins = until_interrupted(&interrupt, load).await.ok_or(Error::Interrupted)??;
     let resolved = plan.scenarios.iter().map(|s| plugins.resolve(s)).collect::<Result<Vec<_>, _>>()?;
     let sources = plan.data.clone();
@@ -135,18 +135,17 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         .zip(&resolved)
         .map(|(scenario, (name, _))| VuFactory {
             engine: plugins.engine.clone(),
-            plugin: plugins.by_path[&scenario.plugin].0.clone(),
             shared: ScenarioShared::new(&run, name, &scenario.env, &scenario.tags),
             limits: plan.limits,
         })
         .collect();
     let mut setups: Vec<(PathBuf, Instance, Arc<str>)> = Vec::new();
-    for (scenario, factory) in plan.scenarios.iter().zip(&factories) {
+    for ((scenario, (_, code)), factory) in plan.scenarios.iter().zip(&resolved).zip(&factories) {
         if setups.iter().any(|(path, _, _)| *path == scenario.plugin) {
             continue;
         }
         let setup = async {
-            let mut vu = factory.instantiate(0).await?;
+            let mut vu = factory.instantiate(&code.plugin, 0).await?;
             let data = vu.setup().await?;
             Ok::<_, VuError>((vu, data))
         };
@@ -161,14 +160,19 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     }
 
     // The init phase: every scenario's initial VUs, before the clock starts.
+    let changes = Arc::new(ChangeLog::default());
     let mut contexts = Vec::new();
+    let mut targets = Vec::new();
     let mut first_id = 1;
-    for ((scenario, (_, tasks)), factory) in plan.scenarios.iter().zip(resolved).zip(factories) {
+    for ((scenario, (name, code)), factory) in plan.scenarios.iter().zip(resolved).zip(factories) {
+        changes.version(&name, &scenario.plugin.display().to_string(), &code.plugin.version, "start");
         let setup_data = setups.iter().find(|(path, _, _)| *path == scenario.plugin).map(|(_, _, data)| data.clone());
-        let ctx = ExecCtx::new(factory, tasks, setup_data.unwrap_or_default(), scenario.think_time, first_id);
-        contexts.push(Arc::new(ctx));
+        let ctx = Arc::new(ExecCtx::new(factory, code, setup_data.unwrap_or_default(), scenario.think_time, first_id));
+        contexts.push(ctx.clone());
+        targets.push(Target { name, plan: scenario.clone(), ctx });
         first_id += scenario.executor.max_vus();
     }
+    let reloader = Arc::new(Reloader::new(plugins.engine.clone(), targets, changes.clone()));
     let init_start = Instant::now();
     let mut initial = Vec::new();
     if failure.is_none() && !interrupt.is_cancelled() {
@@ -184,6 +188,11 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let vus_initialised = initial.iter().map(Vec::len).sum::<usize>() as u32;
 
     let clock = Instant::now();
+    changes.start_clock(clock);
+    let watching = match plan.watch {
+        true => Some(start_watching(&reloader, plan.run_file.clone())?),
+        false => None,
+    };
     let active: Vec<Arc<ExecCtx>> = contexts.clone();
     let aggregate = Arc::new(Mutex::new(Aggregate::default()));
     let watch = Watch {
@@ -195,6 +204,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         interrupt: interrupt.clone(),
         active_vus: Box::new(move || active.iter().map(|ctx| ctx.active_vus.load(Ordering::Relaxed)).sum()),
         vus_max,
+        changes: changes.clone(),
     };
     let collector =
         Collector::start(watch, clock).map_err(|err| Error::Runtime(format!("cannot start the collector: {err}")))?;
@@ -212,9 +222,12 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         }
     }
     let running = clock.elapsed();
+    if let Some(watching) = watching {
+        watching.abort();
+    }
     // As k6's, teardown runs after an interrupt too (a second Ctrl-C ends the process).
-    for (_, mut vu, data) in setups {
-        match vu.teardown(&data).await {
+    for (path, vu, data) in setups {
+        match teardown(&contexts, &plan, &path, vu, &data).await {
             Err(err @ VuError::Timeout { .. }) => {
                 failure.get_or_insert(Error::Teardown(err));
             }
@@ -245,6 +258,15 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         vus_max,
         elapsed: running,
         errors: run.errors.snapshot(),
+        versions: changes
+            .versions()
+            .into_iter()
+            .map(|mut version| {
+                version.count_iterations(&aggregate);
+                version
+            })
+            .collect(),
+        changes: changes.changes(),
         vus_ready,
         vus_initialised,
         thresholds: evaluate(&plan.thresholds, &aggregate, &sink.registry, running),
@@ -255,6 +277,38 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     }
     let interrupted = interrupt.is_cancelled() && aborted_by.is_none();
     Ok(Finished { report, sink, aborted_by, interrupted, failure })
+}
+
+/// Watches the run's plugin files (and its run file, to say that it is not
+/// applied) and reloads each plugin that changes, until aborted.
+fn start_watching(reloader: &Arc<Reloader>, run_file: Option<PathBuf>) -> Result<tokio::task::JoinHandle<()>, Error> {
+    let mut files = reloader.files();
+    files.extend(run_file.clone());
+    let watcher = FileWatcher::start(&files).map_err(|err| Error::Runtime(err.to_string()))?;
+    eprintln!("watching {} for changes", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+    let reloader = reloader.clone();
+    Ok(tokio::spawn(async move { reloader.watch(watcher, run_file).await }))
+}
+
+/// Tears down what the setup instance `vu` of the plugin at `path` set up,
+/// on the version the plugin's scenarios run at the end: a fresh instance
+/// when a reload replaced the setup's version.
+async fn teardown(
+    contexts: &[Arc<ExecCtx>],
+    plan: &Plan,
+    path: &std::path::Path,
+    vu: Instance,
+    data: &str,
+) -> Result<(), VuError> {
+    let ctx = plan.scenarios.iter().zip(contexts).find(|(scenario, _)| scenario.plugin == path).map(|(_, ctx)| ctx);
+    let mut vu = match ctx {
+        Some(ctx) if ctx.code().plugin.version.as_ref() != vu.version() => {
+            drop(vu);
+            ctx.factory.instantiate(&ctx.code().plugin, 0).await?
+        }
+        _ => vu,
+    };
+    vu.teardown(data).await
 }
 
 /// Runs `work` unless `interrupt` comes first (then `None`, and `work` is dropped).

@@ -30,5 +30,7 @@ mod iterations;
 mod outputs;
 /// Bad plugin files and the `inspect` command.
 mod plugins;
+/// Hot reload: plugins replaced under load, broken versions refused.
+mod reload;
 /// Thresholds: exit codes, abortOnFail, JUnit.
 mod thresholds;
