@@ -30,6 +30,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Serve the built-in demo target (for the demo, tests and benchmarks).
     DemoTarget(DemoTargetArgs),
+    /// Create a Rust scenario project in a new folder NAME, ready to build and run.
+    New(NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +231,20 @@ pub struct DemoTargetArgs {
     /// With --tls: write the CA certificate (PEM) to this file.
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub ca_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Name of the project: its folder and its crate (letters, digits, - and _).
+    pub name: String,
+
+    /// Folder to create the project in (default: the current one).
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// The vespid-sdk crate to depend on (default: sdk/rust of the sources this vespid was built from).
+    #[arg(long, value_name = "PATH")]
+    pub sdk_path: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -30,5 +30,7 @@ mod iterations;
 mod outputs;
 /// Bad plugin files and the `inspect` command.
 mod plugins;
+/// `vespid new`: the project it creates builds outside the repository and runs; bad names, existing folders.
+mod scaffold;
 /// Thresholds: exit codes, abortOnFail, JUnit.
 mod thresholds;
