@@ -243,7 +243,7 @@ pub struct NewArgs {
     /// Name of the project: its folder and its crate (letters, digits, - and _).
     pub name: String,
 
-    /// Folder to create the project in (default: the current one).
+    /// Folder to create the project in.
     #[arg(long, value_name = "PATH", default_value = ".")]
     pub dir: PathBuf,
 
