@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::caps::{CookieJarScope, DnsOptions, LogLevel};
+use crate::caps::{CookieJarScope, DnsOptions, HttpDebug, LogLevel};
 use crate::config::{Overrides, parse_duration, parse_key_value, parse_size, parse_stage};
 use crate::exec::Segment;
 use crate::output::{ExportFormat, OutputSpec};
@@ -30,6 +30,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Serve the built-in demo target (for the demo, tests and benchmarks).
     DemoTarget(DemoTargetArgs),
+    /// Create a Rust scenario project in a new folder NAME, ready to build and run.
+    New(NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +132,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_response_body: Option<u64>,
 
+    /// Print every request and response to stderr (k6's): --http-debug for headers, --http-debug=full for bodies too.
+    #[arg(long, value_name = "full", num_args = 0..=1, require_equals = true, default_missing_value = "headers", value_parser = str::parse::<HttpDebug>)]
+    pub http_debug: Option<HttpDebug>,
+
     /// CPU time the plugin's own code may use per iteration and per init (host waits excluded; default 10s).
     #[arg(long, value_parser = parse_duration)]
     pub iteration_cpu_limit: Option<Duration>,
@@ -199,6 +205,7 @@ impl RunArgs {
             batch_per_host: self.batch_per_host,
             cookie_jar: self.cookie_jar,
             max_response_body: self.max_response_body,
+            http_debug: self.http_debug,
             iteration_cpu_limit: self.iteration_cpu_limit,
             setup_timeout: self.setup_timeout,
             teardown_timeout: self.teardown_timeout,
@@ -234,6 +241,20 @@ pub struct DemoTargetArgs {
     /// With --tls: write the CA certificate (PEM) to this file.
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub ca_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Name of the project: its folder and its crate (letters, digits, - and _).
+    pub name: String,
+
+    /// Folder to create the project in.
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// The vespid-sdk crate to depend on (default: sdk/rust of the sources this vespid was built from).
+    #[arg(long, value_name = "PATH")]
+    pub sdk_path: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! What each subcommand does, between the parsed command line and the
-//! engine: `run` (plan, run, print, export), `validate`, `inspect` and
-//! `demo-target`.
+//! engine: `run` (plan, run, print, export), `validate`, `inspect`,
+//! `demo-target` and `new`.
 //! It prints to stdout; errors go back to `main` for the exit code.
 
 use std::io::Write;
@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, DemoTargetArgs, InspectArgs, RunArgs};
+use crate::cli::{Cli, Command, DemoTargetArgs, InspectArgs, NewArgs, RunArgs};
 use crate::config::{DEFAULT_VU_MEMORY, Plan};
 use crate::demo_target::{DemoTarget, Protocol};
 use crate::plugin::{EngineOptions, Plugin, build_engine};
-use crate::{Error, exec, run};
+use crate::{Error, exec, run, scaffold};
 
 /// Runs one parsed command line.
 pub async fn execute(cli: Cli) -> Result<(), Error> {
@@ -21,6 +21,7 @@ pub async fn execute(cli: Cli) -> Result<(), Error> {
         Command::Validate(args) => validate(&args).await,
         Command::Inspect(args) => inspect(&args).await,
         Command::DemoTarget(args) => demo_target(&args).await,
+        Command::New(args) => new_project(&args),
     }
 }
 
@@ -120,5 +121,21 @@ async fn demo_target(args: &DemoTargetArgs) -> Result<(), Error> {
     let _ = std::io::stdout().flush();
     let _ = tokio::signal::ctrl_c().await;
     target.shutdown().await;
+    Ok(())
+}
+
+fn new_project(args: &NewArgs) -> Result<(), Error> {
+    let created = scaffold::create(&args.name, &args.dir, args.sdk_path.as_deref())?;
+    let root = created.root.display();
+    println!("created {root}:");
+    for file in &created.files {
+        println!("  {file}");
+    }
+    println!();
+    println!("next:");
+    println!("  cd {root}");
+    println!("  cargo build --target wasm32-wasip2 --release");
+    println!("  vespid demo-target        # in another terminal");
+    println!("  vespid run vespid.toml");
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::caps::HttpSetupError;
 use crate::config::ConfigError;
 use crate::exec::{Call, TaskFailed, VuError};
 use crate::plugin::PluginError;
+use crate::scaffold::ScaffoldError;
 
 /// Exit codes of the `vespid` binary (documented in README.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,9 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Http(#[from] HttpSetupError),
+    /// `vespid new` could not create the project.
+    #[error(transparent)]
+    Scaffold(#[from] ScaffoldError),
     #[error("{0}")]
     Limit(String),
     /// The run could not start its plugins: `describe` or `setup` failed.
@@ -69,6 +73,8 @@ impl Error {
         match self {
             Error::Plugin(PluginError::Engine(_)) => ExitCode::RuntimeFailure,
             Error::Plugin(_) | Error::Config(_) | Error::Http(_) => ExitCode::BadInput,
+            Error::Scaffold(ScaffoldError::Write { .. }) => ExitCode::RuntimeFailure,
+            Error::Scaffold(_) => ExitCode::BadInput,
             Error::Limit(_) => ExitCode::MachineLimit,
             Error::Setup(VuError::Timeout { call: Call::Setup, .. }) => ExitCode::SetupTimeout,
             Error::Teardown(_) => ExitCode::TeardownTimeout,

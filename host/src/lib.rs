@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod output;
 pub mod plugin;
 pub mod run;
+pub mod scaffold;
 
 pub use cli::Cli;
 pub use commands::execute;

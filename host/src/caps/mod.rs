@@ -18,7 +18,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use self::data::{DataCtx, DataError, DataFormat, DataSets, DataSource};
-pub use self::http::{CookieJarScope, DnsOptions, HttpCtx, HttpOptions, HttpSetupError, HttpShared};
+pub use self::http::{CookieJarScope, DnsOptions, HttpCtx, HttpDebug, HttpOptions, HttpSetupError, HttpShared};
 pub use self::limits::{CpuBudgetExceeded, GuestClock, MemoryCap, MemoryCapExceeded};
 pub use self::log::{LogCtx, LogLevel};
 pub use self::metrics::MetricsCtx;

@@ -32,6 +32,11 @@ impl VuCtx {
         self.shared.run.log_level
     }
 
+    /// This VU's iteration, counted from 0 (k6's `__ITER`).
+    pub fn iteration(&self) -> u32 {
+        self.iteration
+    }
+
     /// Set by the executor before each iteration.
     pub fn set_iteration(&mut self, iteration: u32) {
         self.iteration = iteration;

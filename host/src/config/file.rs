@@ -57,6 +57,8 @@ pub struct RunFile {
     pub cookie_jar: Option<String>,
     /// A size: `max-response-body = "1MiB"`.
     pub max_response_body: Option<String>,
+    /// `headers` or `full` (k6's `--http-debug`).
+    pub http_debug: Option<String>,
     /// Distinct custom metric names per run.
     pub max_metrics: Option<i64>,
     /// Distinct series (metric × tag set) per run.

@@ -21,7 +21,7 @@ use self::shortcuts::{Shortcuts, shortcut_executor};
 use self::values::Layered;
 pub use self::values::{parse_duration, parse_key_value, parse_size, parse_stage};
 use self::values::{parse_rate, per_second};
-use crate::caps::{CookieJarScope, DataError, DataFormat, DataSource, DnsOptions, HttpOptions, LogLevel};
+use crate::caps::{CookieJarScope, DataError, DataFormat, DataSource, DnsOptions, HttpDebug, HttpOptions, LogLevel};
 use crate::exec::{CallLimits, ExecutorPlan, Segment, ThinkTime};
 use crate::metrics::{MetricLimits, Threshold};
 use crate::output::{ExportFormat, OutputSpec};
@@ -102,6 +102,8 @@ pub struct Overrides {
     pub cookie_jar: Option<CookieJarScope>,
     /// In bytes.
     pub max_response_body: Option<u64>,
+    /// Print every request and response (`--http-debug[=full]`).
+    pub http_debug: Option<HttpDebug>,
     pub iteration_cpu_limit: Option<Duration>,
     pub setup_timeout: Option<Duration>,
     pub teardown_timeout: Option<Duration>,
@@ -396,6 +398,8 @@ impl Plan {
             }
         }
         let http = http_options(args, file, source)?;
+        // The live progress line would redraw over the requests --http-debug prints.
+        let progress = !args.quiet && http.debug == HttpDebug::Off;
         let metric_limits = metric_limits(args, file, source)?;
         let (thresholds, mut data) = match source {
             Some(source) => (thresholds(source, file)?, data_from_file(source, file)?),
@@ -421,7 +425,7 @@ impl Plan {
             summary_export,
             summary_export_format,
             outputs,
-            progress: !args.quiet,
+            progress,
             compile_cache: !args.no_compile_cache,
             watch: args.watch,
             run_file: source.map(|_| args.target.clone()),
@@ -483,6 +487,7 @@ fn http_options(args: &Overrides, file: &RunFile, source: Option<&Source>) -> Re
         )?,
         cookie_jar: option("cookie-jar").parsed(args.cookie_jar, file.cookie_jar.as_deref(), defaults.cookie_jar)?,
         max_response_body,
+        debug: option("http-debug").parsed(args.http_debug, file.http_debug.as_deref(), defaults.debug)?,
     })
 }
 

@@ -18,6 +18,8 @@ mod failures;
 mod flood;
 /// Hostile and buggy plugins: runaway loops, memory, stack, failing calls, Ctrl-C in every phase.
 mod hostile;
+/// `--http-debug[=full]`: one block per request on stderr, with its VU and iteration.
+mod http_debug;
 /// Headers, redirects, cookies and the multi-step flow.
 mod http_semantics;
 /// Retries, response bodies and their cap, batch limits.
@@ -32,5 +34,7 @@ mod outputs;
 mod plugins;
 /// Hot reload: plugins replaced under load, broken versions refused.
 mod reload;
+/// `vespid new`: the project it creates builds outside the repository and runs; bad names, existing folders.
+mod scaffold;
 /// Thresholds: exit codes, abortOnFail, JUnit.
 mod thresholds;

@@ -24,6 +24,8 @@ pub struct InFlight {
     pub name: Option<String>,
     /// The guest's tags, for every hop's metrics.
     pub tags: Vec<(String, String)>,
+    /// The VU's iteration that sent it, for `--http-debug`.
+    pub iteration: u32,
     attempt: Mutex<AttemptState>,
 }
 
@@ -49,10 +51,11 @@ pub fn interrupted() -> HttpError {
 
 impl InFlight {
     /// Takes the request's name and tags; the rest goes to the task.
-    fn new(request: &mut Request) -> Arc<Self> {
+    fn new(request: &mut Request, iteration: u32) -> Arc<Self> {
         Arc::new(InFlight {
             name: request.name.take(),
             tags: std::mem::take(&mut request.tags),
+            iteration,
             attempt: Mutex::new(AttemptState::Idle),
         })
     }
@@ -98,9 +101,9 @@ impl InFlight {
 impl HttpCtx {
     /// Sends `request` on a task of its own (boxed before it moves) and
     /// waits for it; see the module doc for what happens when this future
-    /// is dropped first.
-    pub async fn send(&self, mut request: Request) -> Result<Response, HttpError> {
-        let inflight = InFlight::new(&mut request);
+    /// is dropped first. `iteration` is the VU's, for `--http-debug`.
+    pub async fn send(&self, mut request: Request, iteration: u32) -> Result<Response, HttpError> {
+        let inflight = InFlight::new(&mut request, iteration);
         let (vu, task_side) = (self.0.clone(), inflight.clone());
         let exchange: Pin<Box<dyn Future<Output = _> + Send>> =
             Box::pin(async move { vu.send(request, &task_side).await });

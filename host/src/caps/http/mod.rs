@@ -4,10 +4,11 @@
 //! in k6's metrics. Parts: `send` (a request from first hop to answer),
 //! `inflight` (its task, and a request cut short), `headers`, `redirect`,
 //! `record` (metrics), `client` (connections and one attempt), `io` (bytes
-//! and timing marks), `target`, `tls`, `dns`. Nothing here is shared between
+//! and timing marks), `target`, `tls`, `dns`, `debug` (`--http-debug`). Nothing here is shared between
 //! VUs but read-only run state ([`HttpShared`]) and the DNS cache.
 
 mod client;
+mod debug;
 mod dns;
 mod headers;
 mod inflight;
@@ -28,6 +29,7 @@ use http::header::HeaderValue;
 use tokio::sync::Semaphore;
 
 use self::client::Pool;
+pub use self::debug::HttpDebug;
 use self::dns::DnsCache;
 pub use self::dns::DnsOptions;
 use self::record::TagKey;
@@ -61,6 +63,8 @@ pub struct HttpOptions {
     pub cookie_jar: CookieJarScope,
     /// Largest response body copied into the plugin, in bytes.
     pub max_response_body: u64,
+    /// Print each request and response to stderr (k6's `--http-debug`).
+    pub debug: HttpDebug,
 }
 
 impl Default for HttpOptions {
@@ -76,6 +80,7 @@ impl Default for HttpOptions {
             batch_per_host: 6,
             cookie_jar: CookieJarScope::PerVu,
             max_response_body: 32 << 20,
+            debug: HttpDebug::Off,
         }
     }
 }
@@ -170,7 +175,7 @@ impl HttpCtx {
 
     /// Sends `requests` concurrently, at most `batch` in flight and at most
     /// `batch-per-host` per origin (k6's limits); results in order.
-    async fn batch(&self, requests: Vec<Request>) -> Vec<Result<Response, HttpError>> {
+    async fn batch(&self, requests: Vec<Request>, iteration: u32) -> Vec<Result<Response, HttpError>> {
         let options = &self.0.shared.options;
         let any = Semaphore::new(options.batch as usize);
         let mut origins: Vec<(Origin, Semaphore)> = Vec::new();
@@ -194,7 +199,7 @@ impl HttpCtx {
                 None => None,
             };
             let _any = any.acquire().await.ok();
-            self.send(request).await
+            self.send(request, iteration).await
         });
         futures_util::future::join_all(sends).await
     }
@@ -209,14 +214,14 @@ impl VuHttp {
 impl Host for VuState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
         self.clock.pause();
-        let response = self.http.send(request).await;
+        let response = self.http.send(request, self.vu.iteration()).await;
         self.clock.resume();
         Ok(response)
     }
 
     async fn batch(&mut self, requests: Vec<Request>) -> wasmtime::Result<Vec<Result<Response, HttpError>>> {
         self.clock.pause();
-        let responses = self.http.batch(requests).await;
+        let responses = self.http.batch(requests, self.vu.iteration()).await;
         self.clock.resume();
         Ok(responses)
     }

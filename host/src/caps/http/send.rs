@@ -12,6 +12,7 @@ use http_body_util::Full;
 
 use super::VuHttp;
 use super::client::{self, Conn, Exchange, Phases, ResponseBody};
+use super::debug::{self, HttpDebug, Sender};
 use super::headers::{self, header_map, method};
 use super::inflight::{InFlight, Sending, interrupted};
 use super::io::IoStats;
@@ -154,6 +155,12 @@ impl VuHttp {
     ) -> Result<Attempt, HttpError> {
         let start = Instant::now();
         let request = self.build(hop)?;
+        let debug_mode = self.shared.options.debug;
+        // Off, this is the only cost: one branch, nothing formatted.
+        let debug = (debug_mode != HttpDebug::Off).then(|| {
+            let sender = Sender { vu: self.recorder.vu_id(), iteration: inflight.iteration };
+            (sender, debug::request(debug_mode, sender, &request, &hop.body))
+        });
         let new_connection = kept.is_none();
         let io = kept.as_ref().map_or_else(|| Arc::new(IoStats::new()), |conn| conn.io.clone());
         io.begin_request();
@@ -171,6 +178,10 @@ impl VuHttp {
         let outcome = tokio::time::timeout_at(deadline.into(), work).await.unwrap_or(Err(HttpError::Timeout));
         if !inflight.finish() {
             return Err(interrupted());
+        }
+        if let Some((sender, block)) = debug {
+            let response = outcome.as_ref().map(|(exchange, _)| &exchange.response);
+            debug::finish(block, debug_mode, sender, response, body);
         }
         let bytes = io.take_bytes();
         Ok(match outcome {

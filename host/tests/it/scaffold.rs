@@ -1,0 +1,67 @@
+use std::path::Path;
+
+use crate::support::{Protocol, assert_one_line, target, vespid};
+
+/// The generated project builds outside this repository with cargo and its
+/// run file runs it: the demo target sees every iteration's request and
+/// every check passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_project_builds_and_runs_against_the_demo_target() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let created = vespid(&["new", "my-shop", "--dir", dir.path().to_str().expect("utf-8")]).await;
+    created.assert_ok();
+    assert!(created.stdout.contains("cargo build --target wasm32-wasip2 --release"), "{}", created.stdout);
+    assert!(created.stdout.contains("vespid run vespid.toml"), "{}", created.stdout);
+    let project = dir.path().join("my-shop");
+    for file in ["Cargo.toml", "src/lib.rs", "vespid.toml", ".gitignore", "README.md"] {
+        assert!(project.join(file).is_file(), "{file} created");
+    }
+
+    // The project's own target/ is a link to a folder kept across test runs,
+    // so only the project's crate is compiled each time.
+    let cached = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffold-test");
+    std::fs::create_dir_all(&cached).expect("cache dir");
+    std::os::unix::fs::symlink(&cached, project.join("target")).expect("link target/");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build = tokio::process::Command::new(cargo)
+        .current_dir(&project)
+        .args(["build", "--quiet", "--offline", "--target", "wasm32-wasip2", "--release"])
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR")
+        .status()
+        .await
+        .expect("cargo runs");
+    assert!(build.success(), "the generated project does not build");
+
+    let server = target(Protocol::Http).await;
+    let run_file = project.join("vespid.toml");
+    let base_url = format!("BASE_URL={}", server.base_url());
+    let run = vespid(&["run", run_file.to_str().expect("utf-8"), "--iterations", "8", "--env", &base_url]).await;
+    run.assert_ok();
+    assert_eq!(run.count("http_reqs"), 8);
+    assert_eq!(server.stats().requests, 8, "requests the server saw");
+    let (home, api) = (server.path_count("/"), server.path_count("/json"));
+    assert_eq!(home + api, 8, "one request per iteration");
+    assert_eq!(run.check("home is 200"), (home, 0));
+    assert_eq!(run.check("api is 200"), (api, 0));
+    assert_eq!(run.check("api answers JSON"), (api, 0));
+}
+
+#[tokio::test]
+async fn new_refuses_an_existing_folder_and_an_invalid_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let parent = dir.path().to_str().expect("utf-8");
+    std::fs::create_dir(dir.path().join("taken")).expect("mkdir");
+    std::fs::write(dir.path().join("taken/keep.txt"), "mine").expect("write");
+
+    let out = vespid(&["new", "taken", "--dir", parent]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_one_line(&out.stderr, "already exists");
+    assert_eq!(std::fs::read_to_string(dir.path().join("taken/keep.txt")).expect("kept"), "mine");
+    assert_eq!(std::fs::read_dir(dir.path().join("taken")).expect("dir").count(), 1, "nothing written into it");
+
+    let out = vespid(&["new", "2fast", "--dir", parent]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_one_line(&out.stderr, "\"2fast\" is not a valid crate name");
+    assert!(!dir.path().join("2fast").exists());
+}
