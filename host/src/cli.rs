@@ -32,6 +32,49 @@ pub enum Command {
     DemoTarget(DemoTargetArgs),
     /// Create a Rust scenario project in a new folder NAME, ready to build and run.
     New(NewArgs),
+    /// Show the status of a running test (its control API).
+    Status(ControlArgs),
+    /// Pause a running test: no iteration starts, its clock stands still.
+    Pause(ControlArgs),
+    /// Resume a paused test.
+    Resume(ControlArgs),
+    /// Change a running test's load: a fixed VU count or a factor on its VU targets and rates.
+    Scale(ScaleArgs),
+}
+
+/// Where a running test's control API is.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The run's control API, host:port.
+    #[arg(short = 'a', long, default_value = crate::config::DEFAULT_CONTROL_ADDRESS)]
+    pub address: String,
+
+    /// The API's token, if the run asks for one.
+    #[arg(long, env = "VESPID_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// Print the status as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["vus", "factor"])))]
+pub struct ScaleArgs {
+    /// Hold this many VUs (looping executors), whatever the stages say.
+    #[arg(long)]
+    pub vus: Option<u32>,
+
+    /// Multiply the planned VU targets or arrival rate by this (1: as planned).
+    #[arg(long)]
+    pub factor: Option<f64>,
+
+    /// The scenario to change (default: every one the change applies to).
+    #[arg(long)]
+    pub scenario: Option<String>,
+
+    #[command(flatten)]
+    pub control: ControlArgs,
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +211,18 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub watch: bool,
 
+    /// The most VUs live control (`vespid scale`) may scale the run to (default: the plan's peak).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_vus: Option<u32>,
+
+    /// Where the control API listens (default 127.0.0.1:6565; `off` for none). Off loopback it asks for a token.
+    #[arg(short = 'a', long)]
+    pub address: Option<String>,
+
+    /// The control API's token (default off loopback: a random one, printed once).
+    #[arg(long, env = "VESPID_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
     /// Most distinct custom metric names per run (default 1000); samples of further names are dropped and counted.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_metrics: Option<u32>,
@@ -214,6 +269,9 @@ impl RunArgs {
             quiet: self.quiet,
             no_compile_cache: self.no_compile_cache,
             watch: self.watch,
+            max_vus: self.max_vus,
+            address: self.address.clone(),
+            api_token: self.api_token.clone(),
             max_metrics: self.max_metrics,
             max_series: self.max_series,
         }

@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, DemoTargetArgs, InspectArgs, NewArgs, RunArgs};
+use crate::cli::{Cli, Command, ControlArgs, DemoTargetArgs, InspectArgs, NewArgs, RunArgs};
+use crate::client::{self, Client};
 use crate::config::{DEFAULT_VU_MEMORY, Plan};
 use crate::demo_target::{DemoTarget, Protocol};
 use crate::plugin::{EngineOptions, Plugin, build_engine};
+use crate::run::control::StatusPatch;
 use crate::{Error, exec, run, scaffold};
 
 /// Runs one parsed command line.
@@ -22,7 +24,36 @@ pub async fn execute(cli: Cli) -> Result<(), Error> {
         Command::Inspect(args) => inspect(&args).await,
         Command::DemoTarget(args) => demo_target(&args).await,
         Command::New(args) => new_project(&args),
+        Command::Status(args) => steer(&args, None).await,
+        Command::Pause(args) => steer(&args, Some(StatusPatch { paused: Some(true), ..StatusPatch::default() })).await,
+        Command::Resume(args) => {
+            steer(&args, Some(StatusPatch { paused: Some(false), ..StatusPatch::default() })).await
+        }
+        Command::Scale(args) => {
+            let patch = StatusPatch {
+                vus: args.vus,
+                factor: args.factor,
+                scenario: args.scenario.clone(),
+                ..StatusPatch::default()
+            };
+            steer(&args.control, Some(patch)).await
+        }
     }
+}
+
+/// Sends `patch` (or only asks for the status) to a running test and prints its status.
+async fn steer(args: &ControlArgs, patch: Option<StatusPatch>) -> Result<(), Error> {
+    let client = Client::new(&args.address, args.api_token.clone())?;
+    let status = match &patch {
+        Some(patch) => client.patch(patch).await?,
+        None => client.status().await?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status).unwrap_or_default());
+    } else {
+        print!("{}", client::render(&status));
+    }
+    Ok(())
 }
 
 async fn run_command(args: &RunArgs) -> Result<(), Error> {
@@ -98,6 +129,7 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
     let info = exec::describe(&engine, &plugin).await.map_err(Error::Setup)?;
     println!("plugin:  {}", args.plugin.display());
     println!("name:    {}", info.name);
+    println!("version: {} (the plugin_version tag of its samples)", plugin.version);
     println!("world:   vespid:scenario/scenario@{}", crate::bindings::WIT_VERSION);
     if info.tasks.is_empty() {
         println!("tasks:   default");

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::caps::HttpSetupError;
+use crate::client::ClientError;
 use crate::config::ConfigError;
 use crate::exec::{Call, TaskFailed, VuError};
 use crate::plugin::PluginError;
@@ -20,6 +21,8 @@ pub enum ExitCode {
     BadInput = 2,
     /// The machine's limits (open files, memory maps) cannot hold the run.
     MachineLimit = 3,
+    /// `vespid status|pause|resume|scale`: no run answers at the address.
+    NoRun = 4,
     /// An abortOnFail threshold failed and stopped the run early.
     ThresholdAborted = 98,
     /// The run completed and at least one threshold failed (as k6).
@@ -44,6 +47,9 @@ pub enum Error {
     /// `vespid new` could not create the project.
     #[error(transparent)]
     Scaffold(#[from] ScaffoldError),
+    /// A control client command failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
     #[error("{0}")]
     Limit(String),
     /// The run could not start its plugins: `describe` or `setup` failed.
@@ -76,6 +82,9 @@ impl Error {
             Error::Scaffold(ScaffoldError::Write { .. }) => ExitCode::RuntimeFailure,
             Error::Scaffold(_) => ExitCode::BadInput,
             Error::Limit(_) => ExitCode::MachineLimit,
+            Error::Client(ClientError::Unreachable { .. }) => ExitCode::NoRun,
+            Error::Client(ClientError::Refused(_)) => ExitCode::BadInput,
+            Error::Client(ClientError::Garbled(_)) => ExitCode::RuntimeFailure,
             Error::Setup(VuError::Timeout { call: Call::Setup, .. }) => ExitCode::SetupTimeout,
             Error::Teardown(_) => ExitCode::TeardownTimeout,
             Error::Interrupted => ExitCode::Interrupted,

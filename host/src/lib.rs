@@ -18,6 +18,7 @@
 pub mod bindings;
 pub mod caps;
 pub mod cli;
+pub mod client;
 mod commands;
 pub mod config;
 pub mod demo_target;

@@ -114,6 +114,12 @@ pub struct Overrides {
     pub no_compile_cache: bool,
     /// Reload plugins when their files change.
     pub watch: bool,
+    /// The most VUs live control may scale the run to.
+    pub max_vus: Option<u32>,
+    /// Where the control API listens: `host:port`, or `off`.
+    pub address: Option<String>,
+    /// The control API's token (required off loopback).
+    pub api_token: Option<String>,
     /// Distinct custom metric names per run.
     pub max_metrics: Option<u32>,
     /// Distinct series (metric × tag set) per run.
@@ -145,6 +151,9 @@ pub struct Plan {
     pub compile_cache: bool,
     /// Reload plugins when their files change (`--watch`).
     pub watch: bool,
+    /// The most VUs live control may scale this process to (at least the plan's).
+    pub vus_capacity: u32,
+    pub control: ControlOptions,
     /// The run file the plan came from, if any.
     pub run_file: Option<PathBuf>,
     /// Caps on custom metrics and series.
@@ -382,6 +391,21 @@ impl Plan {
             let names: Vec<String> = scenarios.iter().map(ScenarioPlan::label).collect();
             return Err(ConfigError::TooManyVus { vus, scenarios: names.join(", ") });
         }
+        if let Some(max) = args.max_vus
+            && u64::from(max) < vus
+        {
+            return Err(ConfigError::Flag {
+                flag: "max-vus",
+                message: format!("{max} is below the {vus} VUs the scenarios plan; it caps live scale-ups"),
+            });
+        }
+        if args.max_vus.is_some_and(|max| max > MAX_VUS) {
+            return Err(ConfigError::Flag {
+                flag: "max-vus",
+                message: format!("one process runs at most {MAX_VUS} VUs"),
+            });
+        }
+        let vus_capacity = args.max_vus.unwrap_or(0);
         let segment = args.segment.unwrap_or_default();
         for scenario in &scenarios {
             let executor = &scenario.executor;
@@ -428,6 +452,8 @@ impl Plan {
             progress,
             compile_cache: !args.no_compile_cache,
             watch: args.watch,
+            vus_capacity,
+            control: control_options(args)?,
             run_file: source.map(|_| args.target.clone()),
             metric_limits,
         })
@@ -438,10 +464,46 @@ impl Plan {
         self.scenarios.iter().map(|s| self.scenario_vus(s)).sum()
     }
 
+    /// The most VUs this process may hold: the plan's, or more for live scale-ups.
+    pub fn vus_capacity(&self) -> u32 {
+        self.vus_capacity.max(self.max_vus())
+    }
+
     /// The most VUs `scenario` runs in this process's segment.
     pub fn scenario_vus(&self, scenario: &ScenarioPlan) -> u32 {
         self.segment.share(u64::from(scenario.executor.max_vus())) as u32
     }
+}
+
+/// Where the control API of a run listens, and the token it asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlOptions {
+    /// `None`: no control API.
+    pub address: Option<std::net::SocketAddr>,
+    /// Whether the address was asked for (`--address`): if it is taken the
+    /// run fails, where the default only warns.
+    pub explicit: bool,
+    pub token: Option<String>,
+}
+
+/// The control API's default address, k6's.
+pub const DEFAULT_CONTROL_ADDRESS: &str = "127.0.0.1:6565";
+
+fn control_options(args: &Overrides) -> Result<ControlOptions, ConfigError> {
+    let explicit = args.address.is_some();
+    let text = args.address.as_deref().unwrap_or(DEFAULT_CONTROL_ADDRESS);
+    let address = match text {
+        "off" | "none" | "" => None,
+        _ => Some(parse_control_address(text).map_err(|message| ConfigError::Flag { flag: "address", message })?),
+    };
+    let token = args.api_token.clone().filter(|token| !token.is_empty());
+    Ok(ControlOptions { address, explicit, token })
+}
+
+/// `host:port` with an IP address or `localhost`.
+pub fn parse_control_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    let text = text.strip_prefix("localhost:").map_or_else(|| text.to_string(), |port| format!("127.0.0.1:{port}"));
+    text.parse().map_err(|_| format!("{text:?} is not an address such as 127.0.0.1:6565 (or off)"))
 }
 
 /// `path` exists and is a regular file (not a directory or a device such as `/dev/zero`).

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::live::Scale;
 use super::runner::{Budget, SpanEnd, Stops, VuRunner};
-use super::{ExecCtx, Ramp, Segment};
+use super::{ExecCtx, Ramp, ScaledArrivals, Segment};
 use crate::metrics::{Sample, names};
 
 /// One executor with its options (k6's names, in kebab-case in the run file).
@@ -143,6 +144,15 @@ impl ExecutorPlan {
         }
     }
 
+    /// The VU targets of constant-vus and ramping-vus over time.
+    pub fn vu_ramp(&self) -> Option<Ramp> {
+        match self {
+            ExecutorPlan::ConstantVus { vus, duration } => Some(Ramp::constant(f64::from(*vus), *duration)),
+            ExecutorPlan::RampingVus { ramp, .. } => Some(ramp.clone()),
+            _ => None,
+        }
+    }
+
     /// The arrival schedule of an open-model executor.
     fn arrivals(&self) -> Option<Ramp> {
         match self {
@@ -176,15 +186,16 @@ pub async fn prepare(plan: &ExecutorPlan, ctx: &Arc<ExecCtx>, segment: Segment) 
 #[error("{0}")]
 pub struct TaskFailed(String);
 
-/// Runs one scenario's executor from `start` to its end, graceful stop
-/// included. `interrupt` (Ctrl-C, a threshold's abortOnFail) stops it at
-/// once, as k6 does: running iterations are cut and counted as interrupted.
+/// Runs one scenario's executor from test time `start` to its end,
+/// graceful stop included. `interrupt` (Ctrl-C, a threshold's abortOnFail)
+/// stops it at once, as k6 does: running iterations are cut and counted
+/// as interrupted.
 pub async fn run_executor(
     plan: &ExecutorPlan,
     ctx: Arc<ExecCtx>,
     vus: Vec<VuRunner>,
     segment: Segment,
-    start: Instant,
+    start: Duration,
     graceful_stop: Duration,
     interrupt: CancellationToken,
 ) -> Result<(), TaskFailed> {
@@ -198,7 +209,7 @@ pub async fn run_executor(
         }
     });
     tokio::select! {
-        _ = tokio::time::sleep_until(start.into()) => {}
+        _ = ctx.live.clock.sleep_until(start) => {}
         _ = stops.soft.cancelled() => {}
     }
     let outcome = if stops.soft.is_cancelled() {
@@ -206,58 +217,141 @@ pub async fn run_executor(
     } else {
         match plan.arrivals() {
             Some(arrivals) => run_arrivals(plan, &ctx, vus, segment, arrivals, start, graceful_stop, &stops).await,
-            None => run_looping(plan, &ctx, vus, segment, start, graceful_stop, &stops).await,
+            None => {
+                let looping = Looping::new(plan, start, graceful_stop);
+                run_looping(plan, &ctx, vus, segment, looping, &stops).await
+            }
         }
     };
     stopper.abort();
     outcome
 }
 
-/// The closed models: each VU loops through its active stretches of time.
+/// When the VUs of a closed-model executor are active, in test time.
+struct Looping {
+    /// The VU targets over time (none: every VU for the whole duration).
+    ramp: Option<Ramp>,
+    /// The executor's start and its length.
+    start: Duration,
+    end: Duration,
+    graceful_stop: Duration,
+    ramp_down: Duration,
+}
+
+impl Looping {
+    fn new(plan: &ExecutorPlan, start: Duration, graceful_stop: Duration) -> Self {
+        let ramp_down = match plan {
+            ExecutorPlan::RampingVus { graceful_ramp_down, .. } => *graceful_ramp_down,
+            _ => graceful_stop,
+        };
+        Looping { ramp: plan.vu_ramp(), start, end: plan.duration(), graceful_stop, ramp_down }
+    }
+
+    /// The stretches (from the executor's start) VU `index` is active at `scale`.
+    fn spans(&self, index: u32, scale: Scale) -> Vec<(Duration, Duration)> {
+        match (&self.ramp, scale.vus) {
+            (None, _) => vec![(Duration::ZERO, self.end)],
+            (Some(_), Some(vus)) if index < vus => vec![(Duration::ZERO, self.end)],
+            (Some(_), Some(_)) => Vec::new(),
+            (Some(ramp), None) => ramp.active_spans(index, scale.factor),
+        }
+    }
+
+    /// One VU's life: each of its active stretches from now on, worked out
+    /// again whenever the scenario's scale changes.
+    async fn run_vu(&self, ctx: &ExecCtx, vu: &mut VuRunner, budget: &mut Budget, stops: &Stops) {
+        let clock = &ctx.live.clock;
+        let mut scale = ctx.scale_changes();
+        loop {
+            let setting = *scale.borrow_and_update();
+            let now = clock.now().saturating_sub(self.start);
+            if now >= self.end {
+                return;
+            }
+            let next = self.spans(vu.index, setting).into_iter().find(|&(_, until)| until > now);
+            let Some((from, until)) = next else {
+                // Not active again at this scale: wait for another, or the end.
+                tokio::select! {
+                    _ = scale.changed() => continue,
+                    _ = clock.sleep_until(self.start + self.end) => return,
+                    _ = stops.soft.cancelled() => return,
+                }
+            };
+            tokio::select! {
+                _ = clock.sleep_until(self.start + from) => {}
+                _ = scale.changed() => continue,
+                _ = stops.soft.cancelled() => return,
+            }
+            // A VU leaving before the end gets the ramp-down grace; at the end, the graceful stop.
+            let grace = if until == self.end { self.graceful_stop } else { self.ramp_down };
+            ctx.active_vus.fetch_add(1, Ordering::Relaxed);
+            let ended = vu.run_span(ctx, self.start + until, grace, budget, stops, &scale).await;
+            ctx.active_vus.fetch_sub(1, Ordering::Relaxed);
+            if ended == SpanEnd::Done {
+                return;
+            }
+        }
+    }
+}
+
+/// The closed models: each VU loops through its active stretches of time;
+/// a scale-up past the planned VUs starts more.
 async fn run_looping(
     plan: &ExecutorPlan,
     ctx: &Arc<ExecCtx>,
     vus: Vec<VuRunner>,
     segment: Segment,
-    start: Instant,
-    graceful_stop: Duration,
+    looping: Looping,
     stops: &Stops,
 ) -> Result<(), TaskFailed> {
-    let end = plan.duration();
+    let looping = Arc::new(looping);
     let shared = match plan {
         ExecutorPlan::SharedIterations { iterations, .. } => Some(Arc::new(AtomicU64::new(segment.share(*iterations)))),
         _ => None,
     };
     let mut tasks = JoinSet::new();
-    for mut vu in vus {
-        let (spans, ramp_down) = match plan {
-            ExecutorPlan::RampingVus { ramp, graceful_ramp_down } => (ramp.active_spans(vu.index), *graceful_ramp_down),
-            _ => (vec![(Duration::ZERO, end)], graceful_stop),
-        };
+    let spawn = |tasks: &mut JoinSet<()>, vu: Option<VuRunner>, index: u32| {
         let mut budget = match (plan, &shared) {
             (ExecutorPlan::PerVuIterations { iterations, .. }, _) => Budget::PerVu(*iterations),
             (_, Some(left)) => Budget::Shared(left.clone()),
             _ => Budget::Unlimited,
         };
-        let (ctx, stops) = (ctx.clone(), stops.clone());
+        let (ctx, stops, looping) = (ctx.clone(), stops.clone(), looping.clone());
         tasks.spawn(async move {
-            for (from, until) in spans {
-                tokio::select! {
-                    _ = tokio::time::sleep_until((start + from).into()) => {}
-                    _ = stops.soft.cancelled() => return,
-                }
-                // A VU leaving before the end gets the ramp-down grace; at the end, the graceful stop.
-                let grace = if until == end { graceful_stop } else { ramp_down };
-                ctx.active_vus.fetch_add(1, Ordering::Relaxed);
-                let ended = vu.run_span(&ctx, start + until, grace, &mut budget, &stops).await;
-                ctx.active_vus.fetch_sub(1, Ordering::Relaxed);
-                if ended == SpanEnd::Done {
-                    return;
-                }
-            }
+            let mut vu = match vu {
+                Some(vu) => vu,
+                None => ctx.start_vu(index).await,
+            };
+            looping.run_vu(&ctx, &mut vu, &mut budget, &stops).await;
         });
+    };
+    for vu in vus {
+        let index = vu.index;
+        spawn(&mut tasks, Some(vu), index);
     }
-    join_all(tasks).await
+    // Indexes below this have a VU (in this segment or another).
+    let mut started = plan.max_vus();
+    let mut scale = ctx.scale_changes();
+    let mut failed = None;
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                None => break,
+                Some(Err(err)) => { failed.get_or_insert(TaskFailed(format!("a VU task failed: {err}"))); }
+                Some(Ok(())) => {}
+            },
+            Ok(()) = scale.changed(), if looping.ramp.is_some() => {
+                let needed = ctx.vus_needed(*scale.borrow_and_update());
+                for index in started..needed {
+                    if segment.owns(u64::from(index)) {
+                        spawn(&mut tasks, None, index);
+                    }
+                }
+                started = started.max(needed);
+            }
+        }
+    }
+    failed.map_or(Ok(()), Err)
 }
 
 /// The open models: iterations start on schedule on whichever VU is free;
@@ -270,7 +364,7 @@ async fn run_arrivals(
     vus: Vec<VuRunner>,
     segment: Segment,
     arrivals: Ramp,
-    start: Instant,
+    start: Duration,
     graceful_stop: Duration,
     stops: &Stops,
 ) -> Result<(), TaskFailed> {
@@ -351,38 +445,55 @@ struct Scheduler {
 }
 
 impl Scheduler {
-    /// How long the scheduler sleeps at most before it looks at the stop signal again.
+    /// How long the scheduler sleeps at most before it looks at the stop
+    /// signal, a pause and the scale again.
     const STOP_CHECK: Duration = Duration::from_millis(20);
 
-    fn run(mut self, arrivals: &Ramp, segment: Segment, start: Instant) {
+    /// Starts the arrivals of `ramp` (scaled live) from test time `start`.
+    fn run(mut self, ramp: &Ramp, segment: Segment, start: Duration) {
         let recorder = self.ctx.factory.shared.recorder(self.ctx.first_id, None);
         let tags = recorder.tags([]);
         let dropped = |count: u64| recorder.record(&tags, &[Sample::new(names::DROPPED_ITERATIONS, count as f64)]);
+        let clock = &self.ctx.live.clock;
+        let mut scale = self.ctx.scale_changes();
+        let mut arrivals = ScaledArrivals::new(ramp);
+        let end = start + ramp.total();
         // A machine that cannot keep up must not stretch the run: past the
         // end, the arrivals not handled yet are dropped all at once.
-        let cutoff = start + arrivals.total() + Self::STOP_CHECK;
-        let scheduled = segment.share(arrivals.arrival_count());
-        let mut handled = 0;
+        let cutoff = end + Self::STOP_CHECK;
+        let (mut number, mut handled) = (0u64, 0u64);
         self.spare.reverse();
-        for (number, at) in arrivals.arrivals().enumerate() {
-            if !segment.owns(number as u64) {
+        while !self.stop.is_cancelled() {
+            if scale.has_changed().unwrap_or(false) {
+                let factor = scale.borrow_and_update().factor;
+                arrivals.rescale(clock.now().saturating_sub(start), factor);
+            }
+            let now = clock.now();
+            if now > cutoff {
+                dropped(segment.share(arrivals.count()).saturating_sub(handled));
+                return;
+            }
+            let Some(at) = arrivals.time_of(number) else {
+                if now >= end {
+                    return;
+                }
+                // None due before the end at this scale; a new one may bring some.
+                std::thread::sleep(Self::STOP_CHECK);
+                continue;
+            };
+            if !segment.owns(number) {
+                number += 1;
                 continue;
             }
             let due = start + at;
-            while let Some(wait) = due.checked_duration_since(Instant::now()).filter(|w| !w.is_zero()) {
-                if self.stop.is_cancelled() {
-                    return;
-                }
+            if let Some(wait) = due.checked_sub(now).filter(|wait| !wait.is_zero()) {
+                // Paused, the test clock stands still: wake to look again.
                 std::thread::sleep(wait.min(Self::STOP_CHECK));
+                continue;
             }
-            if self.stop.is_cancelled() {
-                return;
-            }
-            if Instant::now() > cutoff {
-                dropped(scheduled - handled);
-                return;
-            }
+            number += 1;
             handled += 1;
+            let due = clock.instant_of(due);
             if self.idle.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok() {
                 // Unbounded, and the receivers live as long as the executor.
                 let _ = self.jobs.try_send(due);

@@ -4,18 +4,22 @@
 //! VUs that trap. It does not aggregate metrics or print (that is
 //! `metrics` and `output`).
 
+mod clock;
 mod executor;
 mod instance;
+mod live;
 mod runner;
 mod schedule;
 mod segment;
 mod tasks;
 mod think;
 
+pub use clock::TestClock;
 pub use executor::{ExecutorPlan, TaskFailed, prepare, run_executor};
 pub use instance::{Call, CallLimits, Instance, VuError, VuFactory, describe};
+pub use live::{Live, MAX_FACTOR, Scale, ScaleError};
 pub use runner::{ExecCtx, ScenarioCode, VuRunner};
-pub use schedule::{Ramp, Stage};
+pub use schedule::{Ramp, ScaledArrivals, Stage};
 pub use segment::Segment;
 pub use tasks::TaskPicker;
 pub use think::ThinkTime;

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
 
-use super::ThinkTime;
 use super::instance::{Instance, VuError, VuFactory};
+use super::live::{Live, Scale};
 use super::tasks::TaskPicker;
+use super::{ExecutorPlan, ThinkTime};
 use crate::metrics::{Recorder, Sample, TagSet, names};
 use crate::plugin::Plugin;
 
@@ -40,6 +41,13 @@ pub struct ExecCtx {
     /// VUs taking part right now (the `vus` metric): inside an active
     /// stretch of a looping executor, or allocated to an arrival-rate one.
     pub active_vus: AtomicU32,
+    pub executor: ExecutorPlan,
+    /// The run's test clock and VU capacity.
+    pub live: Arc<Live>,
+    /// Live changes to this scenario's load (`live`).
+    pub(super) scale: tokio::sync::watch::Sender<Scale>,
+    /// VUs this scenario took beyond the plan's.
+    pub(super) extra_vus: AtomicU32,
 }
 
 impl ExecCtx {
@@ -49,9 +57,21 @@ impl ExecCtx {
         setup_data: Arc<str>,
         think_time: ThinkTime,
         first_id: u32,
+        executor: ExecutorPlan,
+        live: Arc<Live>,
     ) -> Self {
-        let code = ArcSwap::from_pointee(code);
-        ExecCtx { factory, code, setup_data, think_time, first_id, active_vus: AtomicU32::new(0) }
+        ExecCtx {
+            factory,
+            code: ArcSwap::from_pointee(code),
+            setup_data,
+            think_time,
+            first_id,
+            active_vus: AtomicU32::new(0),
+            executor,
+            live,
+            scale: tokio::sync::watch::Sender::new(Scale::default()),
+            extra_vus: AtomicU32::new(0),
+        }
     }
 
     /// The version VUs run now.
@@ -67,7 +87,8 @@ impl ExecCtx {
     /// Instantiates and initialises the VU with scenario index `index`. A
     /// VU that fails to start is reported and retries at its first iteration.
     pub async fn start_vu(&self, index: u32) -> VuRunner {
-        let id = self.first_id + index;
+        // VUs a scale-up adds beyond the plan take ids after every planned one.
+        let id = if index < self.executor.max_vus() { self.first_id + index } else { self.live.extra_id() };
         let code = self.code();
         let vu = match self.instantiate_and_init(&code.plugin, id).await {
             Ok(vu) => Some(vu),
@@ -117,6 +138,8 @@ impl Budget {
 pub enum SpanEnd {
     /// Its stretch of time ended; it may be active again later.
     Elapsed,
+    /// The scenario's scale changed: its stretches must be worked out again.
+    Rescaled,
     /// The scenario is over for it: stopped, or out of iterations.
     Done,
 }
@@ -137,27 +160,40 @@ pub struct VuRunner {
 }
 
 impl VuRunner {
-    /// Loops iterations until `until` (no new iteration starts after it),
-    /// the budget runs out or `stops` says so. A running iteration is
+    /// Loops iterations until test time `until` (no new iteration starts
+    /// after it), the budget runs out, `scale` changes or `stops` says so.
+    /// While the test is paused no iteration starts. A running iteration is
     /// abandoned at `until + grace` or at the hard stop.
     pub async fn run_span(
         &mut self,
         ctx: &ExecCtx,
-        until: Instant,
+        until: Duration,
         grace: Duration,
         budget: &mut Budget,
         stops: &Stops,
+        scale: &tokio::sync::watch::Receiver<Scale>,
     ) -> SpanEnd {
         // Registered once per span, not per iteration: waiting on the shared
         // token takes its lock, common to all VUs.
         let mut hard_stop = std::pin::pin!(stops.hard.cancelled());
-        let mut overtime = std::pin::pin!(tokio::time::sleep_until((until + grace).into()));
+        let mut overtime = std::pin::pin!(ctx.live.clock.sleep_until(until + grace));
         loop {
             if stops.soft.is_cancelled() {
                 return SpanEnd::Done;
             }
+            if ctx.live.clock.is_paused() {
+                tokio::select! {
+                    biased;
+                    _ = &mut hard_stop => return SpanEnd::Done,
+                    _ = stops.soft.cancelled() => return SpanEnd::Done,
+                    _ = ctx.live.clock.resumed() => continue,
+                }
+            }
+            if scale.has_changed().unwrap_or(false) {
+                return SpanEnd::Rescaled;
+            }
             let started = Instant::now();
-            if started >= until {
+            if ctx.live.clock.now() >= until {
                 return SpanEnd::Elapsed;
             }
             if !budget.take() {
@@ -176,7 +212,7 @@ impl VuRunner {
                 ctx.think_time.pause(started, &mut self.rng)
             };
             if !pause.is_zero() {
-                let wake = (Instant::now() + pause).min(until);
+                let wake = (Instant::now() + pause).min(ctx.live.clock.instant_of(until));
                 tokio::select! {
                     _ = &mut hard_stop => return SpanEnd::Done,
                     _ = stops.soft.cancelled() => return SpanEnd::Done,

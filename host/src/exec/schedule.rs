@@ -36,22 +36,27 @@ impl Ramp {
     }
 
     /// The stretches of time during which VU number `index` (0-based) of a
-    /// ramping-vus executor is active, as k6 counts them: while ramping up
-    /// the VU count is ⌊level⌋, while ramping down ⌈level⌉. Each stretch ends
-    /// at the latest at [`Ramp::total`].
-    pub fn active_spans(&self, index: u32) -> Vec<(Duration, Duration)> {
-        let needs = f64::from(index) + 1.0;
+    /// ramping-vus executor is active when the VU targets are scaled by
+    /// `factor`, as k6 counts them: while ramping up the VU count is
+    /// ⌊level⌋, while ramping down ⌈level⌉. Each stretch ends at the latest
+    /// at [`Ramp::total`].
+    pub fn active_spans(&self, index: u32, factor: f64) -> Vec<(Duration, Duration)> {
+        if factor <= 0.0 {
+            return Vec::new();
+        }
+        // Active from the level that makes index+1 VUs, until the one that makes index.
+        let (up, down) = ((f64::from(index) + 1.0) / factor, f64::from(index) / factor);
         let mut spans = Vec::new();
-        let mut active_since = (self.start >= needs).then_some(Duration::ZERO);
+        let mut active_since = (self.start >= up).then_some(Duration::ZERO);
         let mut from = self.start;
         let mut stage_start = Duration::ZERO;
         for stage in &self.stages {
             let to = stage.target;
             let crossing = |level: f64| stage_start + stage.duration.mul_f64((level - from) / (to - from));
             match active_since {
-                None if from < needs && needs <= to => active_since = Some(crossing(needs)),
-                Some(since) if to < needs && needs - 1.0 < from && to <= needs - 1.0 => {
-                    let until = crossing(needs - 1.0);
+                None if from < up && up <= to => active_since = Some(crossing(up)),
+                Some(since) if to < up && down < from && to <= down => {
+                    let until = crossing(down);
                     if until > since {
                         spans.push((since, until));
                     }
@@ -70,44 +75,90 @@ impl Ramp {
         spans
     }
 
-    /// Start times of an arrival-rate executor whose rate (iterations per
-    /// second) follows this ramp: iteration `k` starts when the integral of
-    /// the rate reaches `k`, so iterations are spaced evenly at a constant
-    /// rate and never bunched. Times before [`Ramp::total`] only.
-    pub fn arrivals(&self) -> impl Iterator<Item = Duration> + '_ {
-        let mut stages = self.stages.iter();
-        let mut from = self.start;
-        let mut stage = stages.next();
-        let (mut stage_start, mut done_before) = (0.0f64, 0.0f64);
-        let mut k = 0u64;
-        std::iter::from_fn(move || {
-            loop {
-                let current = stage?;
-                let (length, to) = (current.duration.as_secs_f64(), current.target);
-                let in_stage = (from + to) / 2.0 * length;
-                let x = k as f64 - done_before;
-                if x < in_stage {
-                    k += 1;
-                    return Some(Duration::from_secs_f64(stage_start + time_to_reach(x, from, to, length)));
-                }
-                done_before += in_stage;
-                stage_start += length;
-                from = to;
-                stage = stages.next();
-            }
-        })
+    /// The VUs that are ever active with the targets scaled by `factor`.
+    pub fn scaled_peak(&self, factor: f64) -> u32 {
+        // A hair of slack, so 10 × 1.1 is 11 despite floating point.
+        (self.peak() * factor + 1e-9).floor().max(0.0) as u32
     }
 
-    /// How many starts [`Ramp::arrivals`] gives: iteration `k` is due while
-    /// `k` is below the rate's integral over the whole ramp.
-    pub fn arrival_count(&self) -> u64 {
-        let mut from = self.start;
-        let mut integral = 0.0;
+    /// When the integral of this ramp (read as iterations per second)
+    /// reaches `x`: the start time of iteration `x` of an arrival-rate
+    /// executor, so iterations are spaced evenly at a constant rate and
+    /// never bunched. `None` if it never does before [`Ramp::total`].
+    pub fn time_of(&self, x: f64) -> Option<Duration> {
+        let (mut from, mut stage_start, mut done_before) = (self.start, 0.0f64, 0.0f64);
         for stage in &self.stages {
-            integral += (from + stage.target) / 2.0 * stage.duration.as_secs_f64();
-            from = stage.target;
+            let (length, to) = (stage.duration.as_secs_f64(), stage.target);
+            let in_stage = (from + to) / 2.0 * length;
+            if x - done_before < in_stage {
+                return Some(Duration::from_secs_f64(stage_start + time_to_reach(x - done_before, from, to, length)));
+            }
+            done_before += in_stage;
+            stage_start += length;
+            from = to;
         }
-        integral.ceil().max(0.0) as u64
+        None
+    }
+
+    /// The integral of the ramp from the start to `at` (to the end, past it).
+    pub fn integral_at(&self, at: Duration) -> f64 {
+        let at = at.as_secs_f64();
+        let (mut from, mut stage_start, mut integral) = (self.start, 0.0f64, 0.0f64);
+        for stage in &self.stages {
+            let (length, to) = (stage.duration.as_secs_f64(), stage.target);
+            let elapsed = (at - stage_start).clamp(0.0, length);
+            if length > 0.0 {
+                integral += from * elapsed + (to - from) * elapsed * elapsed / (2.0 * length);
+            }
+            stage_start += length;
+            from = to;
+        }
+        integral
+    }
+}
+
+/// The start times of an arrival-rate executor whose rate is scaled live:
+/// iteration `k` starts when the integral of the scaled rate reaches `k`.
+/// A new factor applies from the moment it is set; what was due before
+/// stays due.
+pub struct ScaledArrivals<'a> {
+    ramp: &'a Ramp,
+    /// When the factor last changed (from the executor's start)…
+    since: Duration,
+    /// …and the scaled integral then.
+    count_then: f64,
+    factor: f64,
+}
+
+impl<'a> ScaledArrivals<'a> {
+    pub fn new(ramp: &'a Ramp) -> Self {
+        ScaledArrivals { ramp, since: Duration::ZERO, count_then: 0.0, factor: 1.0 }
+    }
+
+    /// From `at` on, the rate is the ramp's times `factor`.
+    pub fn rescale(&mut self, at: Duration, factor: f64) {
+        self.count_then = self.count_at(at);
+        self.since = at;
+        self.factor = factor;
+    }
+
+    fn count_at(&self, at: Duration) -> f64 {
+        self.count_then + self.factor * (self.ramp.integral_at(at) - self.ramp.integral_at(self.since))
+    }
+
+    /// The start time of iteration `k`, or `None` if it is not due before
+    /// the end at the current factor.
+    pub fn time_of(&self, k: u64) -> Option<Duration> {
+        if self.factor <= 0.0 {
+            return None;
+        }
+        let x = self.ramp.integral_at(self.since) + (k as f64 - self.count_then) / self.factor;
+        self.ramp.time_of(x.max(0.0))
+    }
+
+    /// How many iterations start in all at the current factor.
+    pub fn count(&self) -> u64 {
+        self.count_at(self.ramp.total()).ceil().max(0.0) as u64
     }
 }
 
@@ -148,13 +199,18 @@ mod tests {
         from
     }
 
+    /// Every start time of the ramp, unscaled.
+    fn arrivals(ramp: &Ramp) -> Vec<Duration> {
+        (0u64..).map_while(|k| ramp.time_of(k as f64)).collect()
+    }
+
     fn ramp(start: f64, stages: &[(f64, f64)]) -> Ramp {
         Ramp { start, stages: stages.iter().map(|&(d, target)| Stage { duration: secs(d), target }).collect() }
     }
 
     #[test]
     fn constant_rate_is_evenly_spaced() {
-        let starts: Vec<Duration> = Ramp::constant(200.0, secs(5.0)).arrivals().collect();
+        let starts = arrivals(&Ramp::constant(200.0, secs(5.0)));
         assert_eq!(starts.len(), 1000);
         for (k, at) in starts.iter().enumerate() {
             assert!((at.as_secs_f64() - k as f64 / 200.0).abs() < 1e-9, "{k}: {at:?}");
@@ -165,7 +221,7 @@ mod tests {
     fn ramping_rate_integrates_the_stages() {
         // 0 → 10/s over 10 s (50 iterations), then 10/s for 5 s (50 more).
         let schedule = ramp(0.0, &[(10.0, 10.0), (5.0, 10.0)]);
-        let starts: Vec<Duration> = schedule.arrivals().collect();
+        let starts = arrivals(&schedule);
         assert_eq!(starts.len(), 100);
         // Iteration k of the ramp starts at t with t²/2 = k.
         assert!((starts[8].as_secs_f64() - 4.0).abs() < 1e-9);
@@ -173,11 +229,13 @@ mod tests {
         assert!((starts[99].as_secs_f64() - 14.9).abs() < 1e-9);
         assert!(starts.windows(2).all(|w| w[0] <= w[1]));
         // A ramp down mirrors it: 10/s → 0 over 10 s is 50 iterations.
-        assert_eq!(ramp(10.0, &[(10.0, 0.0)]).arrivals().count(), 50);
+        assert_eq!(arrivals(&ramp(10.0, &[(10.0, 0.0)])).len(), 50);
+        assert!((schedule.integral_at(secs(4.0)) - 8.0).abs() < 1e-9);
+        assert!((schedule.integral_at(secs(99.0)) - 100.0).abs() < 1e-9);
     }
 
     #[test]
-    fn the_arrival_count_is_what_arrivals_gives() {
+    fn the_arrival_count_is_what_time_of_gives() {
         let ramps = [
             Ramp::constant(200.0, secs(5.0)),
             Ramp::constant(0.3, secs(10.0)),
@@ -186,21 +244,39 @@ mod tests {
             ramp(3.0, &[(0.7, 0.0), (1.9, 13.0)]),
         ];
         for schedule in &ramps {
-            assert_eq!(schedule.arrival_count(), schedule.arrivals().count() as u64, "{schedule:?}");
+            assert_eq!(ScaledArrivals::new(schedule).count(), arrivals(schedule).len() as u64, "{schedule:?}");
         }
+    }
+
+    #[test]
+    fn a_scaled_rate_applies_from_its_change() {
+        // 10/s for 10 s; from 4 s on, 1.5× (15/s): 40 + 90 = 130 iterations.
+        let schedule = Ramp::constant(10.0, secs(10.0));
+        let mut scaled = ScaledArrivals::new(&schedule);
+        assert_eq!(scaled.count(), 100);
+        assert!((scaled.time_of(40).unwrap().as_secs_f64() - 4.0).abs() < 1e-9);
+        scaled.rescale(secs(4.0), 1.5);
+        assert_eq!(scaled.count(), 130);
+        assert!(scaled.time_of(39).unwrap() < secs(4.0), "what was due stays due");
+        assert!((scaled.time_of(55).unwrap().as_secs_f64() - 5.0).abs() < 1e-9);
+        assert_eq!(scaled.time_of(130), None);
+        scaled.rescale(secs(5.0), 0.0);
+        assert_eq!(scaled.time_of(56), None);
+        assert_eq!(scaled.count(), 55);
     }
 
     #[test]
     fn vu_spans_follow_k6_rounding() {
         // 0 → 4 over 4 s, hold 2 s, 4 → 0 over 4 s.
         let schedule = ramp(0.0, &[(4.0, 4.0), (2.0, 4.0), (4.0, 0.0)]);
-        assert_eq!(schedule.active_spans(0), vec![(secs(1.0), secs(10.0))]);
-        assert_eq!(schedule.active_spans(3), vec![(secs(4.0), secs(7.0))]);
-        assert_eq!(schedule.active_spans(4), vec![]);
+        assert_eq!(schedule.active_spans(0, 1.0), vec![(secs(1.0), secs(10.0))]);
+        assert_eq!(schedule.active_spans(3, 1.0), vec![(secs(4.0), secs(7.0))]);
+        assert_eq!(schedule.active_spans(4, 1.0), vec![]);
         // The number of active VUs equals ⌊level⌋ going up and ⌈level⌉ going down.
         for tenth in 0..100 {
             let at = secs(f64::from(tenth) / 10.0 + 0.05);
-            let active = (0..5).filter(|&v| schedule.active_spans(v).iter().any(|&(a, b)| a <= at && at < b)).count();
+            let active =
+                (0..5).filter(|&v| schedule.active_spans(v, 1.0).iter().any(|&(a, b)| a <= at && at < b)).count();
             let level = level_at(&schedule, at);
             let expected = if at < secs(6.0) { level.floor() } else { level.ceil() };
             assert_eq!(active as f64, expected, "at {at:?}");
@@ -208,11 +284,23 @@ mod tests {
     }
 
     #[test]
+    fn a_scale_factor_scales_the_vu_targets() {
+        // 0 → 4 over 4 s, hold: at 1.5× the level reaches 6 VUs; VU 5 joins at 6/1.5 = 4 s.
+        let schedule = ramp(0.0, &[(4.0, 4.0), (2.0, 4.0)]);
+        assert_eq!(schedule.scaled_peak(1.5), 6);
+        assert_eq!(schedule.active_spans(5, 1.5), vec![(secs(4.0), secs(6.0))]);
+        assert_eq!(schedule.active_spans(0, 0.5), vec![(secs(2.0), secs(6.0))]);
+        assert_eq!(schedule.active_spans(2, 0.5), vec![]);
+        assert_eq!(schedule.active_spans(0, 0.0), vec![]);
+        assert_eq!(Ramp::constant(10.0, secs(1.0)).scaled_peak(1.1), 11);
+    }
+
+    #[test]
     fn vus_can_leave_and_come_back() {
         let schedule = ramp(2.0, &[(2.0, 0.0), (2.0, 2.0)]);
         // VU 1 would come back only at the very end: no empty span.
-        assert_eq!(schedule.active_spans(1), vec![(secs(0.0), secs(1.0))]);
-        assert_eq!(schedule.active_spans(0), vec![(secs(0.0), secs(2.0)), (secs(3.0), secs(4.0))]);
+        assert_eq!(schedule.active_spans(1, 1.0), vec![(secs(0.0), secs(1.0))]);
+        assert_eq!(schedule.active_spans(0, 1.0), vec![(secs(0.0), secs(2.0)), (secs(3.0), secs(4.0))]);
         assert_eq!(schedule.peak(), 2.0);
         assert_eq!(schedule.total(), secs(4.0));
     }

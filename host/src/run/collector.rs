@@ -28,9 +28,9 @@ pub struct Watch {
     /// The abortOnFail thresholds; the first to fail cancels `interrupt`.
     pub abort_thresholds: Vec<Threshold>,
     pub interrupt: CancellationToken,
-    /// VUs taking part right now, over every scenario.
-    pub active_vus: Box<dyn Fn() -> u32 + Send>,
-    pub vus_max: u32,
+    /// VUs taking part right now, and VUs held (more after a live
+    /// scale-up), over every scenario.
+    pub vus: Box<dyn Fn() -> (u32, u32) + Send>,
     /// Changes made during the run, shown and streamed as they come.
     pub changes: Arc<ChangeLog>,
 }
@@ -80,11 +80,11 @@ fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Op
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(next.saturating_duration_since(Instant::now())) {
         next += COLLECT_EVERY;
         ticks += 1;
-        let active = (watch.active_vus)();
-        record_vus(&watch.sink, active, watch.vus_max);
+        let (active, held) = (watch.vus)();
+        record_vus(&watch.sink, active, held);
         let mut aggregate = lock(&watch.aggregate);
         watch.points.send(watch.sink.drain_into(&mut aggregate));
-        watch.progress.update(&aggregate, active, watch.vus_max);
+        watch.progress.update(&aggregate, active, held);
         changes_seen = show_changes(&watch, changes_seen);
         if aborted_by.is_none() && !watch.abort_thresholds.is_empty() {
             aborted_by = failed_abort_threshold(&watch, &aggregate, clock.elapsed());
@@ -96,7 +96,8 @@ fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Op
     }
     if ticks == 0 {
         // A run shorter than one tick still reports its VUs.
-        record_vus(&watch.sink, watch.vus_max, watch.vus_max);
+        let (_, held) = (watch.vus)();
+        record_vus(&watch.sink, held, held);
     }
     show_changes(&watch, changes_seen);
     watch.progress.finish();

@@ -4,6 +4,7 @@
 //! tear down, and hand a [`Report`] to the outputs.
 
 mod collector;
+pub mod control;
 mod reload;
 
 use std::collections::HashMap;
@@ -18,11 +19,14 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::Engine;
 
 use self::collector::{Collector, Watch};
+use self::control::{ControlServer, Steering};
 pub use self::reload::{Reloaded, Reloader, Target, resolve_tasks};
 use crate::bindings::runner::Info;
 use crate::caps::{DataSets, RunShared, ScenarioShared};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
-use crate::exec::{ExecCtx, Instance, ScenarioCode, VuError, VuFactory, describe, prepare, run_executor};
+use crate::exec::{
+    ExecCtx, Instance, Live, ScenarioCode, TestClock, VuError, VuFactory, describe, prepare, run_executor,
+};
 use crate::metrics::{Aggregate, Sink, evaluate};
 use crate::output::{ChangeLog, Goal, OutputSpec, Outputs, Progress, Report, ScenarioReport};
 use crate::plugin::{EngineOptions, EpochTicker, FileWatcher, Plugin, build_engine};
@@ -106,10 +110,12 @@ pub async fn validate(plan: &Plan) -> Result<Vec<String>, Error> {
 /// writes its summary and outputs.
 pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, Error> {
     let vus_max = plan.max_vus();
-    limits::ensure_room_for(vus_max, plan.http.batch_per_host)?;
-    // VUs, one setup instance per scenario, and one more for a reload's
-    // probe or a teardown on a newer version.
-    let load = Plugins::load(&plan, vus_max + plan.scenarios.len() as u32 + 1);
+    let capacity = plan.vus_capacity();
+    limits::ensure_room_for(capacity, plan.http.batch_per_host)?;
+    let control = ControlServer::bind(&plan.control).await?;
+    // VUs (with room for live scale-ups), one setup instance per scenario,
+    // and one more for a reload's probe or a teardown on a newer version.
+    let load = Plugins::load(&plan, capacity + plan.scenarios.len() as u32 + 1);
     let plugins = until_interrupted(&interrupt, load).await.ok_or(Error::Interrupted)??;
     let resolved = plan.scenarios.iter().map(|s| plugins.resolve(s)).collect::<Result<Vec<_>, _>>()?;
     let sources = plan.data.clone();
@@ -161,18 +167,32 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
 
     // The init phase: every scenario's initial VUs, before the clock starts.
     let changes = Arc::new(ChangeLog::default());
+    let planned_ids: u32 = plan.scenarios.iter().map(|s| s.executor.max_vus()).sum();
+    let live = Arc::new(Live::new(TestClock::new(), capacity - vus_max, planned_ids + 1));
     let mut contexts = Vec::new();
     let mut targets = Vec::new();
     let mut first_id = 1;
     for ((scenario, (name, code)), factory) in plan.scenarios.iter().zip(resolved).zip(factories) {
         changes.version(&name, &scenario.plugin.display().to_string(), &code.plugin.version, "start");
         let setup_data = setups.iter().find(|(path, _, _)| *path == scenario.plugin).map(|(_, _, data)| data.clone());
-        let ctx = Arc::new(ExecCtx::new(factory, code, setup_data.unwrap_or_default(), scenario.think_time, first_id));
+        let setup_data = setup_data.unwrap_or_default();
+        let (executor, live) = (scenario.executor.clone(), live.clone());
+        let ctx = Arc::new(ExecCtx::new(factory, code, setup_data, scenario.think_time, first_id, executor, live));
         contexts.push(ctx.clone());
         targets.push(Target { name, plan: scenario.clone(), ctx });
         first_id += scenario.executor.max_vus();
     }
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let reloader = Arc::new(Reloader::new(plugins.engine.clone(), targets, changes.clone()));
+    let ending = CancellationToken::new();
+    let steering = Steering {
+        contexts: names.into_iter().zip(contexts.iter().cloned()).collect(),
+        reloader: reloader.clone(),
+        changes: changes.clone(),
+        vus_max,
+        ending: ending.clone(),
+    };
+    let control = control.map(|bound| ControlServer::serve(bound, steering));
     let init_start = Instant::now();
     let mut initial = Vec::new();
     if failure.is_none() && !interrupt.is_cancelled() {
@@ -188,6 +208,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let vus_initialised = initial.iter().map(Vec::len).sum::<usize>() as u32;
 
     let clock = Instant::now();
+    live.clock.start(clock);
     changes.start_clock(clock);
     let watching = match plan.watch {
         true => Some(start_watching(&reloader, plan.run_file.clone())?),
@@ -202,8 +223,10 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         progress: Progress::new(plan.progress, goal(&plan)),
         abort_thresholds: plan.thresholds.iter().filter(|t| t.abort_on_fail).cloned().collect(),
         interrupt: interrupt.clone(),
-        active_vus: Box::new(move || active.iter().map(|ctx| ctx.active_vus.load(Ordering::Relaxed)).sum()),
-        vus_max,
+        vus: Box::new(move || {
+            let now = active.iter().map(|ctx| ctx.active_vus.load(Ordering::Relaxed)).sum();
+            (now, vus_max + active.iter().map(|ctx| ctx.extra_vus()).sum::<u32>())
+        }),
         changes: changes.clone(),
     };
     let collector =
@@ -211,7 +234,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let mut executors = JoinSet::new();
     for ((scenario, ctx), vus) in plan.scenarios.iter().zip(&contexts).zip(initial) {
         let (executor, ctx, interrupt) = (scenario.executor.clone(), ctx.clone(), interrupt.clone());
-        let (segment, start, grace) = (plan.segment, clock + scenario.start_time, scenario.graceful_stop);
+        let (segment, start, grace) = (plan.segment, scenario.start_time, scenario.graceful_stop);
         executors.spawn(async move { run_executor(&executor, ctx, vus, segment, start, grace, interrupt).await });
     }
     while let Some(joined) = executors.join_next().await {
@@ -222,6 +245,8 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         }
     }
     let running = clock.elapsed();
+    ending.cancel();
+    drop(control);
     if let Some(watching) = watching {
         watching.abort();
     }

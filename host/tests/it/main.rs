@@ -4,6 +4,8 @@
 
 mod support;
 
+/// Live control: scaling looping and arrival-rate runs, pause and resume, tokens.
+mod control;
 /// Requests and connections: the server's counts equal the summary's.
 mod counts;
 /// Data sets: every VU reads the file's rows; bad files and unknown sets.

@@ -135,7 +135,8 @@ impl Running {
     }
 }
 
-/// Starts `vespid <args>` (for `run`, with `--quiet` and a summary export).
+/// Starts `vespid <args>` (for `run`, with `--quiet`, a summary export and,
+/// unless `args` name an address, no control API).
 pub fn start(args: &[&str]) -> Running {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("summary.json");
@@ -143,6 +144,10 @@ pub fn start(args: &[&str]) -> Running {
     command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     if args.first() == Some(&"run") {
         command.arg("--quiet").arg("--summary-export").arg(&export);
+        // Parallel runs would race for the control API's default port.
+        if !args.contains(&"--address") {
+            command.args(["--address", "off"]);
+        }
     }
     let mut child = command.spawn().expect("vespid starts");
     let stderr = Arc::new(Mutex::new(String::new()));
