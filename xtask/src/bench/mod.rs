@@ -1,8 +1,9 @@
 //! `cargo xtask bench`: the options, the order of the measurements (build,
 //! wrk, demo target, throughput rounds, start time and memory, scheduler
-//! precision) and where the
+//! precision, hot reload and live scale) and where the
 //! markdown report goes.
 
+mod live;
 mod memory;
 mod proc;
 mod report;
@@ -38,6 +39,9 @@ pub struct BenchArgs {
     /// Smoke test: 1 round of 2 s, 100 VUs, 4 s hold, 2 s rate runs (explicit options still win).
     #[arg(long)]
     quick: bool,
+    /// Only part (d): hot reload and live scale.
+    #[arg(long)]
+    live_only: bool,
 }
 
 /// The options with their defaults applied.
@@ -84,6 +88,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let target = DemoTarget::start(&vespid, Some("0"))?;
     println!("bench: demo target (pid {}) on {}, pinned to CPU 0", target.pid(), target.url);
     let url = target.url.trim_end_matches('/').to_string();
+    let reload_probe = existing(&plugins.join("reload_probe.wasm"))?;
+    let reload = live::measure_reload(&vespid, &reload_probe, &url, &tmp).map_err(|err| format!("{err:#}"));
+    let scale = live::measure_scale(&vespid, &hello, &url, &tmp).map_err(|err| format!("{err:#}"));
+    if args.live_only {
+        let mut markdown = String::new();
+        report::live_tables(&mut markdown, &reload, &scale);
+        println!("\n{markdown}");
+        return Ok(());
+    }
     let rounds = throughput::measure(&vespid, &hello, &url, settings.rounds, settings.duration, wrk.is_ok(), &tmp);
     let (baseline, runs) = memory::measure(&vespid, &probe, &url, &settings.vus_list, settings.hold, &tmp);
     let rates = scheduler::measure(&vespid, &hello, &url, &settings.rates, settings.rate_duration, &tmp);
@@ -98,6 +111,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         baseline: &baseline,
         runs: &runs,
         rates: &rates,
+        reload: &reload,
+        scale: &scale,
     };
     let markdown = report::markdown(&results);
     println!("\n{markdown}");

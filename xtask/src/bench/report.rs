@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 use super::Settings;
+use super::live::{PACING_MS, RELOAD_VUS, Reload, ScaleStep, reload_run_file};
 use super::memory::{PAUSE_MS, VuRun};
 use super::scheduler::{RateRun, run_file};
 use super::throughput::{CONNECTIONS, GENERATOR_CPU, Round};
@@ -18,6 +19,8 @@ pub struct Results<'a> {
     pub baseline: &'a VuRun,
     pub runs: &'a [VuRun],
     pub rates: &'a [RateRun],
+    pub reload: &'a Result<Reload, String>,
+    pub scale: &'a Result<Vec<ScaleStep>, String>,
 }
 
 pub fn markdown(r: &Results) -> String {
@@ -43,7 +46,63 @@ pub fn markdown(r: &Results) -> String {
     throughput_table(&mut md, r);
     memory_table(&mut md, r);
     scheduler_table(&mut md, r);
+    live_tables(&mut md, r.reload, r.scale);
     md
+}
+
+/// Part (d): hot reload and live scale.
+pub fn live_tables(md: &mut String, reload: &Result<Reload, String>, scale: &Result<Vec<ScaleStep>, String>) {
+    let _ = writeln!(md, "\n### Hot reload under {RELOAD_VUS} VUs (reload_probe.wasm, pacing {PACING_MS} ms)\n");
+    let _ = writeln!(
+        md,
+        "```toml\n# vespid run FILE.toml --watch --out json=POINTS; 3 s in, a new version is renamed over the plugin:"
+    );
+    let _ = writeln!(md, "{}```\n", reload_run_file("reload-probe.wasm".as_ref(), "URL"));
+    match reload {
+        Ok(reload) => {
+            let _ = writeln!(
+                md,
+                "| Swapped in (compile, probe) | First new iteration | Last old iteration | Old / new iterations | Failed | req/s, 3 s before | req/s, 3 s after |"
+            );
+            let _ = writeln!(md, "|---:|---:|---:|---:|---:|---|---|");
+            let rates = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            let _ = writeln!(
+                md,
+                "| {:.0} ms | {:.0} ms | {:.0} ms | {} / {} | {} | {} | {} |",
+                reload.swapped_ms,
+                reload.first_new_ms,
+                reload.last_old_ms,
+                reload.old_iterations,
+                reload.new_iterations,
+                reload.failed_iterations,
+                rates(&reload.rate_before),
+                rates(&reload.rate_after)
+            );
+        }
+        Err(why) => {
+            let _ = writeln!(md, "failed: {why}");
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\n### Live scale (hello.wasm, 100 VUs, `PATCH /v1/status` until the status shows the new count)\n"
+    );
+    match scale {
+        Ok(steps) => {
+            let _ = writeln!(md, "| Factor | Active VUs before | After | Took effect in |");
+            let _ = writeln!(md, "|---:|---:|---:|---:|");
+            for step in steps {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {:.1} ms |",
+                    step.factor, step.from_vus, step.to_vus, step.effect_ms
+                );
+            }
+        }
+        Err(why) => {
+            let _ = writeln!(md, "failed: {why}");
+        }
+    }
 }
 
 fn scheduler_table(md: &mut String, r: &Results) {
