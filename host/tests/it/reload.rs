@@ -48,8 +48,17 @@ fn start_watched(dir: &Path, server: &DemoTarget, iterations: &str) -> (PathBuf,
     let plugin = dir.join("probe.wasm");
     std::fs::write(&plugin, probe_version("201")).unwrap();
     let base = env("BASE_URL", server, "");
-    let run =
-        start(&["run", plugin.to_str().unwrap(), "--watch", "--vus", "200", "--iterations", iterations, "--env", &base]);
+    let run = start(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--watch",
+        "--vus",
+        "200",
+        "--iterations",
+        iterations,
+        "--env",
+        &base,
+    ]);
     (plugin, run)
 }
 
