@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::caps::HttpSetupError;
 use crate::config::ConfigError;
+use crate::dev::DevError;
 use crate::exec::{Call, TaskFailed, VuError};
 use crate::plugin::PluginError;
 use crate::scaffold::ScaffoldError;
@@ -20,6 +21,8 @@ pub enum ExitCode {
     BadInput = 2,
     /// The machine's limits (open files, memory maps) cannot hold the run.
     MachineLimit = 3,
+    /// `vespid dev DIR`: the first build failed, or did not write the plugin.
+    BuildFailed = 4,
     /// An abortOnFail threshold failed and stopped the run early.
     ThresholdAborted = 98,
     /// The run completed and at least one threshold failed (as k6).
@@ -44,6 +47,9 @@ pub enum Error {
     /// `vespid new` could not create the project.
     #[error(transparent)]
     Scaffold(#[from] ScaffoldError),
+    /// `vespid dev` could not start its loop.
+    #[error(transparent)]
+    Dev(#[from] DevError),
     #[error("{0}")]
     Limit(String),
     /// The run could not start its plugins: `describe` or `setup` failed.
@@ -75,6 +81,11 @@ impl Error {
             Error::Plugin(_) | Error::Config(_) | Error::Http(_) => ExitCode::BadInput,
             Error::Scaffold(ScaffoldError::Write { .. }) => ExitCode::RuntimeFailure,
             Error::Scaffold(_) => ExitCode::BadInput,
+            Error::Dev(DevError::Spawn { .. } | DevError::Build { .. } | DevError::NoArtifact { .. }) => {
+                ExitCode::BuildFailed
+            }
+            Error::Dev(DevError::Watch(_)) => ExitCode::RuntimeFailure,
+            Error::Dev(_) => ExitCode::BadInput,
             Error::Limit(_) => ExitCode::MachineLimit,
             Error::Setup(VuError::Timeout { call: Call::Setup, .. }) => ExitCode::SetupTimeout,
             Error::Teardown(_) => ExitCode::TeardownTimeout,

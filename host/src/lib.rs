@@ -21,6 +21,7 @@ pub mod cli;
 mod commands;
 pub mod config;
 pub mod demo_target;
+pub mod dev;
 pub mod error;
 pub mod exec;
 mod limits;

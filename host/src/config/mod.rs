@@ -145,6 +145,8 @@ pub struct Plan {
     pub compile_cache: bool,
     /// Reload plugins when their files change (`--watch`).
     pub watch: bool,
+    /// Print each check and failed iteration as it happens (`vespid dev`; no flag of `run`).
+    pub live: bool,
     /// The run file the plan came from, if any.
     pub run_file: Option<PathBuf>,
     /// Caps on custom metrics and series.
@@ -428,6 +430,7 @@ impl Plan {
             progress,
             compile_cache: !args.no_compile_cache,
             watch: args.watch,
+            live: false,
             run_file: source.map(|_| args.target.clone()),
             metric_limits,
         })
