@@ -116,6 +116,7 @@ impl Source {
         }
     }
 
+    /// Watches the folder and rebuilds on its changes, in a task of its own.
     fn watch(self) -> Result<tokio::task::JoinHandle<()>, DevError> {
         // The plugin, when inside the folder, is output: its write must not start another build.
         let root = std::path::absolute(&self.dir).ok();
