@@ -40,6 +40,9 @@ pub enum Command {
     Resume(ControlArgs),
     /// Change a running test's load: a fixed VU count or a factor on its VU targets and rates.
     Scale(ScaleArgs),
+    /// Run a plugin slowly while you write it: reloaded on every save (DIR: rebuilt on every source change),
+    /// each request, check and error printed.
+    Dev(DevArgs),
 }
 
 /// Where a running test's control API is.
@@ -175,7 +178,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_response_body: Option<u64>,
 
-    /// Print every request and response to stderr (k6's): --http-debug for headers, --http-debug=full for bodies too.
+    /// Print every request and response to stderr (k6's): --http-debug for headers, --http-debug=full for bodies too,
+    /// --http-debug=summary for one line each.
     #[arg(long, value_name = "full", num_args = 0..=1, require_equals = true, default_missing_value = "headers", value_parser = str::parse::<HttpDebug>)]
     pub http_debug: Option<HttpDebug>,
 
@@ -279,6 +283,41 @@ impl RunArgs {
 }
 
 /// A count given as u64, as a usize (the largest on a 32-bit host).
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// A plugin, or its source folder (built with --build, rebuilt on every change).
+    pub target: PathBuf,
+
+    /// Number of virtual users.
+    #[arg(short = 'u', long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub vus: u32,
+
+    /// Each VU starts an iteration this often (constant pacing).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub pace: Duration,
+
+    /// Stop after this long.
+    #[arg(short = 'd', long, default_value = "1h", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// A value the plugin reads with vu::env (repeatable): KEY=VALUE.
+    #[arg(short = 'e', long = "env", value_parser = parse_key_value)]
+    pub env: Vec<(String, String)>,
+
+    /// The command that builds the folder, run with sh in it (default for a Cargo project:
+    /// cargo build --target wasm32-wasip2 --release).
+    #[arg(long, value_name = "COMMAND")]
+    pub build: Option<String>,
+
+    /// The plugin the build writes (default for a Cargo project: target/wasm32-wasip2/release/CRATE.wasm in it).
+    #[arg(long, value_name = "PATH")]
+    pub plugin: Option<PathBuf>,
+
+    /// Write the end-of-run aggregates as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub summary_export: Option<PathBuf>,
+}
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {

@@ -1,6 +1,6 @@
 //! What each subcommand does, between the parsed command line and the
 //! engine: `run` (plan, run, print, export), `validate`, `inspect`,
-//! `demo-target` and `new`.
+//! `demo-target`, `new` and `dev`.
 //! It prints to stdout; errors go back to `main` for the exit code.
 
 use std::io::Write;
@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, ControlArgs, DemoTargetArgs, InspectArgs, NewArgs, RunArgs};
+use crate::cli::{Cli, Command, ControlArgs, DemoTargetArgs, DevArgs, InspectArgs, NewArgs, RunArgs};
 use crate::client::{self, Client};
 use crate::config::{DEFAULT_VU_MEMORY, Plan};
 use crate::demo_target::{DemoTarget, Protocol};
 use crate::plugin::{EngineOptions, Plugin, build_engine};
+use crate::run::Finished;
 use crate::run::control::StatusPatch;
-use crate::{Error, exec, run, scaffold};
+use crate::{Error, dev, exec, run, scaffold};
 
 /// Runs one parsed command line.
 pub async fn execute(cli: Cli) -> Result<(), Error> {
@@ -24,6 +25,7 @@ pub async fn execute(cli: Cli) -> Result<(), Error> {
         Command::Inspect(args) => inspect(&args).await,
         Command::DemoTarget(args) => demo_target(&args).await,
         Command::New(args) => new_project(&args),
+        Command::Dev(args) => dev_command(&args).await,
         Command::Status(args) => steer(&args, None).await,
         Command::Pause(args) => steer(&args, Some(StatusPatch { paused: Some(true), ..StatusPatch::default() })).await,
         Command::Resume(args) => {
@@ -60,7 +62,18 @@ async fn run_command(args: &RunArgs) -> Result<(), Error> {
     let plan = Plan::from_args(&args.overrides())?;
     let interrupt = CancellationToken::new();
     tokio::spawn(watch_signals(interrupt.clone()));
-    let finished = run::run(plan, interrupt).await?;
+    ended(run::run(plan, interrupt).await?)
+}
+
+async fn dev_command(args: &DevArgs) -> Result<(), Error> {
+    let interrupt = CancellationToken::new();
+    tokio::spawn(watch_signals(interrupt.clone()));
+    ended(dev::run(args, interrupt).await?)
+}
+
+/// How a run that made its report ends the command: its first failure,
+/// the interrupt, an abortOnFail threshold, then failed thresholds.
+fn ended(finished: Finished) -> Result<(), Error> {
     if let Some(failure) = finished.failure {
         return Err(failure);
     }

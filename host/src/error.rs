@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::caps::HttpSetupError;
 use crate::client::ClientError;
 use crate::config::ConfigError;
+use crate::dev::DevError;
 use crate::exec::{Call, TaskFailed, VuError};
 use crate::plugin::PluginError;
 use crate::scaffold::ScaffoldError;
@@ -23,6 +24,8 @@ pub enum ExitCode {
     MachineLimit = 3,
     /// `vespid status|pause|resume|scale`: no run answers at the address.
     NoRun = 4,
+    /// `vespid dev DIR`: the first build failed, or did not write the plugin.
+    BuildFailed = 5,
     /// An abortOnFail threshold failed and stopped the run early.
     ThresholdAborted = 98,
     /// The run completed and at least one threshold failed (as k6).
@@ -50,6 +53,9 @@ pub enum Error {
     /// A control client command failed.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// `vespid dev` could not start its loop.
+    #[error(transparent)]
+    Dev(#[from] DevError),
     #[error("{0}")]
     Limit(String),
     /// The run could not start its plugins: `describe` or `setup` failed.
@@ -81,6 +87,11 @@ impl Error {
             Error::Plugin(_) | Error::Config(_) | Error::Http(_) => ExitCode::BadInput,
             Error::Scaffold(ScaffoldError::Write { .. }) => ExitCode::RuntimeFailure,
             Error::Scaffold(_) => ExitCode::BadInput,
+            Error::Dev(DevError::Spawn { .. } | DevError::Build { .. } | DevError::NoArtifact { .. }) => {
+                ExitCode::BuildFailed
+            }
+            Error::Dev(DevError::Watch(_)) => ExitCode::RuntimeFailure,
+            Error::Dev(_) => ExitCode::BadInput,
             Error::Limit(_) => ExitCode::MachineLimit,
             Error::Client(ClientError::Unreachable { .. }) => ExitCode::NoRun,
             Error::Client(ClientError::Refused(_)) => ExitCode::BadInput,

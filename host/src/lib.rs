@@ -22,6 +22,7 @@ pub mod client;
 mod commands;
 pub mod config;
 pub mod demo_target;
+pub mod dev;
 pub mod error;
 pub mod exec;
 mod limits;

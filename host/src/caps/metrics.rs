@@ -3,7 +3,8 @@
 //! It checks what a plugin gives: a value a metric cannot take, too many
 //! tags or an oversized one drops the sample and is counted in the error
 //! log, naming the metric. A VU repeating a metric or check with the same
-//! tags reuses the tag set it built the first time.
+//! tags reuses the tag set it built the first time. Live (`vespid dev`),
+//! each check is also printed as it happens.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use crate::bindings::metrics::{Host, Tags};
 use crate::metrics::{ErrorLog, MAX_TREND_VALUE, MetricId, MetricKind, Recorder, Sample, TagCache, cut, names};
 
-use super::VuState;
+use super::{VuState, live};
 
 /// Most tags one sample may carry from a plugin.
 pub const MAX_TAGS: usize = 32;
@@ -36,11 +37,14 @@ pub struct MetricsCtx {
     tags: TagCache<Tags>,
     /// Tag sets of checks, by check name and the plugin's tags.
     checks: TagCache<(String, Tags)>,
+    /// Print each check (`vespid dev`).
+    live: bool,
 }
 
 impl MetricsCtx {
-    pub fn new(recorder: Recorder, errors: Arc<ErrorLog>) -> Self {
-        MetricsCtx { recorder, errors, ids: HashMap::new(), tags: TagCache::default(), checks: TagCache::default() }
+    pub fn new(recorder: Recorder, errors: Arc<ErrorLog>, live: bool) -> Self {
+        let (ids, tags, checks) = (HashMap::new(), TagCache::default(), TagCache::default());
+        MetricsCtx { recorder, errors, ids, tags, checks, live }
     }
 
     fn add(&mut self, name: String, kind: MetricKind, value: f64, tags: Tags) {
@@ -156,6 +160,11 @@ impl Host for VuState {
     }
 
     fn check(&mut self, name: String, passed: bool, tags: Tags) -> wasmtime::Result<bool> {
+        // Off, this is the only cost: one branch.
+        if self.metrics.live {
+            let mark = if passed { '✓' } else { '✗' };
+            live::line(self.vu.id(), self.vu.iteration(), format_args!("{mark} {}", cut(&name, 256)));
+        }
         if let Err(problem) = self.metrics.record_check(name, passed, tags) {
             self.metrics.errors.report(&problem);
         }
@@ -172,7 +181,7 @@ mod tests {
     /// The metrics context of VU `vu_id` recording into `sink`.
     fn vu(sink: &Arc<Sink>, vu_id: u32) -> MetricsCtx {
         let tags: Arc<[(String, String)]> = Arc::new([("env".to_string(), "test".to_string())]);
-        MetricsCtx::new(Recorder::new(sink.clone(), vu_id, "s".into(), tags), sink.errors().clone())
+        MetricsCtx::new(Recorder::new(sink.clone(), vu_id, "s".into(), tags), sink.errors().clone(), false)
     }
 
     /// The tag set `ctx` has cached for custom metrics tagged `tags`.

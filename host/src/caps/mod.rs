@@ -7,6 +7,7 @@
 mod data;
 pub mod http;
 mod limits;
+mod live;
 mod log;
 mod metrics;
 mod stderr;
@@ -39,6 +40,8 @@ pub struct RunShared {
     pub log_level: LogLevel,
     /// Largest linear memory of one VU, in bytes.
     pub memory_cap: usize,
+    /// Print each check and each failed iteration's error as it happens (`vespid dev`).
+    pub live: bool,
 }
 
 impl RunShared {
@@ -49,6 +52,7 @@ impl RunShared {
         memory_cap: usize,
         data: DataSets,
         sink: Arc<Sink>,
+        live: bool,
     ) -> Result<Arc<RunShared>, HttpSetupError> {
         Ok(Arc::new(RunShared {
             http: Arc::new(HttpShared::new(http)?),
@@ -57,7 +61,19 @@ impl RunShared {
             data: Arc::new(data),
             log_level,
             memory_cap,
+            live,
         }))
+    }
+
+    /// Counts the error that failed iteration `iteration` of VU `vu`; live,
+    /// it is printed each time instead of the error log's first-time line.
+    pub fn iteration_failed(&self, vu: u32, iteration: u32, message: &str) {
+        if self.live {
+            live::line(vu, iteration, format_args!("error: {message}"));
+            self.errors.count_shown(message);
+        } else {
+            self.errors.report(message);
+        }
     }
 }
 
@@ -89,6 +105,7 @@ impl ScenarioShared {
             usize::MAX,
             DataSets::default(),
             Arc::new(Sink::new()),
+            false,
         )?;
         Ok(ScenarioShared::new(&run, "", &[], &[]))
     }
@@ -137,7 +154,7 @@ impl VuState {
             memory: MemoryCap::new(run.memory_cap),
             clock: GuestClock::default(),
             http: HttpCtx::new(run.http.clone(), recorder.clone()),
-            metrics: MetricsCtx::new(recorder, run.errors.clone()),
+            metrics: MetricsCtx::new(recorder, run.errors.clone(), run.live),
             log: LogCtx::new(run.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
             data: DataCtx::new(vu_id, run.data.clone()),

@@ -154,6 +154,8 @@ pub struct Plan {
     /// The most VUs live control may scale this process to (at least the plan's).
     pub vus_capacity: u32,
     pub control: ControlOptions,
+    /// Print each check and failed iteration as it happens (`vespid dev`; no flag of `run`).
+    pub live: bool,
     /// The run file the plan came from, if any.
     pub run_file: Option<PathBuf>,
     /// Caps on custom metrics and series.
@@ -454,6 +456,7 @@ impl Plan {
             watch: args.watch,
             vus_capacity,
             control: control_options(args)?,
+            live: false,
             run_file: source.map(|_| args.target.clone()),
             metric_limits,
         })

@@ -283,7 +283,7 @@ impl VuRunner {
         };
         let failed = outcome.is_err();
         if let Err(err) = outcome {
-            ctx.factory.shared.run.errors.report(&err.to_string());
+            ctx.factory.shared.run.iteration_failed(self.id, self.iteration, &err.to_string());
         }
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let late = scheduled.map(|at| started.saturating_duration_since(at));

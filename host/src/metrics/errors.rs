@@ -52,6 +52,16 @@ impl ErrorLog {
 
     /// Counts `n` occurrences of `message`, logging it the first time.
     pub fn report_n(&self, message: &str, n: u64) {
+        self.add(message, n, true);
+    }
+
+    /// Counts one occurrence of `message` that the caller has printed
+    /// already (`vespid dev`'s live lines), so it is not logged twice.
+    pub fn count_shown(&self, message: &str) {
+        self.add(message, 1, false);
+    }
+
+    fn add(&self, message: &str, n: u64, log: bool) {
         let message = cut(message, MAX_MESSAGE_BYTES);
         let message = message.as_ref();
         let mut shard = lock(&self.shards[shard_index() % self.shards.len()]);
@@ -63,7 +73,9 @@ impl ErrorLog {
         let key = match known.get(message) {
             Some(key) => key.clone(),
             None if known.len() < MAX_DISTINCT => {
-                tracing::warn!("{message}");
+                if log {
+                    tracing::warn!("{message}");
+                }
                 let key: Arc<str> = message.into();
                 known.insert(key.clone());
                 key
@@ -140,7 +152,9 @@ mod tests {
             log.report("boom");
         }
         log.report("bang");
-        assert_eq!(log.snapshot(), vec![("boom".to_string(), 3), ("bang".to_string(), 1)]);
+        // Printed by the caller already: counted the same.
+        log.count_shown("bang");
+        assert_eq!(log.snapshot(), vec![("boom".to_string(), 3), ("bang".to_string(), 2)]);
     }
 
     #[test]

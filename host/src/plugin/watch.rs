@@ -2,7 +2,8 @@
 //! (editors and cargo replace a file by renaming another over it, which a
 //! watch on the file itself would miss), settled until the file has been
 //! quiet for [`SETTLE`] and exists, so a burst of writes is one change and
-//! a file briefly missing is no change at all.
+//! a file briefly missing is no change at all. A source tree is watched
+//! the same way, its changes settled as one.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -38,31 +39,58 @@ impl FileWatcher {
         let mut names = HashMap::new();
         let mut folders = BTreeSet::new();
         for file in files {
-            let absolute =
-                std::path::absolute(file).map_err(|err| WatchError { path: file.clone(), reason: err.to_string() })?;
-            let folder = absolute.parent().unwrap_or(Path::new("/")).to_path_buf();
+            let folder = absolute(file)?.parent().unwrap_or(Path::new("/")).to_path_buf();
             let folder = folder.canonicalize().unwrap_or(folder);
-            let Some(name) = absolute.file_name() else { continue };
+            let Some(name) = file.file_name() else { continue };
             names.insert(folder.join(name), file.clone());
-            folders.insert(folder);
+            folders.insert((folder, RecursiveMode::NonRecursive));
         }
+        let first = files.first().cloned().unwrap_or_default();
+        Self::watching(&first, &folders, move |path| names.get(path).cloned())
+    }
+
+    /// Starts watching the files under `root` that `include` accepts (given
+    /// their path relative to `root`); a settled change of any of them, or
+    /// of several at once, is one change named `root`. Only `root` itself
+    /// and its sub-folders for which `include` holds at start are watched,
+    /// so a large build folder left out costs nothing.
+    pub fn tree(root: &Path, include: impl Fn(&Path) -> bool + Send + 'static) -> Result<FileWatcher, WatchError> {
+        let absolute = absolute(root)?;
+        let absolute = absolute.canonicalize().unwrap_or(absolute);
+        let entries =
+            std::fs::read_dir(&absolute).map_err(|err| WatchError { path: root.into(), reason: err.to_string() })?;
+        let mut folders = BTreeSet::from([(absolute.clone(), RecursiveMode::NonRecursive)]);
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) && include(Path::new(&entry.file_name())) {
+                folders.insert((entry.path(), RecursiveMode::Recursive));
+            }
+        }
+        let name = root.to_path_buf();
+        Self::watching(root, &folders, move |path| {
+            path.strip_prefix(&absolute).is_ok_and(&include).then(|| name.clone())
+        })
+    }
+
+    /// Watches `folders`, passing on writes to the paths `name` maps to a
+    /// name, settled by name.
+    fn watching(
+        what: &Path,
+        folders: &BTreeSet<(PathBuf, RecursiveMode)>,
+        name: impl Fn(&Path) -> Option<PathBuf> + Send + 'static,
+    ) -> Result<FileWatcher, WatchError> {
         let (raw, events) = unbounded_channel();
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             if let Ok(event) = event
                 && writes(&event.kind)
             {
-                for path in event.paths {
-                    if let Some(file) = names.get(&path) {
-                        let _ = raw.send(file.clone());
-                    }
+                for file in event.paths.iter().filter_map(|path| name(path)) {
+                    let _ = raw.send(file);
                 }
             }
         })
-        .map_err(|err| WatchError { path: files.first().cloned().unwrap_or_default(), reason: err.to_string() })?;
-        for folder in &folders {
-            watcher
-                .watch(folder, RecursiveMode::NonRecursive)
-                .map_err(|err| WatchError { path: folder.clone(), reason: err.to_string() })?;
+        .map_err(|err| WatchError { path: what.to_path_buf(), reason: err.to_string() })?;
+        for (folder, mode) in folders {
+            watcher.watch(folder, *mode).map_err(|err| WatchError { path: folder.clone(), reason: err.to_string() })?;
         }
         let (settled_tx, settled) = unbounded_channel();
         tokio::spawn(settle(events, settled_tx));
@@ -73,6 +101,15 @@ impl FileWatcher {
     pub async fn next(&mut self) -> Option<PathBuf> {
         self.settled.recv().await
     }
+
+    /// A settled change that has already arrived, without waiting.
+    pub fn pending(&mut self) -> Option<PathBuf> {
+        self.settled.try_recv().ok()
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, WatchError> {
+    std::path::absolute(path).map_err(|err| WatchError { path: path.to_path_buf(), reason: err.to_string() })
 }
 
 /// Whether an event may have changed a file's content. Reading a file (as
@@ -129,5 +166,25 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         std::fs::rename(&staged, &file).unwrap();
         assert_eq!(watcher.next().await.as_deref(), Some(file.as_path()));
+    }
+
+    #[tokio::test]
+    async fn a_tree_settles_writes_under_it_as_one_change_and_skips_what_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("project");
+        for folder in ["src/nested", "target"] {
+            std::fs::create_dir_all(root.join(folder)).unwrap();
+        }
+        let mut watcher = FileWatcher::tree(&root, |path| !path.starts_with("target")).unwrap();
+        std::fs::write(root.join("target/out.wasm"), b"built").unwrap();
+        std::fs::write(root.join("src/lib.rs"), b"one").unwrap();
+        std::fs::write(root.join("src/nested/mod.rs"), b"two").unwrap();
+        std::fs::write(root.join("Cargo.toml"), b"three").unwrap();
+        assert_eq!(watcher.next().await.as_deref(), Some(root.as_path()));
+        assert_eq!(watcher.pending(), None, "one change for the burst");
+        // Left out: nothing arrives for it, while a later source write does.
+        std::fs::write(root.join("target/out.wasm"), b"built again").unwrap();
+        std::fs::write(root.join("src/lib.rs"), b"four").unwrap();
+        assert_eq!(watcher.next().await.as_deref(), Some(root.as_path()));
     }
 }

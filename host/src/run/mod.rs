@@ -128,7 +128,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let _ticker = EpochTicker::start(&plugins.engine);
     let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
     let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() }.with_limits(plan.metric_limits));
-    let run = RunShared::new(plan.http.clone(), plan.log_level, plan.vu_memory, data, sink.clone())?;
+    let run = RunShared::new(plan.http.clone(), plan.log_level, plan.vu_memory, data, sink.clone(), plan.live)?;
     // From here on, every ending writes the outputs.
     let export = plan.summary_export.clone().map(|path| (path, plan.summary_export_format));
     let outputs = Outputs::start(&plan.outputs, export, sink.clone())?;

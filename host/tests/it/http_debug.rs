@@ -32,7 +32,7 @@ async fn http_debug_prints_each_request_and_response_with_its_vu_and_iteration()
 
     let bad = run_guest("hello", &["--http-debug=all"]).await;
     assert_eq!(bad.code, 2);
-    assert_one_line(&bad.stderr, "headers or full");
+    assert_one_line(&bad.stderr, "headers, full or summary");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,6 +10,8 @@ mod control;
 mod counts;
 /// Data sets: every VU reads the file's rows; bad files and unknown sets.
 mod data;
+/// `vespid dev`: a plugin or a source folder in a loop, each request and check printed, rebuilt and reloaded.
+mod dev;
 /// Every way a run ends (graceful stop, hard stop, abortOnFail, Ctrl-C): the server's count is http_reqs.
 mod endings;
 /// Executors: every k6 executor, scenarios side by side, segments, validation.

@@ -1,6 +1,42 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::{Protocol, assert_one_line, target, vespid};
+
+/// `vespid new NAME` in `dir`, checked, with the project's `target/` a link
+/// to a folder kept across test runs, so only the project's crate is
+/// compiled each time. Returns the project folder.
+pub async fn new_project(dir: &Path, name: &str) -> PathBuf {
+    let created = vespid(&["new", name, "--dir", dir.to_str().expect("utf-8")]).await;
+    created.assert_ok();
+    assert!(created.stdout.contains("cargo build --target wasm32-wasip2 --release"), "{}", created.stdout);
+    assert!(created.stdout.contains("vespid run vespid.toml"), "{}", created.stdout);
+    let project = dir.join(name);
+    let cached = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffold-test");
+    std::fs::create_dir_all(&cached).expect("cache dir");
+    std::os::unix::fs::symlink(&cached, project.join("target")).expect("link target/");
+    project
+}
+
+/// Builds the generated project at `project` with [`build_command`].
+pub async fn build_project(project: &Path) {
+    let build = tokio::process::Command::new("sh")
+        .current_dir(project)
+        .args(["-c", &build_command()])
+        .status()
+        .await
+        .expect("cargo runs");
+    assert!(build.success(), "the generated project does not build");
+}
+
+/// The shell command that builds a generated project as its README says,
+/// but offline (a test never fetches) and into its own `target/` whatever
+/// the environment names.
+pub fn build_command() -> String {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    format!(
+        "env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR {cargo} build --quiet --offline --target wasm32-wasip2 --release"
+    )
+}
 
 /// The generated project builds outside this repository with cargo and its
 /// run file runs it: the demo target sees every iteration's request and
@@ -8,30 +44,11 @@ use crate::support::{Protocol, assert_one_line, target, vespid};
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_project_builds_and_runs_against_the_demo_target() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let created = vespid(&["new", "my-shop", "--dir", dir.path().to_str().expect("utf-8")]).await;
-    created.assert_ok();
-    assert!(created.stdout.contains("cargo build --target wasm32-wasip2 --release"), "{}", created.stdout);
-    assert!(created.stdout.contains("vespid run vespid.toml"), "{}", created.stdout);
-    let project = dir.path().join("my-shop");
+    let project = new_project(dir.path(), "my-shop").await;
     for file in ["Cargo.toml", "src/lib.rs", "vespid.toml", ".gitignore", "README.md"] {
         assert!(project.join(file).is_file(), "{file} created");
     }
-
-    // The project's own target/ is a link to a folder kept across test runs,
-    // so only the project's crate is compiled each time.
-    let cached = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffold-test");
-    std::fs::create_dir_all(&cached).expect("cache dir");
-    std::os::unix::fs::symlink(&cached, project.join("target")).expect("link target/");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let build = tokio::process::Command::new(cargo)
-        .current_dir(&project)
-        .args(["build", "--quiet", "--offline", "--target", "wasm32-wasip2", "--release"])
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET_DIR")
-        .status()
-        .await
-        .expect("cargo runs");
-    assert!(build.success(), "the generated project does not build");
+    build_project(&project).await;
 
     let server = target(Protocol::Http).await;
     let run_file = project.join("vespid.toml");

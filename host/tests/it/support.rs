@@ -90,7 +90,8 @@ impl Outcome {
     }
 }
 
-/// Runs `vespid <args>`; for `run`, adds `--quiet` and a summary export.
+/// Runs `vespid <args>`; for `run`, adds `--quiet` and a summary export;
+/// for `dev`, a summary export.
 pub async fn vespid(args: &[&str]) -> Outcome {
     start(args).finish().await
 }
@@ -136,18 +137,25 @@ impl Running {
 }
 
 /// Starts `vespid <args>` (for `run`, with `--quiet`, a summary export and,
-/// unless `args` name an address, no control API).
+/// unless `args` name an address, no control API; for `dev`, with a
+/// summary export).
 pub fn start(args: &[&str]) -> Running {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("summary.json");
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_vespid"));
     command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    if args.first() == Some(&"run") {
-        command.arg("--quiet").arg("--summary-export").arg(&export);
-        // Parallel runs would race for the control API's default port.
-        if !args.contains(&"--address") {
-            command.args(["--address", "off"]);
+    match args.first() {
+        Some(&"run") => {
+            command.arg("--quiet").arg("--summary-export").arg(&export);
+            // Parallel runs would race for the control API's default port.
+            if !args.contains(&"--address") {
+                command.args(["--address", "off"]);
+            }
         }
+        Some(&"dev") => {
+            command.arg("--summary-export").arg(&export);
+        }
+        _ => {}
     }
     let mut child = command.spawn().expect("vespid starts");
     let stderr = Arc::new(Mutex::new(String::new()));

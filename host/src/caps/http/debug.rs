@@ -1,15 +1,18 @@
 //! `--http-debug` (k6's flag): each attempt's request and its response (or
 //! error) printed to stderr as one block, labelled with the VU and its
-//! iteration; with `full`, the bodies too. Nothing is formatted unless the
-//! option is on, and each block is one locked write, so blocks from VUs on
-//! other threads never interleave.
+//! iteration; with `full`, the bodies too; with `summary` (`vespid dev`),
+//! one live line instead. Nothing is formatted unless the option is on,
+//! and each block is one locked write, so blocks from VUs on other threads
+//! never interleave.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::str::FromStr;
+use std::time::Duration;
 
 use super::client::ResponseBody;
 use crate::bindings::http::Error as HttpError;
+use crate::caps::live;
 
 /// Longest body printed; a person reads a JSON document of this size, and a
 /// larger body would bury the other requests.
@@ -24,6 +27,8 @@ pub enum HttpDebug {
     Headers,
     /// Headers and bodies.
     Full,
+    /// One line per attempt: method, URL, status (or error) and duration.
+    Summary,
 }
 
 impl FromStr for HttpDebug {
@@ -33,7 +38,8 @@ impl FromStr for HttpDebug {
         match text.trim() {
             "headers" => Ok(HttpDebug::Headers),
             "full" => Ok(HttpDebug::Full),
-            other => Err(format!("invalid http-debug {other:?}: use headers or full")),
+            "summary" => Ok(HttpDebug::Summary),
+            other => Err(format!("invalid http-debug {other:?}: use headers, full or summary")),
         }
     }
 }
@@ -46,8 +52,17 @@ pub struct Sender {
 }
 
 /// The request part of a block, formatted before the request is sent (it
-/// moves into the connection).
-pub fn request(mode: HttpDebug, sender: Sender, request: &http::Request<impl Sized>, body: &[u8]) -> String {
+/// moves into the connection). `url` is the request's whole URL.
+pub fn request(
+    mode: HttpDebug,
+    sender: Sender,
+    request: &http::Request<impl Sized>,
+    url: &url::Url,
+    body: &[u8],
+) -> String {
+    if mode == HttpDebug::Summary {
+        return format!("{} {url}", request.method());
+    }
     let Sender { vu, iteration } = sender;
     let mut block = format!("vu={vu} iteration={iteration} request:\n");
     let uri = request.uri();
@@ -59,15 +74,25 @@ pub fn request(mode: HttpDebug, sender: Sender, request: &http::Request<impl Siz
     block
 }
 
-/// Adds the response (or why there is none) to `block` and prints it.
+/// Adds the response (or why there is none) to `block` and prints it;
+/// `took` is the attempt's time, shown by `summary`.
 pub fn finish(
     mut block: String,
     mode: HttpDebug,
     sender: Sender,
     outcome: Result<&http::Response<Vec<u8>>, &HttpError>,
     kept: ResponseBody,
+    took: Duration,
 ) {
     let Sender { vu, iteration } = sender;
+    if mode == HttpDebug::Summary {
+        let ms = took.as_secs_f64() * 1000.0;
+        match outcome {
+            Ok(response) => live::line(vu, iteration, format_args!("{block} {} {ms:.1}ms", response.status().as_u16())),
+            Err(error) => live::line(vu, iteration, format_args!("{block} no response: {error:?} {ms:.1}ms")),
+        }
+        return;
+    }
     match outcome {
         Ok(response) => {
             let _ = writeln!(block, "vu={vu} iteration={iteration} response:");
@@ -159,13 +184,19 @@ mod tests {
     fn a_block_has_the_request_line_and_headers() {
         let req = http::Request::post("/login?next=%2F").header("host", "example.test").body(()).unwrap();
         let sender = Sender { vu: 3, iteration: 7 };
-        let block = request(HttpDebug::Full, sender, &req, b"user=ann");
+        let url = url::Url::parse("http://example.test/login?next=%2F").unwrap();
+        let block = request(HttpDebug::Full, sender, &req, &url, b"user=ann");
         assert_eq!(
             block,
             "vu=3 iteration=7 request:\nPOST /login?next=%2F HTTP/1.1\nhost: example.test\n\nuser=ann\n\n"
         );
-        assert_eq!(request(HttpDebug::Headers, sender, &req, b"user=ann").matches("user=ann").count(), 0);
+        assert_eq!(request(HttpDebug::Headers, sender, &req, &url, b"user=ann").matches("user=ann").count(), 0);
+        assert_eq!(
+            request(HttpDebug::Summary, sender, &req, &url, b"user=ann"),
+            "POST http://example.test/login?next=%2F"
+        );
         assert_eq!("full".parse(), Ok(HttpDebug::Full));
-        assert!("all".parse::<HttpDebug>().unwrap_err().contains("headers or full"));
+        assert_eq!("summary".parse(), Ok(HttpDebug::Summary));
+        assert!("all".parse::<HttpDebug>().unwrap_err().contains("headers, full or summary"));
     }
 }

@@ -159,7 +159,7 @@ impl VuHttp {
         // Off, this is the only cost: one branch, nothing formatted.
         let debug = (debug_mode != HttpDebug::Off).then(|| {
             let sender = Sender { vu: self.recorder.vu_id(), iteration: inflight.iteration };
-            (sender, debug::request(debug_mode, sender, &request, &hop.body))
+            (sender, debug::request(debug_mode, sender, &request, &hop.target.url, &hop.body))
         });
         let new_connection = kept.is_none();
         let io = kept.as_ref().map_or_else(|| Arc::new(IoStats::new()), |conn| conn.io.clone());
@@ -181,7 +181,7 @@ impl VuHttp {
         }
         if let Some((sender, block)) = debug {
             let response = outcome.as_ref().map(|(exchange, _)| &exchange.response);
-            debug::finish(block, debug_mode, sender, response, body);
+            debug::finish(block, debug_mode, sender, response, body, start.elapsed());
         }
         let bytes = io.take_bytes();
         Ok(match outcome {
