@@ -182,5 +182,6 @@ fn new_project(args: &NewArgs) -> Result<(), Error> {
     println!("  cargo build --target wasm32-wasip2 --release");
     println!("  vespid demo-target        # in another terminal");
     println!("  vespid run vespid.toml");
+    println!("  vespid dev .              # while you write it: rebuilt and reloaded on every save");
     Ok(())
 }

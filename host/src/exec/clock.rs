@@ -53,9 +53,15 @@ impl TestClock {
 
     /// Test time now: stands still while paused.
     pub fn now(&self) -> Duration {
+        self.at(Instant::now())
+    }
+
+    /// Test time at `instant`, a reading of the clock just taken (so a
+    /// caller that needs both reads the OS clock once).
+    pub fn at(&self, instant: Instant) -> Duration {
         match self.paused_at.load(Ordering::Acquire) {
             RUNNING => {
-                let real = self.real();
+                let real = self.start.get().map_or(Duration::ZERO, |start| instant.saturating_duration_since(*start));
                 real.saturating_sub(Duration::from_nanos(self.paused_total.load(Ordering::Acquire)))
             }
             at => Duration::from_nanos(at),

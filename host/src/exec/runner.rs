@@ -193,7 +193,7 @@ impl VuRunner {
                 return SpanEnd::Rescaled;
             }
             let started = Instant::now();
-            if ctx.live.clock.now() >= until {
+            if ctx.live.clock.at(started) >= until {
                 return SpanEnd::Elapsed;
             }
             if !budget.take() {

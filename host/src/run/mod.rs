@@ -245,6 +245,8 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         }
     }
     let running = clock.elapsed();
+    // Requests of cut iterations finish recording before anything is drained for the last time.
+    run.http.settled(std::time::Duration::from_secs(1)).await;
     ending.cancel();
     drop(control);
     if let Some(watching) = watching {

@@ -166,3 +166,52 @@ async fn a_run_with_a_token_refuses_requests_without_it() {
     run.interrupt();
     assert_eq!(run.finish().await.code, 105);
 }
+
+#[tokio::test]
+async fn a_plugin_is_swapped_by_path_through_the_api() {
+    let server = target(Protocol::Http).await;
+    let (address, dir) = (free_address(), tempfile::tempdir().unwrap());
+    let (first, second, broken) = (dir.path().join("v1.wasm"), dir.path().join("v2.wasm"), dir.path().join("bad.wasm"));
+    std::fs::write(&first, crate::reload::probe_version("201")).unwrap();
+    std::fs::write(&second, crate::reload::probe_version("202")).unwrap();
+    std::fs::write(&broken, crate::reload::probe_version("666")).unwrap();
+    let base = env("BASE_URL", &server, "");
+    let run = start(&[
+        "run",
+        first.to_str().unwrap(),
+        "--vus",
+        "5",
+        "--duration",
+        "10m",
+        "--address",
+        &address,
+        "--env",
+        &base,
+    ]);
+    let client = Client::new(&address, None).unwrap();
+    let before = wait_for_status(&client, "running", |s| s.vus == 5).await;
+    let swap = |path: &std::path::Path| StatusPatch { plugin: Some(path.to_path_buf()), ..StatusPatch::default() };
+    let refused = client.patch(&swap(&broken)).await.unwrap_err().to_string();
+    assert!(refused.contains("version 666") && refused.contains("422"), "{refused}");
+    let after = client.patch(&swap(&second)).await.unwrap();
+    assert_ne!(after.scenarios[0].plugin_version, before.scenarios[0].plugin_version);
+    wait_for("the swapped version in use", || server.path_count("/status/202") >= 50).await;
+    run.interrupt();
+
+    let run = run.finish().await;
+    assert_eq!(run.code, 105, "{}", run.stderr);
+    assert_server_saw(&run, &server, run.count("http_reqs"));
+    let changes = run.summary.as_ref().unwrap()["changes"].as_array().unwrap().clone();
+    let actions: Vec<&str> = changes.iter().map(|c| c["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["reload-rejected", "reload"]);
+    assert!(changes.iter().all(|c| c["source"].as_str().unwrap().starts_with("api ")));
+}
+
+#[tokio::test]
+async fn a_taken_address_fails_the_run_before_it_starts() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let out = run_guest("hello", &["--iterations", "1", "--address", &address]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot start the control API on") && out.summary.is_none(), "{}", out.stderr);
+}

@@ -6,7 +6,7 @@ use crate::support::*;
 
 /// The reload-probe guest with its mark rewritten: `version:201` calls
 /// `/status/201`, `version:202` `/status/202`, `version:666` traps in init.
-fn probe_version(code: &str) -> Vec<u8> {
+pub fn probe_version(code: &str) -> Vec<u8> {
     let bytes = std::fs::read(guest("reload-probe")).expect("reload-probe built");
     let (from, to) = (b"version:201".as_slice(), format!("version:{code}"));
     let at = bytes.windows(from.len()).position(|w| w == from).expect("the mark is in the component");

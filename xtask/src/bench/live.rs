@@ -59,7 +59,8 @@ pub fn measure_reload(vespid: &Path, probe: &Path, url: &str, tmp: &Path) -> Res
     std::fs::write(&file, reload_run_file(&plugin, url))?;
     let points = tmp.join("reload-points.json");
     let mut command = Command::new(vespid);
-    command.arg("run").arg(&file).args(["--watch", "--quiet", "--address", "off"]).arg("--out");
+    // Without the compilation cache, the swap includes compiling the new version.
+    command.arg("run").arg(&file).args(["--watch", "--quiet", "--address", "off", "--no-compile-cache"]).arg("--out");
     command.arg(format!("json={}", points.display()));
     let mut run = Spawned::start(&mut command, &tmp.join("reload"), Duration::from_secs(RELOAD_SECONDS + 90))?;
     std::thread::sleep(SWAP_AFTER);

@@ -55,14 +55,14 @@ pub fn live_tables(md: &mut String, reload: &Result<Reload, String>, scale: &Res
     let _ = writeln!(md, "\n### Hot reload under {RELOAD_VUS} VUs (reload_probe.wasm, pacing {PACING_MS} ms)\n");
     let _ = writeln!(
         md,
-        "```toml\n# vespid run FILE.toml --watch --out json=POINTS; 3 s in, a new version is renamed over the plugin:"
+        "```toml\n# vespid run FILE.toml --watch --no-compile-cache --out json=POINTS; 3 s in, a new version is renamed over the plugin:"
     );
     let _ = writeln!(md, "{}```\n", reload_run_file("reload-probe.wasm".as_ref(), "URL"));
     match reload {
         Ok(reload) => {
             let _ = writeln!(
                 md,
-                "| Swapped in (compile, probe) | First new iteration | Last old iteration | Old / new iterations | Failed | req/s, 3 s before | req/s, 3 s after |"
+                "| Swapped in (100 ms settle, compile, probe) | First new iteration | Last old iteration | Old / new iterations | Failed | req/s, 3 s before | req/s, 3 s after |"
             );
             let _ = writeln!(md, "|---:|---:|---:|---:|---:|---|---|");
             let rates = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");

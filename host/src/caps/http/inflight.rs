@@ -104,9 +104,11 @@ impl HttpCtx {
     /// is dropped first. `iteration` is the VU's, for `--http-debug`.
     pub async fn send(&self, mut request: Request, iteration: u32) -> Result<Response, HttpError> {
         let inflight = InFlight::new(&mut request, iteration);
-        let (vu, task_side) = (self.0.clone(), inflight.clone());
-        let exchange: Pin<Box<dyn Future<Output = _> + Send>> =
-            Box::pin(async move { vu.send(request, &task_side).await });
+        let (vu, task_side, tracked) = (self.0.clone(), inflight.clone(), self.0.shared.track());
+        let exchange: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
+            let _tracked = tracked;
+            vu.send(request, &task_side).await
+        });
         let task = tokio::spawn(exchange);
         let _cut = CutGuard { vu: &self.0, inflight: &inflight, task: task.abort_handle() };
         task.await.unwrap_or_else(|err| Err(HttpError::Other(format!("request task failed: {err}"))))

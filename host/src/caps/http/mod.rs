@@ -21,6 +21,7 @@ mod tls;
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -125,6 +126,8 @@ pub struct HttpShared {
     dns: DnsCache,
     user_agent: HeaderValue,
     options: HttpOptions,
+    /// Request tasks not ended yet (see [`HttpShared::settled`]).
+    tasks: AtomicUsize,
 }
 
 impl HttpShared {
@@ -132,7 +135,32 @@ impl HttpShared {
         let tls = tls::client_config(options.ca_file.as_deref(), options.insecure_skip_tls_verify)?;
         let user_agent = HeaderValue::from_str(&options.user_agent)
             .map_err(|_| HttpSetupError::UserAgent(options.user_agent.clone()))?;
-        Ok(HttpShared { tls, dns: DnsCache::new(options.dns), user_agent, options })
+        Ok(HttpShared { tls, dns: DnsCache::new(options.dns), user_agent, options, tasks: AtomicUsize::new(0) })
+    }
+
+    /// Counts a request task until the returned guard is dropped with it.
+    fn track(self: &Arc<Self>) -> TaskTracked {
+        self.tasks.fetch_add(1, Ordering::AcqRel);
+        TaskTracked(self.clone())
+    }
+
+    /// Waits (at most `limit`) until every request task has ended. A task
+    /// whose VU was cut may be past its last await, recording its attempt
+    /// on another thread; the run's last drain must come after that.
+    pub async fn settled(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.tasks.load(Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+/// A request task in the count of [`HttpShared`], until dropped.
+struct TaskTracked(Arc<HttpShared>);
+
+impl Drop for TaskTracked {
+    fn drop(&mut self) {
+        self.0.tasks.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
