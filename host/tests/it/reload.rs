@@ -92,7 +92,9 @@ async fn swap_under_load(how: Write) {
 
     let run = run.finish().await;
     run.assert_ok();
-    assert_server_saw(&run, &server, 30000);
+    // 30,000 iterations and teardown, on the version in force at the end.
+    assert_server_saw(&run, &server, 30001);
+    assert_eq!((server.path_count("/delay/201"), server.path_count("/delay/202")), (0, 1));
     assert_eq!(run.passes("iterations_failed"), 0);
     assert_eq!(run.check("status as the version says"), (30000, 0));
     let versions = versions(&run);
@@ -142,7 +144,7 @@ async fn broken_versions_are_refused_and_the_next_good_one_is_picked_up() {
 
     let run = run.finish().await;
     run.assert_ok();
-    assert_server_saw(&run, &server, 100000);
+    assert_server_saw(&run, &server, 100001);
     assert_eq!(run.passes("iterations_failed"), 0, "{}", run.stderr);
     let rejected = changes(&run, "reload-rejected");
     assert_eq!(rejected.len(), 4, "{rejected:?}");
@@ -154,4 +156,39 @@ async fn broken_versions_are_refused_and_the_next_good_one_is_picked_up() {
     }
     assert_eq!(changes(&run, "reload").len(), 1);
     assert_eq!(versions(&run).len(), 2);
+}
+
+#[tokio::test]
+async fn plugins_of_one_run_are_reloaded_independently() {
+    let server = target(Protocol::Http).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (left, right) = (dir.path().join("left.wasm"), dir.path().join("right.wasm"));
+    std::fs::write(&left, probe_version("201")).unwrap();
+    std::fs::write(&right, probe_version("201")).unwrap();
+    let base = server.base_url();
+    let table = |name: &str, plugin: &Path| {
+        format!(
+            "[scenarios.{name}]\nplugin = {plugin:?}\nenv = {{ BASE_URL = {base:?} }}\nexecutor = \"shared-iterations\"\nvus = 20\niterations = 30000\n"
+        )
+    };
+    let run_file = write_run_file(dir.path(), &(table("left", &left) + &table("right", &right)));
+    let run = start(&["run", run_file.to_str().unwrap(), "--watch"]);
+    wait_for("both running", || server.path_count("/status/201") >= 1000).await;
+    replace(&right, &probe_version("202"), Write::Rename);
+    wait_for("the new version of one plugin", || server.path_count("/status/202") >= 100).await;
+    std::fs::write(&run_file, "# edited").unwrap();
+    wait_for("the run file's change noted", || run.stderr().contains("run file changed")).await;
+
+    let run = run.finish().await;
+    run.assert_ok();
+    // Both scenarios' iterations, and each plugin's teardown on its own version at the end.
+    assert_server_saw(&run, &server, 60002);
+    assert_eq!((server.path_count("/delay/201"), server.path_count("/delay/202")), (1, 1));
+    let versions = run.summary.as_ref().unwrap()["plugin_versions"].as_array().unwrap().clone();
+    let of = |scenario: &str| versions.iter().filter(|v| v["scenario"] == scenario).count();
+    assert_eq!((of("left"), of("right")), (1, 2), "{versions:?}");
+    // Every iteration of the new version came from the right scenario.
+    let right_new = versions.iter().find(|v| v["scenario"] == "right" && v["source"] == "watch").unwrap();
+    assert_eq!(right_new["iterations"].as_u64().unwrap(), server.path_count("/status/202"));
+    assert_eq!(changes(&run, "run-file-changed").len(), 1);
 }

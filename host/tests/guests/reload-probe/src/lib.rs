@@ -2,6 +2,7 @@
 //! where NNN is the end of [`MARK`], and checks that status. Tests make new
 //! versions by rewriting the mark's bytes in the component (same length):
 //! `version:202` calls another endpoint, `version:666` traps in `init`.
+//! `teardown` GETs `BASE_URL/delay/NNN`, so tests see which version tore down.
 use std::hint::black_box;
 
 use vespid_sdk::{Scenario, check, http, vu};
@@ -10,6 +11,11 @@ use vespid_sdk::{Scenario, check, http, vu};
 /// of its bytes changes what the guest does.
 const MARK: &str = "version:201";
 
+/// The three digits of the mark.
+fn code() -> &'static str {
+    &black_box(MARK)["version:".len()..]
+}
+
 struct ReloadProbe {
     url: String,
     status: u16,
@@ -17,12 +23,18 @@ struct ReloadProbe {
 
 impl Scenario for ReloadProbe {
     fn init(_setup_data: &str) -> vespid_sdk::Result<Self> {
-        let code = &black_box(MARK)["version:".len()..];
+        let code = code();
         if code == "666" {
             panic!("version 666 refuses to start");
         }
         let base = vu::env("BASE_URL").ok_or("BASE_URL is required")?;
         Ok(ReloadProbe { url: format!("{base}/status/{code}"), status: code.parse().map_err(|_| "bad mark")? })
+    }
+
+    fn teardown(_setup_data: &str) -> vespid_sdk::Result {
+        let base = vu::env("BASE_URL").ok_or("BASE_URL is required")?;
+        http::get(format!("{base}/delay/{}", code())).send()?;
+        Ok(())
     }
 
     fn run(&mut self, _task: &str) -> vespid_sdk::Result {
