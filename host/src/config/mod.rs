@@ -7,6 +7,7 @@
 //! rules for `--vus`, `--duration`, `--iterations` and `--stage`.
 
 mod file;
+mod options;
 mod scenario;
 mod shortcuts;
 mod values;
@@ -16,6 +17,8 @@ use std::time::Duration;
 
 use self::file::ThresholdSpec;
 use self::file::{RunFile, Source};
+pub use self::options::{ControlOptions, DEFAULT_CONTROL_ADDRESS, parse_control_address};
+use self::options::{control_options, http_options, metric_limits};
 use self::scenario::{duration, existing_plugin, pairs, scenario_from_file};
 use self::shortcuts::{Shortcuts, shortcut_executor};
 use self::values::Layered;
@@ -478,37 +481,6 @@ impl Plan {
     }
 }
 
-/// Where the control API of a run listens, and the token it asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ControlOptions {
-    /// `None`: no control API.
-    pub address: Option<std::net::SocketAddr>,
-    /// Whether the address was asked for (`--address`): if it is taken the
-    /// run fails, where the default only warns.
-    pub explicit: bool,
-    pub token: Option<String>,
-}
-
-/// The control API's default address, k6's.
-pub const DEFAULT_CONTROL_ADDRESS: &str = "127.0.0.1:6565";
-
-fn control_options(args: &Overrides) -> Result<ControlOptions, ConfigError> {
-    let explicit = args.address.is_some();
-    let text = args.address.as_deref().unwrap_or(DEFAULT_CONTROL_ADDRESS);
-    let address = match text {
-        "off" | "none" | "" => None,
-        _ => Some(parse_control_address(text).map_err(|message| ConfigError::Flag { flag: "address", message })?),
-    };
-    let token = args.api_token.clone().filter(|token| !token.is_empty());
-    Ok(ControlOptions { address, explicit, token })
-}
-
-/// `host:port` with an IP address or `localhost`.
-pub fn parse_control_address(text: &str) -> Result<std::net::SocketAddr, String> {
-    let text = text.strip_prefix("localhost:").map_or_else(|| text.to_string(), |port| format!("127.0.0.1:{port}"));
-    text.parse().map_err(|_| format!("{text:?} is not an address such as 127.0.0.1:6565 (or off)"))
-}
-
 /// `path` exists and is a regular file (not a directory or a device such as `/dev/zero`).
 pub fn existing_file(path: &Path) -> Result<(), ConfigError> {
     match std::fs::metadata(path) {
@@ -518,57 +490,9 @@ pub fn existing_file(path: &Path) -> Result<(), ConfigError> {
     }
 }
 
-/// The HTTP options: each flag over its run-file key over the default.
-fn http_options(args: &Overrides, file: &RunFile, source: Option<&Source>) -> Result<HttpOptions, ConfigError> {
-    let defaults = HttpOptions::default();
-    let option = |key: &'static str| Layered { key, source };
-    let max_response_body = option("max-response-body").size(
-        args.max_response_body,
-        file.max_response_body.as_deref(),
-        defaults.max_response_body,
-        |size| match size {
-            0 => Err("must be greater than 0 (a request that wants no body uses discard_body)".to_string()),
-            _ => Ok(()),
-        },
-    )?;
-    Ok(HttpOptions {
-        timeout: option("http-timeout").duration(args.http_timeout, file.http_timeout.as_deref(), defaults.timeout)?,
-        max_redirects: option("max-redirects").count(
-            args.max_redirects,
-            file.max_redirects,
-            defaults.max_redirects,
-            0,
-        )?,
-        insecure_skip_tls_verify: args.insecure_skip_tls_verify || file.insecure_skip_tls_verify == Some(true),
-        ca_file: args.ca_file.clone(),
-        user_agent: args.user_agent.clone().or_else(|| file.user_agent.clone()).unwrap_or(defaults.user_agent),
-        dns: option("dns").parsed(args.dns, file.dns.as_deref(), defaults.dns)?,
-        batch: option("batch").count(args.batch, file.batch, defaults.batch, 1)?,
-        batch_per_host: option("batch-per-host").count(
-            args.batch_per_host,
-            file.batch_per_host,
-            defaults.batch_per_host,
-            1,
-        )?,
-        cookie_jar: option("cookie-jar").parsed(args.cookie_jar, file.cookie_jar.as_deref(), defaults.cookie_jar)?,
-        max_response_body,
-        debug: option("http-debug").parsed(args.http_debug, file.http_debug.as_deref(), defaults.debug)?,
-    })
-}
-
 /// Whether `vespid run PATH` got a run file rather than a plugin.
 pub fn is_run_file(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext == "toml")
-}
-
-/// `--max-metrics` and `--max-series` over the run file's keys, over the defaults.
-fn metric_limits(args: &Overrides, file: &RunFile, source: Option<&Source>) -> Result<MetricLimits, ConfigError> {
-    let defaults = MetricLimits::default();
-    let option = |key: &'static str| Layered { key, source };
-    Ok(MetricLimits {
-        max_metrics: option("max-metrics").count(args.max_metrics, file.max_metrics, defaults.max_metrics, 1)?,
-        max_series: option("max-series").count(args.max_series, file.max_series, defaults.max_series, 1)?,
-    })
 }
 
 /// The `[thresholds]` table: every expression parsed, k6's long form included.
