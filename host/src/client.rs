@@ -62,7 +62,10 @@ impl Client {
             let message = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v["error"].as_str().map(str::to_string))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+                .unwrap_or_else(|| {
+                    let text = String::from_utf8_lossy(&body);
+                    crate::metrics::cut(text.lines().next().unwrap_or_default(), 200).into_owned()
+                });
             return Err(ClientError::Refused(format!("{message} ({status})")));
         }
         serde_json::from_slice(&body).map_err(|err| ClientError::Garbled(err.to_string()))

@@ -20,7 +20,8 @@ pub struct TestClock {
     paused_total: AtomicU64,
     /// Test time (ns) at which the current pause began, or [`RUNNING`].
     paused_at: AtomicU64,
-    /// Paused or not, for tasks that wait for a resume.
+    /// Paused or not, for tasks that wait for a resume; pause and resume
+    /// change it and the atomics above under its lock, so they always agree.
     state: watch::Sender<bool>,
 }
 
@@ -102,29 +103,30 @@ impl TestClock {
 
     /// Pauses the test; false if it already was.
     pub fn pause(&self) -> bool {
-        let now = self.now();
-        let paused = self
-            .paused_at
-            .compare_exchange(RUNNING, now.as_nanos() as u64, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if paused {
-            self.state.send_replace(true);
-        }
-        paused
+        self.state.send_if_modified(|paused| {
+            if *paused {
+                return false;
+            }
+            self.paused_at.store(self.now().as_nanos() as u64, Ordering::Release);
+            *paused = true;
+            true
+        })
     }
 
     /// Resumes the test; false if it was not paused.
     pub fn resume(&self) -> bool {
-        let at = self.paused_at.load(Ordering::Acquire);
-        if at == RUNNING {
-            return false;
-        }
-        // Test time resumes where it stood: all real time since then was paused.
-        let real = self.real().as_nanos() as u64;
-        self.paused_total.store(real.saturating_sub(at), Ordering::Release);
-        self.paused_at.store(RUNNING, Ordering::Release);
-        self.state.send_replace(false);
-        true
+        self.state.send_if_modified(|paused| {
+            if !*paused {
+                return false;
+            }
+            // Test time resumes where it stood: all real time since then was paused.
+            let at = self.paused_at.load(Ordering::Acquire);
+            let real = self.real().as_nanos() as u64;
+            self.paused_total.store(real.saturating_sub(at), Ordering::Release);
+            self.paused_at.store(RUNNING, Ordering::Release);
+            *paused = false;
+            true
+        })
     }
 
     /// Real time spent paused so far.

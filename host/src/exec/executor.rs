@@ -421,6 +421,21 @@ async fn run_arrivals(
             },
         }
     }
+    // Cut at the hard stop: VUs still starting never run the arrival they
+    // were started for, which is then dropped. Waiting for them (a start is
+    // an instantiation and an init, milliseconds; bounded for an init that
+    // hangs) keeps the count exact.
+    let mut unserved = 0u64;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while allocated.recv().await.is_some() {
+            unserved += 1;
+        }
+    })
+    .await;
+    if unserved > 0 {
+        let recorder = ctx.factory.shared.recorder(ctx.first_id, None);
+        recorder.record(&recorder.tags([]), &[Sample::new(names::DROPPED_ITERATIONS, unserved as f64)]);
+    }
     let joined = join_all(tasks).await;
     ends.abort();
     joined

@@ -33,12 +33,20 @@ pub struct Live {
     spare_vus: AtomicU32,
     /// The id of the next VU added beyond the plan.
     next_id: AtomicU32,
+    /// Held while a scale change takes its VUs, so two at once cannot both
+    /// count the same extra VUs as missing.
+    scaling: std::sync::Mutex<()>,
 }
 
 impl Live {
     /// `spare_vus` may be added beyond the plan, with ids from `first_extra_id`.
     pub fn new(clock: TestClock, spare_vus: u32, first_extra_id: u32) -> Self {
-        Live { clock, spare_vus: AtomicU32::new(spare_vus), next_id: AtomicU32::new(first_extra_id) }
+        Live {
+            clock,
+            spare_vus: AtomicU32::new(spare_vus),
+            next_id: AtomicU32::new(first_extra_id),
+            scaling: std::sync::Mutex::new(()),
+        }
     }
 
     /// A VU id no other VU has.
@@ -90,6 +98,7 @@ impl ExecCtx {
             return Err(ScaleError::Factor(scale.factor));
         }
         let name = self.executor.name();
+        let _one_at_a_time = self.live.scaling.lock().unwrap_or_else(|e| e.into_inner());
         match &self.executor {
             ExecutorPlan::PerVuIterations { .. } | ExecutorPlan::SharedIterations { .. } => {
                 return Err(ScaleError::FixedIterations(name));

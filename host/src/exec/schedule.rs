@@ -125,25 +125,27 @@ pub struct ScaledArrivals<'a> {
     ramp: &'a Ramp,
     /// When the factor last changed (from the executor's start)…
     since: Duration,
-    /// …and the scaled integral then.
+    /// …the scaled integral then, and the ramp's own.
     count_then: f64,
+    integral_then: f64,
     factor: f64,
 }
 
 impl<'a> ScaledArrivals<'a> {
     pub fn new(ramp: &'a Ramp) -> Self {
-        ScaledArrivals { ramp, since: Duration::ZERO, count_then: 0.0, factor: 1.0 }
+        ScaledArrivals { ramp, since: Duration::ZERO, count_then: 0.0, integral_then: 0.0, factor: 1.0 }
     }
 
     /// From `at` on, the rate is the ramp's times `factor`.
     pub fn rescale(&mut self, at: Duration, factor: f64) {
         self.count_then = self.count_at(at);
         self.since = at;
+        self.integral_then = self.ramp.integral_at(at);
         self.factor = factor;
     }
 
     fn count_at(&self, at: Duration) -> f64 {
-        self.count_then + self.factor * (self.ramp.integral_at(at) - self.ramp.integral_at(self.since))
+        self.count_then + self.factor * (self.ramp.integral_at(at) - self.integral_then)
     }
 
     /// The start time of iteration `k`, or `None` if it is not due before
@@ -152,7 +154,7 @@ impl<'a> ScaledArrivals<'a> {
         if self.factor <= 0.0 {
             return None;
         }
-        let x = self.ramp.integral_at(self.since) + (k as f64 - self.count_then) / self.factor;
+        let x = self.integral_then + (k as f64 - self.count_then) / self.factor;
         self.ramp.time_of(x.max(0.0))
     }
 

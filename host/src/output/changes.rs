@@ -129,8 +129,14 @@ impl ChangeLog {
         lock(&self.changes).push(change);
     }
 
-    /// Scenario `scenario` runs `version` of `plugin` from now on.
+    /// Scenario `scenario` runs `version` of `plugin` from now on. A version
+    /// that comes back (a reverted edit) keeps its first entry, whose
+    /// iterations count all of its own (the changes log has each swap).
     pub fn version(&self, scenario: &str, plugin: &str, version: &str, source: &str) {
+        let mut versions = lock(&self.versions);
+        if versions.iter().any(|v| v.scenario == scenario && v.version == version) {
+            return;
+        }
         let run = VersionRun {
             scenario: scenario.to_string(),
             plugin: plugin.to_string(),
@@ -139,7 +145,7 @@ impl ChangeLog {
             source: source.to_string(),
             iterations: 0,
         };
-        lock(&self.versions).push(run);
+        versions.push(run);
     }
 
     /// The changes after the first `seen`.

@@ -51,11 +51,20 @@ pub struct Plugin {
 impl Plugin {
     /// Reads, compiles, checks and links the plugin at `path`.
     pub fn load(path: &Path, engine: &Engine) -> Result<Plugin, PluginError> {
+        Plugin::from_bytes(path, &Plugin::read(path)?, engine)
+    }
+
+    /// The bytes of the plugin file at `path`.
+    pub fn read(path: &Path) -> Result<Vec<u8>, PluginError> {
+        std::fs::read(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })
+    }
+
+    /// Compiles, checks and links `bytes`, read from `path`.
+    pub fn from_bytes(path: &Path, bytes: &[u8], engine: &Engine) -> Result<Plugin, PluginError> {
         let path_buf = path.to_path_buf();
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path_buf.clone(), source })?;
-        check_header(path, &bytes)?;
-        let version = digest(&bytes);
-        let component = Component::new(engine, &bytes)
+        check_header(path, bytes)?;
+        let version = digest(bytes);
+        let component = Component::new(engine, bytes)
             .map_err(|err| PluginError::Invalid { path: path_buf.clone(), reason: one_line(&err) })?;
 
         let ty = component.component_type();

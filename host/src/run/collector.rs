@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::exec::Live;
 use crate::metrics::{Aggregate, Sample, Sink, TagSet, Threshold, evaluate, names};
 use crate::output::{ChangeLog, PointSender, Progress};
 
@@ -33,6 +34,8 @@ pub struct Watch {
     pub vus: Box<dyn Fn() -> (u32, u32) + Send>,
     /// Changes made during the run, shown and streamed as they come.
     pub changes: Arc<ChangeLog>,
+    /// The test clock: thresholds judge rates over test time, pauses excluded.
+    pub live: Arc<Live>,
 }
 
 /// A running collector.
@@ -87,7 +90,7 @@ fn collect(mut watch: Watch, clock: Instant, stopped: &mpsc::Receiver<()>) -> Op
         watch.progress.update(&aggregate, active, held);
         changes_seen = show_changes(&watch, changes_seen);
         if aborted_by.is_none() && !watch.abort_thresholds.is_empty() {
-            aborted_by = failed_abort_threshold(&watch, &aggregate, clock.elapsed());
+            aborted_by = failed_abort_threshold(&watch, &aggregate, watch.live.clock.now());
             if let Some(threshold) = &aborted_by {
                 eprintln!("threshold {threshold} failed with abortOnFail: stopping the run");
                 watch.interrupt.cancel();

@@ -240,6 +240,9 @@ impl Api {
     /// its reason (earlier ones stay made, and logged).
     async fn apply(&self, patch: StatusPatch, source: &str) -> Result<(), Refusal> {
         let steering = &self.steering;
+        if steering.ending.is_cancelled() {
+            return Err((StatusCode::CONFLICT, "the run is ending: no more changes".into()));
+        }
         let bad = |message: String| (StatusCode::BAD_REQUEST, message);
         if let Some(paused) = patch.paused
             && let Some((_, ctx)) = steering.contexts.first()

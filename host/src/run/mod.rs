@@ -228,6 +228,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             (now, vus_max + active.iter().map(|ctx| ctx.extra_vus()).sum::<u32>())
         }),
         changes: changes.clone(),
+        live: live.clone(),
     };
     let collector =
         Collector::start(watch, clock).map_err(|err| Error::Runtime(format!("cannot start the collector: {err}")))?;
@@ -244,7 +245,8 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             interrupt.cancel();
         }
     }
-    let running = clock.elapsed();
+    // Test time: rates and thresholds leave paused time out.
+    let running = live.clock.now();
     // Requests of cut iterations finish recording before anything is drained for the last time.
     run.http.settled(std::time::Duration::from_secs(1)).await;
     ending.cancel();
@@ -252,6 +254,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     if let Some(watching) = watching {
         watching.abort();
     }
+    reloader.close().await;
     // As k6's, teardown runs after an interrupt too (a second Ctrl-C ends the process).
     for (path, vu, data) in setups {
         match teardown(&contexts, &plan, &path, vu, &data).await {

@@ -15,7 +15,7 @@ use crate::bindings::runner::Info;
 use crate::config::{ConfigError, ScenarioPlan};
 use crate::exec::{ExecCtx, ScenarioCode, TaskPicker, describe};
 use crate::output::{Action, ChangeLog};
-use crate::plugin::{FileWatcher, Plugin};
+use crate::plugin::{FileWatcher, Plugin, digest};
 
 /// How long a probe `init` may take before the version is refused.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,8 +32,9 @@ pub struct Reloader {
     engine: Engine,
     targets: Vec<Target>,
     changes: Arc<ChangeLog>,
-    /// One reload at a time, so two versions never race to be current.
-    busy: tokio::sync::Mutex<()>,
+    /// One reload at a time, so two versions never race to be current;
+    /// `true` once closed (the run is ending).
+    busy: tokio::sync::Mutex<bool>,
 }
 
 /// What a reload did.
@@ -47,7 +48,13 @@ pub enum Reloaded {
 
 impl Reloader {
     pub fn new(engine: Engine, targets: Vec<Target>, changes: Arc<ChangeLog>) -> Self {
-        Reloader { engine, targets, changes, busy: tokio::sync::Mutex::new(()) }
+        Reloader { engine, targets, changes, busy: tokio::sync::Mutex::new(false) }
+    }
+
+    /// Waits for a reload under way, then refuses any more: the run is
+    /// ending, and teardown must see the version that is current now.
+    pub async fn close(&self) {
+        *self.busy.lock().await = true;
     }
 
     /// The plugin files the run's scenarios were started with, each once.
@@ -66,7 +73,10 @@ impl Reloader {
     /// the only scenario, if none was). `source` says who asked. A refused
     /// version is logged and its reason returned.
     pub async fn reload(&self, file: &Path, scenario: Option<&str>, source: &str) -> Result<Reloaded, String> {
-        let _one_at_a_time = self.busy.lock().await;
+        let closed = self.busy.lock().await;
+        if *closed {
+            return Err("the run is ending: no more reloads".into());
+        }
         let targets = self.select(file, scenario)?;
         let outcome = self.try_reload(file, &targets).await;
         let names = targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
@@ -108,14 +118,16 @@ impl Reloader {
     }
 
     async fn try_reload(&self, file: &Path, targets: &[&Target]) -> Result<Reloaded, String> {
+        let bytes = Plugin::read(file).map_err(|err| err.to_string())?;
+        // The same content again (a touch, a rebuild with no change) is not worth a compile.
+        if targets.iter().all(|t| *t.ctx.code().plugin.version == *digest(&bytes)) {
+            return Ok(Reloaded::Unchanged);
+        }
         let (path, engine) = (file.to_path_buf(), self.engine.clone());
-        let plugin = tokio::task::spawn_blocking(move || Plugin::load(&path, &engine))
+        let plugin = tokio::task::spawn_blocking(move || Plugin::from_bytes(&path, &bytes, &engine))
             .await
             .map_err(|err| format!("compiling stopped: {err}"))?
             .map_err(|err| err.to_string())?;
-        if targets.iter().all(|t| t.ctx.code().plugin.version == plugin.version) {
-            return Ok(Reloaded::Unchanged);
-        }
         let plugin = Arc::new(plugin);
         let info = describe(&self.engine, &plugin).await.map_err(|err| err.to_string())?;
         let mut codes = Vec::with_capacity(targets.len());
@@ -125,7 +137,7 @@ impl Reloader {
             let probe = target.ctx.instantiate_and_init(&plugin, 0);
             match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
                 Ok(Ok(_)) => {}
-                Ok(Err(err)) => return Err(format!("probe {err}")),
+                Ok(Err(err)) => return Err(format!("probe {}", one_line(&err.to_string()))),
                 Err(_) => {
                     return Err(format!(
                         "probe init did not finish within {}",
@@ -161,6 +173,13 @@ impl Reloader {
             let _ = self.reload(&file, None, "watch").await;
         }
     }
+}
+
+/// A message on one line, cut to a length a change line can carry: a
+/// guest's error text is free to span many.
+fn one_line(text: &str) -> String {
+    let joined = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    crate::metrics::cut(&joined, 300).into_owned()
 }
 
 /// The tasks scenario `name` runs of a plugin that described itself as

@@ -104,11 +104,9 @@ impl HttpCtx {
     /// is dropped first. `iteration` is the VU's, for `--http-debug`.
     pub async fn send(&self, mut request: Request, iteration: u32) -> Result<Response, HttpError> {
         let inflight = InFlight::new(&mut request, iteration);
-        let (vu, task_side, tracked) = (self.0.clone(), inflight.clone(), self.0.shared.track());
-        let exchange: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
-            let _tracked = tracked;
-            vu.send(request, &task_side).await
-        });
+        let (vu, task_side) = (self.0.clone(), inflight.clone());
+        let exchange: Pin<Box<dyn Future<Output = _> + Send>> =
+            Box::pin(async move { vu.send(request, &task_side).await });
         let task = tokio::spawn(exchange);
         let _cut = CutGuard { vu: &self.0, inflight: &inflight, task: task.abort_handle() };
         task.await.unwrap_or_else(|err| Err(HttpError::Other(format!("request task failed: {err}"))))
@@ -126,6 +124,9 @@ struct CutGuard<'a> {
 impl Drop for CutGuard<'_> {
     fn drop(&mut self) {
         self.task.abort();
+        if !self.task.is_finished() {
+            self.vu.shared.cut_while_running(self.task.clone());
+        }
         let Some(sending) = self.inflight.abandon() else { return };
         if sending.io.seal() {
             let name = self.inflight.name.as_deref().unwrap_or_else(|| sending.target.name());

@@ -21,7 +21,6 @@ mod tls;
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -126,8 +125,9 @@ pub struct HttpShared {
     dns: DnsCache,
     user_agent: HeaderValue,
     options: HttpOptions,
-    /// Request tasks not ended yet (see [`HttpShared::settled`]).
-    tasks: AtomicUsize,
+    /// Request tasks of cut iterations, which may still be recording (see
+    /// [`HttpShared::settled`]); requests nobody cut are never listed.
+    cut_tasks: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 impl HttpShared {
@@ -135,32 +135,30 @@ impl HttpShared {
         let tls = tls::client_config(options.ca_file.as_deref(), options.insecure_skip_tls_verify)?;
         let user_agent = HeaderValue::from_str(&options.user_agent)
             .map_err(|_| HttpSetupError::UserAgent(options.user_agent.clone()))?;
-        Ok(HttpShared { tls, dns: DnsCache::new(options.dns), user_agent, options, tasks: AtomicUsize::new(0) })
+        Ok(HttpShared { tls, dns: DnsCache::new(options.dns), user_agent, options, cut_tasks: Mutex::default() })
     }
 
-    /// Counts a request task until the returned guard is dropped with it.
-    fn track(self: &Arc<Self>) -> TaskTracked {
-        self.tasks.fetch_add(1, Ordering::AcqRel);
-        TaskTracked(self.clone())
+    /// Keeps the task of a request whose iteration was cut while it ran:
+    /// it may be past its last await, about to record its attempt.
+    fn cut_while_running(&self, task: tokio::task::AbortHandle) {
+        self.cut_tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
     }
 
-    /// Waits (at most `limit`) until every request task has ended. A task
-    /// whose VU was cut may be past its last await, recording its attempt
-    /// on another thread; the run's last drain must come after that.
+    /// Waits (at most `limit`) until every request task of a cut iteration
+    /// has ended, so the run's last drain comes after their records.
     pub async fn settled(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
-        while self.tasks.load(Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
+        loop {
+            let running = {
+                let mut tasks = self.cut_tasks.lock().unwrap_or_else(|e| e.into_inner());
+                tasks.retain(|task| !task.is_finished());
+                !tasks.is_empty()
+            };
+            if !running || tokio::time::Instant::now() >= deadline {
+                return;
+            }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-    }
-}
-
-/// A request task in the count of [`HttpShared`], until dropped.
-struct TaskTracked(Arc<HttpShared>);
-
-impl Drop for TaskTracked {
-    fn drop(&mut self) {
-        self.0.tasks.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
