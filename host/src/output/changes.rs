@@ -4,7 +4,7 @@
 //! changes, with their time and source. Reload and live control write it;
 //! the progress line, the summary, the export and `--out json` read it.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -95,26 +95,21 @@ fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S
 }
 
 /// The run's changes and versions, in the order they happened.
+#[derive(Default)]
 pub struct ChangeLog {
-    clock: Mutex<Option<Instant>>,
+    clock: OnceLock<Instant>,
     changes: Mutex<Vec<Change>>,
     versions: Mutex<Vec<VersionRun>>,
-}
-
-impl Default for ChangeLog {
-    fn default() -> Self {
-        ChangeLog { clock: Mutex::new(None), changes: Mutex::default(), versions: Mutex::default() }
-    }
 }
 
 impl ChangeLog {
     /// Times are counted from `clock`, the test clock's start.
     pub fn start_clock(&self, clock: Instant) {
-        *lock(&self.clock) = Some(clock);
+        let _ = self.clock.set(clock);
     }
 
     fn now(&self) -> Duration {
-        lock(&self.clock).map_or(Duration::ZERO, |clock| clock.elapsed())
+        self.clock.get().map_or(Duration::ZERO, Instant::elapsed)
     }
 
     pub fn record(&self, action: Action, source: &str, scenario: Option<&str>, detail: String) {

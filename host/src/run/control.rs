@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::reload::{Reloaded, Reloader};
 use crate::Error;
 use crate::config::ControlOptions;
-use crate::exec::{ExecCtx, Scale, ScaleError};
+use crate::exec::{ExecCtx, Live, Scale, ScaleError};
 use crate::output::{Action, ChangeLog};
 
 /// What `GET /v1/status` answers.
@@ -96,6 +96,8 @@ type Refusal = (StatusCode, String);
 /// What the handlers steer.
 pub struct Steering {
     pub contexts: Vec<Named>,
+    /// The test clock (pause, resume, elapsed) and the VU capacity.
+    pub live: Arc<Live>,
     pub reloader: Arc<Reloader>,
     pub changes: Arc<ChangeLog>,
     pub vus_max: u32,
@@ -203,8 +205,7 @@ impl Api {
 
     fn status(&self) -> Status {
         let steering = &self.steering;
-        let live = steering.contexts.first().map(|(_, ctx)| ctx.live.clone());
-        let paused = live.as_ref().is_some_and(|live| live.clock.is_paused());
+        let paused = steering.live.clock.is_paused();
         let scenarios: Vec<ScenarioStatus> = steering
             .contexts
             .iter()
@@ -231,7 +232,7 @@ impl Api {
             paused,
             vus: scenarios.iter().map(|s| s.vus).sum(),
             vus_max: steering.vus_max + extra,
-            elapsed: live.as_ref().map_or(0.0, |live| live.clock.now().as_secs_f64()),
+            elapsed: steering.live.clock.now().as_secs_f64(),
             scenarios,
         }
     }
@@ -244,10 +245,8 @@ impl Api {
             return Err((StatusCode::CONFLICT, "the run is ending: no more changes".into()));
         }
         let bad = |message: String| (StatusCode::BAD_REQUEST, message);
-        if let Some(paused) = patch.paused
-            && let Some((_, ctx)) = steering.contexts.first()
-        {
-            let clock = &ctx.live.clock;
+        if let Some(paused) = patch.paused {
+            let clock = &steering.live.clock;
             let changed = if paused { clock.pause() } else { clock.resume() };
             if changed {
                 let (action, detail) = match paused {

@@ -187,6 +187,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let ending = CancellationToken::new();
     let steering = Steering {
         contexts: names.into_iter().zip(contexts.iter().cloned()).collect(),
+        live: live.clone(),
         reloader: reloader.clone(),
         changes: changes.clone(),
         vus_max,
