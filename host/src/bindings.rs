@@ -1,6 +1,8 @@
-//! The one `bindgen!` over `wit/`: Rust types and traits for the
-//! `vespid:scenario` world. Capabilities implement the generated `Host`
-//! traits; nothing else is defined here.
+//! The `bindgen!`s over `wit/`: Rust types and traits for the
+//! `vespid:scenario` worlds — `scenario`, which every plugin targets, and
+//! `script-runtime`, which language runtimes target on top of it.
+//! Capabilities implement the generated `Host` traits; nothing else is
+//! defined here.
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -14,11 +16,36 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
+/// The runtime world: the scenario interfaces are the ones above.
+mod runtime_world {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "script-runtime",
+        imports: { default: trappable },
+        exports: { default: async },
+        with: {
+            "vespid:scenario/http": super::vespid::scenario::http,
+            "vespid:scenario/metrics": super::vespid::scenario::metrics,
+            "vespid:scenario/log": super::vespid::scenario::log,
+            "vespid:scenario/vu": super::vespid::scenario::vu,
+            "vespid:scenario/data": super::vespid::scenario::data,
+        },
+    });
+}
+
 pub use self::exports::vespid::scenario::runner;
+pub use self::runtime_world::ScriptRuntime;
+pub use self::runtime_world::exports::vespid::scenario::script_runner;
+pub use self::runtime_world::vespid::scenario::script;
 pub use self::vespid::scenario::{data, http, log, metrics, vu};
 
 /// The WIT package version this host speaks.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 1);
 
-/// The fully qualified name of the export every plugin must provide.
-pub const RUNNER_EXPORT: &str = "vespid:scenario/runner@0.1.0";
+/// The oldest WIT version whose plugins still run: every 0.1.x up to
+/// [`WIT_VERSION`] is the same contract with additions (semver-compatible
+/// names, which wasmtime links to ours).
+pub const OLDEST_WIT_VERSION: semver::Version = semver::Version::new(0, 1, 0);
+
+/// The export every plugin must provide, without its version.
+pub const RUNNER_EXPORT: &str = "vespid:scenario/runner";

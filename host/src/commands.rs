@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, ControlArgs, DemoTargetArgs, DevArgs, InspectArgs, NewArgs, RunArgs};
 use crate::client::{self, Client};
-use crate::config::{DEFAULT_VU_MEMORY, Plan};
+use crate::config::DEFAULT_VU_MEMORY;
 use crate::demo_target::{DemoTarget, Protocol};
 use crate::plugin::{EngineOptions, Plugin, build_engine};
 use crate::run::Finished;
@@ -59,7 +59,7 @@ async fn steer(args: &ControlArgs, patch: Option<StatusPatch>) -> Result<(), Err
 }
 
 async fn run_command(args: &RunArgs) -> Result<(), Error> {
-    let plan = Plan::from_args(&args.overrides())?;
+    let plan = run::plan(&args.overrides()).await?;
     let interrupt = CancellationToken::new();
     tokio::spawn(watch_signals(interrupt.clone()));
     ended(run::run(plan, interrupt).await?)
@@ -121,7 +121,7 @@ async fn watch_signals(interrupt: CancellationToken) {
 }
 
 async fn validate(args: &RunArgs) -> Result<(), Error> {
-    let plan = Plan::from_args(&args.overrides())?;
+    let plan = run::plan(&args.overrides()).await?;
     let lines = run::validate(&plan).await?;
     println!(
         "{}: valid, {} scenario(s), {} threshold(s)",
@@ -143,7 +143,7 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
     println!("plugin:  {}", args.plugin.display());
     println!("name:    {}", info.name);
     println!("version: {} (the plugin_version tag of its samples)", plugin.version);
-    println!("world:   vespid:scenario/scenario@{}", crate::bindings::WIT_VERSION);
+    println!("world:   vespid:scenario/scenario@{}", plugin.wit_version);
     if info.tasks.is_empty() {
         println!("tasks:   default");
     } else {

@@ -36,6 +36,9 @@ pub enum ExitCode {
     TeardownTimeout = 101,
     /// Interrupted by Ctrl-C or SIGINT (k6's code).
     Interrupted = 105,
+    /// A script could not load: a syntax error, an unknown module, an
+    /// exception in its init context (k6's ScriptException code).
+    ScriptError = 107,
 }
 
 /// Everything that can stop a `vespid` command.
@@ -61,6 +64,9 @@ pub enum Error {
     /// The run could not start its plugins: `describe` or `setup` failed.
     #[error("{0}")]
     Setup(VuError),
+    /// A script could not be loaded for its options.
+    #[error("{0}")]
+    Script(VuError),
     /// `teardown` did not finish in time (the run's results stand).
     #[error("{0}")]
     Teardown(VuError),
@@ -99,6 +105,8 @@ impl Error {
             Error::Setup(VuError::Timeout { call: Call::Setup, .. }) => ExitCode::SetupTimeout,
             Error::Teardown(_) => ExitCode::TeardownTimeout,
             Error::Interrupted => ExitCode::Interrupted,
+            Error::Script(VuError::Guest { .. }) => ExitCode::ScriptError,
+            Error::Script(_) => ExitCode::RuntimeFailure,
             Error::Setup(_) | Error::Write { .. } | Error::Runtime(_) | Error::Task(_) => ExitCode::RuntimeFailure,
             Error::ThresholdsFailed(_) => ExitCode::ThresholdsFailed,
             Error::ThresholdAborted(_) => ExitCode::ThresholdAborted,

@@ -1,7 +1,8 @@
 //! `cargo xtask …`: the project's automation. `demo` builds everything and
 //! runs a real load test against the built-in demo target; `test` runs the
 //! whole suite; `bench` measures throughput, start time and memory;
-//! `build-plugins` builds every guest for wasm32-wasip2.
+//! `build-plugins` builds every guest for wasm32-wasip2; `setup` installs
+//! what a fresh machine lacks to build them (the others call it first).
 
 mod bench;
 mod tasks;
@@ -22,8 +23,11 @@ enum Task {
     Demo,
     /// Build the test plugins and run every test.
     Test,
-    /// Build every plugin (examples, test guests) for wasm32-wasip2.
+    /// Build every plugin (examples, test guests, language runtimes) for wasm32-wasip2.
     BuildPlugins,
+    /// Install what building the plugins needs: Rust's wasm32-wasip2 target and,
+    /// for the JavaScript runtime, Debian's clang-19, llvm-19 and wasi-libc.
+    Setup,
     /// Run the benchmarks and print the figures for BENCHMARKS.md.
     Bench(bench::BenchArgs),
 }
@@ -32,6 +36,7 @@ fn main() -> Result<()> {
     match Xtask::parse().task {
         Task::Demo => tasks::demo(),
         Task::Test => tasks::test(),
+        Task::Setup => tasks::setup(),
         Task::BuildPlugins => tasks::build_plugins().map(|dir| println!("plugins in {}", dir.display())),
         Task::Bench(args) => bench::run(&args),
     }

@@ -38,9 +38,48 @@ fn ensure_wasm_target() -> Result<()> {
     }
 }
 
+/// Debian packages the JavaScript runtime's C code (QuickJS) is built with,
+/// each with a file that shows it is installed.
+const DEBIAN_PACKAGES: [(&str, &str); 3] = [
+    ("clang-19", "/usr/bin/clang-19"),
+    ("llvm-19", "/usr/bin/llvm-ar-19"),
+    ("wasi-libc", "/usr/include/wasm32-wasi/stdlib.h"),
+];
+
+/// Installs the Debian packages that are missing (as root, or through sudo).
+fn ensure_debian_packages() -> Result<()> {
+    let missing: Vec<&str> =
+        DEBIAN_PACKAGES.iter().filter(|(_, file)| !Path::new(file).exists()).map(|(package, _)| *package).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("installing {} (needed to build the JavaScript runtime)", missing.join(", "));
+    let root = Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"));
+    let apt = |args: &[&str]| {
+        let mut command = if root { Command::new("apt-get") } else { Command::new("sudo") };
+        if !root {
+            command.arg("apt-get");
+        }
+        command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        run(&mut command)
+    };
+    // A fresh machine may have no package lists yet.
+    if apt(&["install", "-y", "-q"].iter().copied().chain(missing.iter().copied()).collect::<Vec<_>>()).is_err() {
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q"].iter().copied().chain(missing.iter().copied()).collect::<Vec<_>>())?;
+    }
+    Ok(())
+}
+
+/// Everything building the plugins needs.
+pub fn setup() -> Result<()> {
+    ensure_wasm_target()?;
+    ensure_debian_packages()
+}
+
 /// Builds every workspace member except the host and xtask for wasm32-wasip2.
 pub fn build_plugins() -> Result<PathBuf> {
-    ensure_wasm_target()?;
+    setup()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(Command::new(cargo).current_dir(root()).args([
         "build",

@@ -76,6 +76,8 @@ pub enum DataError {
     TooLarge { path: PathBuf },
     #[error("data set {0:?} is declared twice")]
     DuplicateName(String),
+    #[error("shared array {0:?} is too large: a data set holds at most 4 GiB")]
+    SharedTooLarge(String),
 }
 
 /// Every data set of a run, by name; `Default` is a run without any.
@@ -100,6 +102,22 @@ impl DataSets {
             sets.insert(source.name.clone(), set);
         }
         Ok(DataSets { sets })
+    }
+
+    /// Adds a script's shared array (k6's `SharedArray`) as the set
+    /// `name`: each item's JSON text is a one-field row, as in JSON lines.
+    pub fn add_shared(&mut self, name: String, items: &[String]) -> Result<(), DataError> {
+        if self.sets.contains_key(&name) {
+            return Err(DataError::DuplicateName(name));
+        }
+        let mut builder = SetBuilder::with_capacity(items.iter().map(|item| item.len() as u64 + 1).sum());
+        for item in items {
+            builder.push_row([item.as_str()]).map_err(|Overflow| DataError::SharedTooLarge(name.clone()))?;
+        }
+        if let Some(set) = builder.finish(Vec::new()) {
+            self.sets.insert(name, set);
+        }
+        Ok(())
     }
 
     fn set(&self, name: &str) -> Result<&DataSet, wit::DataError> {

@@ -1,5 +1,5 @@
 //! The host side of every WIT interface a plugin imports, one module per
-//! interface (`http`, `metrics`, `log`, `vu`, `data`), and [`VuState`], the data of
+//! interface (`http`, `metrics`, `log`, `vu`, `data`, `script`), and [`VuState`], the data of
 //! one VU's `Store`. A capability touches only its own context; it records
 //! measurements through the `Recorder` it was given and never reaches
 //! into another capability or into the executor.
@@ -10,6 +10,7 @@ mod limits;
 mod live;
 mod log;
 mod metrics;
+mod script;
 mod stderr;
 mod vu;
 
@@ -23,6 +24,7 @@ pub use self::http::{CookieJarScope, DnsOptions, HttpCtx, HttpDebug, HttpOptions
 pub use self::limits::{CpuBudgetExceeded, GuestClock, MemoryCap, MemoryCapExceeded};
 pub use self::log::{LogCtx, LogLevel};
 pub use self::metrics::MetricsCtx;
+pub use self::script::{Script, ScriptCtx, SharedArrays};
 pub use self::stderr::{GuestStderr, StderrMark};
 pub use self::vu::VuCtx;
 use crate::bindings::Scenario;
@@ -136,14 +138,15 @@ pub struct VuState {
     pub log: LogCtx,
     pub vu: VuCtx,
     pub data: DataCtx,
+    pub script: ScriptCtx,
     pub stderr: GuestStderr,
 }
 
 impl VuState {
     /// Fresh state for VU `vu_id` (0 is the setup/teardown instance) of
-    /// plugin `version`: no connections, an empty cookie jar, no WASI
-    /// grants beyond stderr.
-    pub fn new(shared: &Arc<ScenarioShared>, vu_id: u32, version: &str) -> Self {
+    /// plugin `version` (running `script`, for a language runtime): no
+    /// connections, an empty cookie jar, no WASI grants beyond stderr.
+    pub fn new(shared: &Arc<ScenarioShared>, vu_id: u32, version: &str, script: Option<Arc<Script>>) -> Self {
         let recorder = shared.recorder(vu_id, Some(version));
         let run = &shared.run;
         let stderr = GuestStderr::default();
@@ -158,6 +161,7 @@ impl VuState {
             log: LogCtx::new(run.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
             data: DataCtx::new(vu_id, run.data.clone()),
+            script: ScriptCtx::new(script),
             stderr,
         }
     }
@@ -178,5 +182,6 @@ impl WasiView for VuState {
 /// Vespid capability.
 pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    Scenario::add_to_linker::<VuState, HasSelf<VuState>>(linker, |state| state)
+    Scenario::add_to_linker::<VuState, HasSelf<VuState>>(linker, |state| state)?;
+    crate::bindings::script::add_to_linker::<VuState, HasSelf<VuState>>(linker, |state| state)
 }

@@ -186,6 +186,9 @@ pub struct ThinkTable {
 pub struct Source {
     pub path: PathBuf,
     text: String,
+    /// Made from a script's k6 options: keys are named as k6 spells them
+    /// (`options.scenarios.x.maxVUs`), with no line.
+    from_script: bool,
 }
 
 impl Source {
@@ -196,20 +199,25 @@ impl Source {
         }
         let text = std::fs::read_to_string(path)
             .map_err(|err| ConfigError::RunFileUnreadable { path: path.to_path_buf(), reason: err.to_string() })?;
-        Ok(Source { path: path.to_path_buf(), text })
+        Ok(Source { path: path.to_path_buf(), text, from_script: false })
+    }
+
+    /// The run file a script's options make (see `k6::run_file`).
+    pub fn script_options(script: &Path, text: String) -> Source {
+        Source { path: script.to_path_buf(), text, from_script: true }
     }
 
     #[cfg(test)]
     pub fn from_text(path: &str, text: &str) -> Source {
-        Source { path: path.into(), text: text.into() }
+        Source { path: path.into(), text: text.into(), from_script: false }
     }
 
     /// Parses the schema; a syntax error or unknown key names its line.
     pub fn parse(&self) -> Result<RunFile, ConfigError> {
         toml::from_str(&self.text).map_err(|err| ConfigError::RunFile {
             path: self.path.clone(),
-            line: err.span().map(|span| self.line_at(span.start)),
-            key: None,
+            line: err.span().filter(|_| !self.from_script).map(|span| self.line_at(span.start)),
+            key: self.from_script.then(|| "options".to_string()),
             message: err.message().trim().replace('\n', " "),
         })
     }
@@ -221,12 +229,13 @@ impl Source {
 
     /// An error about the key at `keys` (e.g. `["scenarios", "browse", "max-vus"]`).
     pub fn error(&self, keys: &[&str], message: impl Display) -> ConfigError {
-        ConfigError::RunFile {
-            path: self.path.clone(),
-            line: self.line_of(keys),
-            key: Some(keys.join(".")),
-            message: message.to_string(),
-        }
+        let (line, key) = if self.from_script {
+            let k6_keys: Vec<&str> = keys.iter().map(|key| super::k6::k6_name(key)).collect();
+            (None, format!("options.{}", k6_keys.join(".")))
+        } else {
+            (self.line_of(keys), keys.join("."))
+        };
+        ConfigError::RunFile { path: self.path.clone(), line, key: Some(key), message: message.to_string() }
     }
 
     /// The line of the deepest key of `keys` that the file has.

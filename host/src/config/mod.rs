@@ -7,6 +7,7 @@
 //! rules for `--vus`, `--duration`, `--iterations` and `--stage`.
 
 mod file;
+mod k6;
 mod options;
 mod scenario;
 mod shortcuts;
@@ -24,7 +25,9 @@ use self::shortcuts::{Shortcuts, shortcut_executor};
 use self::values::Layered;
 pub use self::values::{parse_duration, parse_key_value, parse_size, parse_stage};
 use self::values::{parse_rate, per_second};
-use crate::caps::{CookieJarScope, DataError, DataFormat, DataSource, DnsOptions, HttpDebug, HttpOptions, LogLevel};
+use crate::caps::{
+    CookieJarScope, DataError, DataFormat, DataSource, DnsOptions, HttpDebug, HttpOptions, LogLevel, SharedArrays,
+};
 use crate::exec::{CallLimits, ExecutorPlan, Segment, ThinkTime};
 use crate::metrics::{MetricLimits, Threshold};
 use crate::output::{ExportFormat, OutputSpec};
@@ -163,6 +166,9 @@ pub struct Plan {
     pub run_file: Option<PathBuf>,
     /// Caps on custom metrics and series.
     pub metric_limits: MetricLimits,
+    /// Arrays a script shared while it loaded (k6's `SharedArray`), which
+    /// become data sets when the run starts.
+    pub shared_arrays: SharedArrays,
 }
 
 /// One scenario: a plugin run by an executor.
@@ -246,6 +252,17 @@ impl Plan {
         } else {
             Plan::from_plugin(args)
         }
+    }
+
+    /// A script (`args.target`) with its k6 `options` (as JSON) under the
+    /// flags, and the warnings about options vespid ignores.
+    pub fn from_script(args: &Overrides, options_json: &str) -> Result<(Plan, Vec<String>), ConfigError> {
+        let shortcut_flags = Shortcuts::from_args(args).first_set().is_some();
+        let (source, warnings) = k6::run_file(&args.target, options_json, shortcut_flags)?;
+        let mut plan = Plan::from_file(&source, args)?;
+        // The script is the plugin; it has no run file of its own to watch.
+        plan.run_file = None;
+        Ok((plan, warnings))
     }
 
     /// A plugin and flags: one scenario.
@@ -462,6 +479,7 @@ impl Plan {
             live: false,
             run_file: source.map(|_| args.target.clone()),
             metric_limits,
+            shared_arrays: SharedArrays::default(),
         })
     }
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
-use crate::bindings::Scenario;
 use crate::bindings::runner::Info;
-use crate::caps::{CpuBudgetExceeded, MemoryCapExceeded, ScenarioShared, StderrMark, VuState};
+use crate::bindings::{Scenario, ScriptRuntime};
+use crate::caps::{CpuBudgetExceeded, MemoryCapExceeded, ScenarioShared, SharedArrays, StderrMark, VuState};
 use crate::plugin::Plugin;
 
 /// How long `describe` may take: it only returns a constant.
@@ -51,6 +51,8 @@ pub struct VuFactory {
 pub struct Instance {
     store: Store<VuState>,
     scenario: Scenario,
+    /// The language runtime's own exports, when the plugin runs a script.
+    runtime: Option<ScriptRuntime>,
     limits: CallLimits,
     /// The plugin version it is an instance of.
     version: Arc<str>,
@@ -64,6 +66,10 @@ pub enum Call {
     Init,
     Run,
     Teardown,
+    /// A script runtime's `options`.
+    Options,
+    /// A script runtime's `handle-summary`.
+    HandleSummary,
 }
 
 impl fmt::Display for Call {
@@ -74,6 +80,8 @@ impl fmt::Display for Call {
             Call::Init => "init",
             Call::Run => "run",
             Call::Teardown => "teardown",
+            Call::Options => "loading the script",
+            Call::HandleSummary => "handleSummary",
         })
     }
 }
@@ -119,7 +127,8 @@ type Outcome<T> = Result<wasmtime::Result<Result<T, String>>, tokio::time::error
 impl VuFactory {
     /// A fresh Store and instance of `plugin` for VU `id` (0: the setup instance).
     pub async fn instantiate(&self, plugin: &Plugin, id: u32) -> Result<Instance, VuError> {
-        let mut store = Store::new(&self.engine, VuState::new(&self.shared, id, &plugin.version));
+        let mut store =
+            Store::new(&self.engine, VuState::new(&self.shared, id, &plugin.version, plugin.script.clone()));
         store.limiter(|state| state.limiter());
         // At every epoch tick: trap if the call spent its CPU, else give
         // the tokio worker back, so a busy guest cannot starve other VUs
@@ -129,9 +138,17 @@ impl VuFactory {
             Err(exceeded) => Err(wasmtime::Error::new(exceeded)),
         });
         store.set_epoch_deadline(1);
-        let scenario =
-            plugin.pre.instantiate_async(&mut store).await.map_err(|err| VuError::Instantiate(one_line(&err)))?;
-        Ok(Instance { store, scenario, limits: self.limits, version: plugin.version.clone() })
+        let instantiate_error = |err: wasmtime::Error| VuError::Instantiate(one_line(&err));
+        let (scenario, runtime) = match &plugin.script {
+            None => (plugin.pre.instantiate_async(&mut store).await.map_err(instantiate_error)?, None),
+            Some(_) => {
+                let instance =
+                    plugin.pre.instance_pre().instantiate_async(&mut store).await.map_err(instantiate_error)?;
+                let scenario = Scenario::new(&mut store, &instance).map_err(instantiate_error)?;
+                (scenario, Some(ScriptRuntime::new(&mut store, &instance).map_err(instantiate_error)?))
+            }
+        };
+        Ok(Instance { store, scenario, runtime, limits: self.limits, version: plugin.version.clone() })
     }
 }
 
@@ -174,6 +191,35 @@ impl Instance {
         self.settle(Call::Teardown, mark, outcome)
     }
 
+    /// A script runtime's script loaded for its options (k6's `options`), as JSON.
+    pub async fn options(&mut self) -> Result<String, VuError> {
+        let mark = self.begin(Duration::MAX, "");
+        let runtime = self.script_runner(Call::Options)?;
+        let outcome = tokio::time::timeout(self.limits.setup_timeout, runtime.call_options(&mut self.store)).await;
+        self.settle(Call::Options, mark, outcome)
+    }
+
+    /// A script's own end-of-test report (k6's `handleSummary`) given the
+    /// summary as JSON: (destination, content) pairs; `None` when the
+    /// plugin runs no script or the script has no such function.
+    pub async fn handle_summary(&mut self, summary: &str) -> Result<Option<Vec<(String, String)>>, VuError> {
+        if self.runtime.is_none() {
+            return Ok(None);
+        }
+        let mark = self.begin(Duration::MAX, "");
+        let runtime = self.script_runner(Call::HandleSummary)?;
+        let call = runtime.call_handle_summary(&mut self.store, summary);
+        let outcome = tokio::time::timeout(self.limits.teardown_timeout, call).await;
+        self.settle(Call::HandleSummary, mark, outcome)
+    }
+
+    fn script_runner(&self, call: Call) -> Result<crate::bindings::script_runner::Guest, VuError> {
+        match &self.runtime {
+            Some(runtime) => Ok(runtime.vespid_scenario_script_runner().clone()),
+            None => Err(VuError::Guest { call, message: "the plugin runs no script".into() }),
+        }
+    }
+
     /// The plugin version it is an instance of.
     pub fn version(&self) -> &str {
         &self.version
@@ -204,8 +250,8 @@ impl Instance {
             Ok(Err(err)) => Err(VuError::Trap { call, message: self.trap_message(&err, mark) }),
             Err(_) => {
                 let (after, option) = match call {
-                    Call::Setup => (self.limits.setup_timeout, Some("setup-timeout")),
-                    Call::Teardown => (self.limits.teardown_timeout, Some("teardown-timeout")),
+                    Call::Setup | Call::Options => (self.limits.setup_timeout, Some("setup-timeout")),
+                    Call::Teardown | Call::HandleSummary => (self.limits.teardown_timeout, Some("teardown-timeout")),
                     _ => (DESCRIBE_TIMEOUT, None),
                 };
                 Err(VuError::Timeout { call, after, option })
@@ -261,6 +307,24 @@ async fn unlimited<T>(call: impl Future<Output = T>) -> Result<T, tokio::time::e
 /// wasmtime errors carry a cause chain over several lines; keep the first.
 fn one_line(err: &wasmtime::Error) -> String {
     format!("{err:#}").lines().next().unwrap_or_default().to_string()
+}
+
+/// What a script says about how it is run: its options as JSON, and the
+/// shared arrays it built while loading (k6's `SharedArray`), asked on a
+/// throwaway instance that sees the run's `env`.
+pub async fn script_options(
+    engine: &Engine,
+    plugin: &Plugin,
+    env: &[(String, String)],
+) -> Result<(String, SharedArrays), VuError> {
+    let shared = ScenarioShared::detached().map_err(|err| VuError::Instantiate(err.to_string()))?;
+    let shared = ScenarioShared::new(&shared.run, "", env, &[]);
+    let factory = VuFactory { engine: engine.clone(), shared, limits: CallLimits::default() };
+    let mut instance = factory.instantiate(plugin, 0).await?;
+    let arrays = SharedArrays::default();
+    instance.state().script.collect_shares(arrays.clone());
+    let options = instance.options().await?;
+    Ok((options, arrays))
 }
 
 /// What a plugin says about itself, asked on a throwaway instance with

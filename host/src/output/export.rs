@@ -37,7 +37,7 @@ pub fn export_json(report: &Report, registry: &Registry) -> Value {
     let errors: Vec<Value> =
         report.errors.iter().map(|(message, count)| json!({ "message": message, "count": count })).collect();
     json!({
-        "vespid": { "version": env!("CARGO_PKG_VERSION"), "wit": WIT_VERSION },
+        "vespid": { "version": env!("CARGO_PKG_VERSION"), "wit": WIT_VERSION.to_string() },
         "scenarios": report.scenarios.iter().map(|s| json!({
             "name": s.name, "executor": s.executor, "description": s.description, "vus_max": s.vus_max,
         })).collect::<Vec<Value>>(),

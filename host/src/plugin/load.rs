@@ -1,6 +1,7 @@
 //! Loading one plugin file: recognise a component, compile it, check that
-//! it targets `vespid:scenario/scenario@0.1.0`, and link it once into a
-//! [`ScenarioPre`] that every VU instantiates from.
+//! it targets `vespid:scenario/scenario@0.1.x`, and link it once into a
+//! [`ScenarioPre`] that every VU instantiates from. A script file goes to
+//! its language runtime (`runtime`) instead.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use std::sync::Arc;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use crate::bindings::{RUNNER_EXPORT, ScenarioPre, WIT_VERSION};
-use crate::caps::VuState;
+use crate::bindings::{OLDEST_WIT_VERSION, RUNNER_EXPORT, ScenarioPre, WIT_VERSION};
+use crate::caps::{Script, VuState};
 
 /// Why a plugin cannot be used. Each message is one line naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -28,10 +29,14 @@ pub enum PluginError {
         "{path:?} targets another world (it exports {exports}); a Vespid plugin targets vespid:scenario/scenario@{WIT_VERSION}"
     )]
     OtherWorld { path: PathBuf, exports: String },
-    #[error("{path:?} does not export {RUNNER_EXPORT}")]
+    #[error("{path:?} does not export {RUNNER_EXPORT} (of any version)")]
     MissingRunner { path: PathBuf },
-    #[error("{path:?} was built against vespid:scenario@{found}; this vespid supports vespid:scenario@{WIT_VERSION}")]
+    #[error(
+        "{path:?} was built against vespid:scenario@{found}; this vespid supports vespid:scenario@{OLDEST_WIT_VERSION} to @{WIT_VERSION}"
+    )]
     WitVersion { path: PathBuf, found: String },
+    #[error("{path:?}: {reason}")]
+    Script { path: PathBuf, reason: String },
     #[error("{path:?} cannot be linked: {reason}")]
     Link { path: PathBuf, reason: String },
     #[error("cannot set up the WebAssembly engine: {0}")]
@@ -46,6 +51,10 @@ pub struct Plugin {
     pub imports: Vec<String>,
     /// A short digest of the file's bytes: the version tagged on samples.
     pub version: Arc<str>,
+    /// The WIT version the plugin was built against.
+    pub wit_version: semver::Version,
+    /// The script a language runtime runs; `None` for a compiled plugin.
+    pub script: Option<Arc<Script>>,
 }
 
 impl Plugin {
@@ -59,18 +68,33 @@ impl Plugin {
         std::fs::read(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })
     }
 
-    /// Compiles, checks and links `bytes`, read from `path`.
+    /// Compiles, checks and links `bytes`, read from `path`; a script's
+    /// text goes to its language runtime.
     pub fn from_bytes(path: &Path, bytes: &[u8], engine: &Engine) -> Result<Plugin, PluginError> {
-        let path_buf = path.to_path_buf();
+        if let Some(language) = super::runtime::Language::of(path) {
+            let script = language.script(path, bytes)?;
+            let component = super::runtime::component(language, engine)?;
+            return Plugin::link(path, component, digest(bytes), Some(Arc::new(script)), engine);
+        }
         check_header(path, bytes)?;
-        let version = digest(bytes);
         let component = Component::new(engine, bytes)
-            .map_err(|err| PluginError::Invalid { path: path_buf.clone(), reason: one_line(&err) })?;
+            .map_err(|err| PluginError::Invalid { path: path.to_path_buf(), reason: one_line(&err) })?;
+        Plugin::link(path, component, digest(bytes), None, engine)
+    }
 
+    /// Checks `component` against the world and links it.
+    fn link(
+        path: &Path,
+        component: Component,
+        version: Arc<str>,
+        script: Option<Arc<Script>>,
+        engine: &Engine,
+    ) -> Result<Plugin, PluginError> {
+        let path_buf = path.to_path_buf();
         let ty = component.component_type();
         let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
         let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
-        check_world(path, &imports, &exports)?;
+        let wit_version = check_world(path, &imports, &exports)?;
 
         let mut linker = Linker::<VuState>::new(engine);
         crate::caps::add_to_linker(&mut linker)
@@ -78,7 +102,7 @@ impl Plugin {
         let link_err = |err: wasmtime::Error| PluginError::Link { path: path_buf.clone(), reason: one_line(&err) };
         let instance_pre = linker.instantiate_pre(&component).map_err(link_err)?;
         let pre = ScenarioPre::new(instance_pre).map_err(link_err)?;
-        Ok(Plugin { path: path_buf, pre, imports, version })
+        Ok(Plugin { path: path_buf, pre, imports, version, wit_version, script })
     }
 }
 
@@ -102,15 +126,19 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
     }
 }
 
-/// Names what is wrong when the component does not target our world.
-fn check_world(path: &Path, imports: &[String], exports: &[String]) -> Result<(), PluginError> {
-    if exports.iter().any(|e| e == RUNNER_EXPORT) {
-        return Ok(());
-    }
+/// Names what is wrong when the component does not target our world: it
+/// must export the runner of a WIT version this host speaks (0.1.0 up to
+/// [`WIT_VERSION`]; a later 0.1.x may import what this host lacks).
+/// Returns the version it was built against.
+fn check_world(path: &Path, imports: &[String], exports: &[String]) -> Result<semver::Version, PluginError> {
     let path = path.to_path_buf();
-    let runner_prefix = "vespid:scenario/runner@";
-    if let Some(found) = exports.iter().find_map(|e| e.strip_prefix(runner_prefix)) {
-        return Err(PluginError::WitVersion { path, found: found.to_string() });
+    let runner_prefix = format!("{RUNNER_EXPORT}@");
+    if let Some(found) = exports.iter().find_map(|e| e.strip_prefix(&runner_prefix)) {
+        let supported = |v: &semver::Version| (OLDEST_WIT_VERSION..=WIT_VERSION).contains(v) && v.pre.is_empty();
+        return match semver::Version::parse(found) {
+            Ok(version) if supported(&version) => Ok(version),
+            _ => Err(PluginError::WitVersion { path, found: found.to_string() }),
+        };
     }
     let ours = |name: &String| name.starts_with("vespid:scenario/");
     if imports.iter().any(ours) || exports.iter().any(ours) {
@@ -141,7 +169,10 @@ mod tests {
     fn world_checks_name_the_problem() {
         let p = Path::new("p.wasm");
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert!(check_world(p, &s(&[]), &s(&[RUNNER_EXPORT])).is_ok());
+        assert!(check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.0"])).is_ok());
+        assert!(check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.1"])).is_ok());
+        let err = check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.9"])).unwrap_err();
+        assert!(err.to_string().contains("supports vespid:scenario@0.1.0 to @0.1.1"), "{err}");
         let err = check_world(p, &s(&[]), &s(&["vespid:scenario/runner@9.0.0"])).unwrap_err();
         assert!(err.to_string().contains("vespid:scenario@9.0.0"), "{err}");
         let err = check_world(p, &s(&["vespid:scenario/log@0.1.0"]), &s(&["x:y/z"])).unwrap_err();

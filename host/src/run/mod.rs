@@ -6,6 +6,7 @@
 mod collector;
 pub mod control;
 mod reload;
+mod script;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,6 +22,7 @@ use wasmtime::Engine;
 use self::collector::{Collector, Watch};
 use self::control::{ControlServer, Steering};
 pub use self::reload::{Reloaded, Reloader, Target, resolve_tasks};
+pub use self::script::plan;
 use crate::bindings::runner::Info;
 use crate::caps::{DataSets, RunShared, ScenarioShared};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
@@ -119,7 +121,14 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let plugins = until_interrupted(&interrupt, load).await.ok_or(Error::Interrupted)??;
     let resolved = plan.scenarios.iter().map(|s| plugins.resolve(s)).collect::<Result<Vec<_>, _>>()?;
     let sources = plan.data.clone();
-    let load = tokio::task::spawn_blocking(move || DataSets::load(&sources));
+    let shared = std::mem::take(&mut *plan.shared_arrays.lock().unwrap_or_else(|poison| poison.into_inner()));
+    let load = tokio::task::spawn_blocking(move || {
+        let mut sets = DataSets::load(&sources)?;
+        for (name, items) in shared {
+            sets.add_shared(name, &items)?;
+        }
+        Ok::<_, crate::caps::DataError>(sets)
+    });
     let data = until_interrupted(&interrupt, load)
         .await
         .ok_or(Error::Interrupted)?

@@ -1,4 +1,6 @@
-use crate::support::{assert_one_line, guest, vespid};
+use std::path::Path;
+
+use crate::support::{Protocol, assert_one_line, assert_server_saw, env, guest, target, vespid};
 
 /// Runs `vespid run <file>` and returns (exit code, stderr).
 async fn run_file(path: &std::path::Path) -> (i32, String) {
@@ -20,10 +22,10 @@ async fn bad_plugin_files_get_one_line_and_exit_code_2() {
         (core, "is a core WebAssembly module, not a component".to_string()),
         (missing, "does not exist".to_string()),
         (guest("wrong-world"), "targets another world (it exports acme:greeter/greet@1.0.0)".to_string()),
-        (guest("no-runner"), "does not export vespid:scenario/runner@0.1.0".to_string()),
+        (guest("no-runner"), "does not export vespid:scenario/runner (of any version)".to_string()),
         (
             guest("future-wit"),
-            "was built against vespid:scenario@9.0.0; this vespid supports vespid:scenario@0.1.0".to_string(),
+            "was built against vespid:scenario@9.0.0; this vespid supports vespid:scenario@0.1.0 to @0.1.1".to_string(),
         ),
     ];
     for (path, expected) in cases {
@@ -39,8 +41,8 @@ async fn inspect_prints_what_the_plugin_declares() {
     out.assert_ok();
     assert!(out.stdout.contains("name:    custom-metrics"), "{}", out.stdout);
     assert!(out.stdout.contains("tasks:   browse (weight 3), buy (weight 1)"), "{}", out.stdout);
-    assert!(out.stdout.contains("world:   vespid:scenario/scenario@0.1.0"), "{}", out.stdout);
-    assert!(out.stdout.contains("vespid:scenario/http@0.1.0"), "{}", out.stdout);
+    assert!(out.stdout.contains("world:   vespid:scenario/scenario@0.1.1"), "{}", out.stdout);
+    assert!(out.stdout.contains("vespid:scenario/http@0.1.1"), "{}", out.stdout);
 
     let bad = vespid(&["inspect", guest("wrong-world").to_str().expect("utf-8")]).await;
     assert_eq!(bad.code, 2);
@@ -73,4 +75,24 @@ async fn absurd_values_and_special_files_get_one_line_and_exit_code_2() {
         assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
         assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     }
+}
+
+/// A plugin built against WIT 0.1.0 by an earlier vespid (the flow example,
+/// committed as it was built) loads and runs unchanged on this host.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_built_against_wit_0_1_0_runs_unchanged() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flow-wit-0.1.0.wasm");
+    let fixture = fixture.to_str().expect("utf-8");
+    let out = vespid(&["inspect", fixture]).await;
+    out.assert_ok();
+    assert!(out.stdout.contains("world:   vespid:scenario/scenario@0.1.0"), "{}", out.stdout);
+    assert!(out.stdout.contains("vespid:scenario/http@0.1.0"), "{}", out.stdout);
+
+    let server = target(Protocol::Http).await;
+    let base = env("BASE_URL", &server, "");
+    let run = vespid(&["run", fixture, "--vus", "4", "--iterations", "20", "--env", &base]).await;
+    run.assert_ok();
+    assert_eq!(run.check("logged in"), (20, 0));
+    assert_eq!(run.check("session is mine"), (20, 0));
+    assert_server_saw(&run, &server, 60);
 }

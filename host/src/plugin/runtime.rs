@@ -1,0 +1,61 @@
+//! Language runtimes: the script files vespid runs on a runtime component
+//! built into the binary (JavaScript on plugins/js), told apart by their
+//! extension. A runtime is compiled once per engine (and once per machine
+//! through the compilation cache); each script is data handed to it.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use super::PluginError;
+use crate::caps::Script;
+
+/// The JavaScript runtime component (plugins/js), built by `host/build.rs`.
+static JS_RUNTIME: &[u8] = include_bytes!(env!("VESPID_JS_RUNTIME"));
+
+/// A script language with a built-in runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    JavaScript,
+}
+
+impl Language {
+    /// The language of a script file, by its extension; `None` for anything
+    /// else (a component, or a file that is checked as one).
+    pub fn of(path: &Path) -> Option<Language> {
+        match path.extension()?.to_str()? {
+            "js" | "mjs" => Some(Language::JavaScript),
+            _ => None,
+        }
+    }
+
+    /// The script in `bytes`, read from `path`, as its runtime takes it.
+    pub fn script(self, path: &Path, bytes: &[u8]) -> Result<Script, PluginError> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| PluginError::Script { path: path.to_path_buf(), reason: "is not UTF-8 text".into() })?;
+        Ok(Script::new(path, text.to_string()))
+    }
+
+    fn component_bytes(self) -> &'static [u8] {
+        match self {
+            Language::JavaScript => JS_RUNTIME,
+        }
+    }
+}
+
+/// The runtime of `language` compiled for `engine`. The latest one is
+/// kept, so a reload or a second scenario of the run reuses it.
+pub fn component(language: Language, engine: &Engine) -> Result<Component, PluginError> {
+    static LATEST: Mutex<Vec<(Language, Engine, Component)>> = Mutex::new(Vec::new());
+    let mut latest = LATEST.lock().unwrap_or_else(|poison| poison.into_inner());
+    if let Some((_, _, component)) = latest.iter().find(|(l, e, _)| *l == language && Engine::same(e, engine)) {
+        return Ok(component.clone());
+    }
+    let component = Component::new(engine, language.component_bytes())
+        .map_err(|err| PluginError::Engine(format!("compiling the {language:?} runtime: {err:#}")))?;
+    latest.retain(|(l, _, _)| *l != language);
+    latest.push((language, engine.clone(), component.clone()));
+    Ok(component)
+}

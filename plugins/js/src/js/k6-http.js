@@ -1,0 +1,269 @@
+// k6/http on the host's measured HTTP client: every request is made,
+// timed and recorded by the host with k6's metric names and tags.
+import { native, parseDuration, state, tagsWith } from 'vespid:state';
+import { b64encode } from 'k6/encoding';
+
+/** An `http.expectedStatuses(...)` result: status ranges as [min, max]. */
+class ExpectedStatuses {
+  constructor(ranges) {
+    this.ranges = ranges;
+  }
+}
+
+export function expectedStatuses(...statuses) {
+  const ranges = statuses.map((status) => {
+    if (typeof status === 'number') return [status, status];
+    if (status && typeof status.min === 'number' && typeof status.max === 'number') return [status.min, status.max];
+    throw new TypeError('expectedStatuses takes status codes and {min, max} ranges');
+  });
+  return new ExpectedStatuses(ranges);
+}
+
+/** Which statuses count as expected for http_req_failed; null: every one. */
+export function setResponseCallback(callback) {
+  state.expected = expectedRanges(callback);
+}
+
+function expectedRanges(callback) {
+  if (callback === null) return [[0, 65535]];
+  if (callback === undefined) return undefined;
+  if (callback instanceof ExpectedStatuses) return callback.ranges;
+  throw new TypeError('a response callback must come from http.expectedStatuses (or be null)');
+}
+
+/** A template-tagged URL: the name tag is the template with ${} for each value. */
+class TaggedURL {
+  constructor(url, name) {
+    this.url = url;
+    this.name = name;
+  }
+  toString() {
+    return this.url;
+  }
+}
+
+export function url(strings, ...values) {
+  let text = strings[0];
+  let name = strings[0];
+  values.forEach((value, index) => {
+    text += String(value) + strings[index + 1];
+    name += '${}' + strings[index + 1];
+  });
+  return new TaggedURL(text, name);
+}
+
+/** k6's `http.file`: a file part for a multipart body. */
+export function file(data, filename, contentType) {
+  return { data, filename: filename || 'file', content_type: contentType || 'application/octet-stream', __file: true };
+}
+
+function encodeForm(fields) {
+  return Object.keys(fields)
+    .map((key) => `${encodeURIComponent(key)}=${encodeURIComponent(fields[key])}`)
+    .join('&');
+}
+
+function multipart(fields, headers) {
+  const boundary = `----vespid${Math.random().toString(16).slice(2)}${Math.random().toString(16).slice(2)}`;
+  let body = '';
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    body += `--${boundary}\r\n`;
+    if (value && value.__file) {
+      const data = typeof value.data === 'string' ? value.data : String.fromCharCode(...new Uint8Array(value.data));
+      body += `Content-Disposition: form-data; name="${key}"; filename="${value.filename}"\r\n`;
+      body += `Content-Type: ${value.content_type}\r\n\r\n${data}\r\n`;
+    } else {
+      body += `Content-Disposition: form-data; name="${key}"\r\n\r\n${value}\r\n`;
+    }
+  }
+  body += `--${boundary}--\r\n`;
+  headers.push(['Content-Type', `multipart/form-data; boundary=${boundary}`]);
+  return body;
+}
+
+function hasHeader(headers, name) {
+  const lower = name.toLowerCase();
+  return headers.some(([key]) => key.toLowerCase() === lower);
+}
+
+/** The request the host sends, from k6's (method, url, body, params). */
+function spec(method, target, body, params) {
+  params = params || {};
+  let address = target;
+  let name;
+  if (target instanceof TaggedURL) {
+    address = target.url;
+    name = target.name;
+  }
+  address = String(address);
+  const headers = [];
+  if (params.headers) for (const key in params.headers) headers.push([key, String(params.headers[key])]);
+  if (params.cookies) {
+    const pairs = Object.keys(params.cookies).map((key) => {
+      const cookie = params.cookies[key];
+      return `${key}=${cookie && typeof cookie === 'object' ? cookie.value : cookie}`;
+    });
+    if (pairs.length) headers.push(['Cookie', pairs.join('; ')]);
+  }
+  const credentials = /^(https?:\/\/)([^/@]*)@/.exec(address);
+  if (credentials) {
+    address = credentials[1] + address.slice(credentials[0].length);
+    if (!hasHeader(headers, 'authorization')) {
+      headers.push(['Authorization', `Basic ${b64encode(decodeURIComponent(credentials[2]))}`]);
+    }
+  }
+  if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer)) {
+    const hasFile = Object.keys(body).some((key) => body[key] && body[key].__file);
+    if (hasFile) {
+      body = multipart(body, headers);
+    } else {
+      body = encodeForm(body);
+      if (!hasHeader(headers, 'content-type')) headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
+    }
+  }
+  let tags = params.tags;
+  if (tags && tags.name !== undefined) {
+    name = String(tags.name);
+    tags = Object.assign({}, tags);
+    delete tags.name;
+  }
+  const responseType = params.responseType || (state.options.discardResponseBodies ? 'none' : 'text');
+  const expected = params.responseCallback !== undefined ? expectedRanges(params.responseCallback) : state.expected;
+  return {
+    method,
+    url: address,
+    headers,
+    body,
+    name,
+    tags: tagsWith(tags),
+    timeout: params.timeout === undefined ? undefined : parseDuration(params.timeout),
+    redirects: params.redirects,
+    expected,
+    discard: responseType === 'none',
+    binary: responseType === 'binary',
+  };
+}
+
+/** A parsed `Set-Cookie` header: k6's `response.cookies` entry. */
+function parseSetCookie(line) {
+  const [pair, ...attributes] = line.split(';');
+  const at = pair.indexOf('=');
+  const cookie = {
+    name: pair.slice(0, at).trim(),
+    value: pair.slice(at + 1).trim(),
+    domain: '',
+    path: '',
+    expires: '',
+    max_age: 0,
+    secure: false,
+    http_only: false,
+  };
+  for (const attribute of attributes) {
+    const [key, ...rest] = attribute.split('=');
+    const value = rest.join('=').trim();
+    switch (key.trim().toLowerCase()) {
+      case 'domain': cookie.domain = value; break;
+      case 'path': cookie.path = value; break;
+      case 'expires': cookie.expires = value; break;
+      case 'max-age': cookie.max_age = Number(value); break;
+      case 'secure': cookie.secure = true; break;
+      case 'httponly': cookie.http_only = true; break;
+    }
+  }
+  return cookie;
+}
+
+/** A GJSON-like path (`a.b.0.c`, `items.#`) into a parsed JSON value. */
+function select(value, selector) {
+  for (const part of String(selector).split('.')) {
+    if (value === null || value === undefined) return undefined;
+    value = part === '#' && Array.isArray(value) ? value.length : value[part];
+  }
+  return value;
+}
+
+class Response {
+  constructor(result, request) {
+    this.status = result.status;
+    this.status_text = result.status ? String(result.status) : '';
+    this.headers = result.headers || {};
+    this.body = result.body === undefined ? null : result.body;
+    this.url = result.url || request.url;
+    this.timings = result.timings || {
+      blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0, duration: 0,
+    };
+    this.error = result.error || '';
+    this.error_code = result.error_code || 0;
+    this.proto = result.status ? 'HTTP/1.1' : '';
+    this.request = {
+      method: request.method,
+      url: request.url,
+      headers: Object.fromEntries(request.headers.map(([key, value]) => [key, [value]])),
+      body: typeof request.body === 'string' ? request.body : '',
+    };
+  }
+
+  get cookies() {
+    const cookies = {};
+    const header = this.headers['Set-Cookie'];
+    if (header) {
+      // Joined with ', ' by the host; an Expires date holds ', ' too.
+      for (const line of header.split(/, (?=[^;=,]+=)/)) {
+        const cookie = parseSetCookie(line);
+        (cookies[cookie.name] = cookies[cookie.name] || []).push(cookie);
+      }
+    }
+    Object.defineProperty(this, 'cookies', { value: cookies });
+    return cookies;
+  }
+
+  json(selector) {
+    if (typeof this.body !== 'string') throw new Error('the response has no text body to parse as JSON');
+    const value = JSON.parse(this.body);
+    return selector === undefined ? value : select(value, selector);
+  }
+
+  html() {
+    throw new Error('response.html() is not supported by vespid: parse the body with a regular expression or JSON');
+  }
+}
+
+export function request(method, target, body, params) {
+  const request = spec(String(method).toUpperCase(), target, body, params);
+  return new Response(native.send(request), request);
+}
+
+export const get = (target, params) => request('GET', target, null, params);
+export const head = (target, params) => request('HEAD', target, null, params);
+export const options = (target, body, params) => request('OPTIONS', target, body, params);
+export const post = (target, body, params) => request('POST', target, body, params);
+export const put = (target, body, params) => request('PUT', target, body, params);
+export const patch = (target, body, params) => request('PATCH', target, body, params);
+export const del = (target, body, params) => request('DELETE', target, body, params);
+
+/** One `batch` entry in any of k6's forms. */
+function batchSpec(entry) {
+  if (typeof entry === 'string' || entry instanceof TaggedURL) return spec('GET', entry, null, undefined);
+  if (Array.isArray(entry)) {
+    const [method, target, body, params] = entry;
+    return spec(String(method).toUpperCase(), target, body, params);
+  }
+  return spec(String(entry.method || 'GET').toUpperCase(), entry.url, entry.body, entry.params);
+}
+
+export function batch(requests) {
+  const keys = Array.isArray(requests) ? null : Object.keys(requests);
+  const entries = keys ? keys.map((key) => requests[key]) : requests;
+  const specs = entries.map(batchSpec);
+  const results = native.batch(specs);
+  const responses = results.map((result, index) => new Response(result, specs[index]));
+  if (!keys) return responses;
+  const byKey = {};
+  keys.forEach((key, index) => (byKey[key] = responses[index]));
+  return byKey;
+}
+
+export default {
+  request, get, head, options, post, put, patch, del, batch, url, file, expectedStatuses, setResponseCallback,
+};

@@ -1,0 +1,44 @@
+// State the built-in modules share within one VU: the group the code runs
+// in (k6's `group` tag) and the script's options, set once it has loaded.
+import * as native from 'vespid:native';
+
+export const state = {
+  /** '' at the top level, '::outer::inner' inside groups. */
+  group: '',
+  /** The script's `options` (k6's `export const options`), or {}. */
+  options: {},
+  /** Statuses http_req_failed treats as expected, from setResponseCallback. */
+  expected: undefined,
+};
+
+/** Called by the runtime once the script's module has been evaluated. */
+export function setOptions(options) {
+  state.options = options || {};
+}
+
+/** `extra` tags (an object or undefined) plus the group tag, or undefined. */
+export function tagsWith(extra) {
+  if (!state.group) return extra;
+  const tags = { group: state.group };
+  if (extra) for (const key in extra) tags[key] = extra[key];
+  return tags;
+}
+
+/** A duration as k6 writes it (a number of ms, or '1m30s', '500ms') in ms. */
+export function parseDuration(value) {
+  if (typeof value === 'number') return value;
+  const text = String(value).trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  let total = 0;
+  let rest = text;
+  const units = { h: 3600000, m: 60000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
+  while (rest.length) {
+    const match = /^(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/.exec(rest);
+    if (!match) throw new TypeError(`invalid duration ${JSON.stringify(text)}`);
+    total += Number(match[1]) * units[match[2]];
+    rest = rest.slice(match[0].length);
+  }
+  return total;
+}
+
+export { native };

@@ -1,0 +1,97 @@
+//! The JavaScript runtime component: runs a k6-style script that the host
+//! hands over at run time (`script.source`) on QuickJS (rquickjs), so one
+//! prebuilt component serves every script. Each instance loads the script
+//! once (its init context) and keeps it across iterations; `run(task)`
+//! calls the exported function `task` (`default` unless a scenario's
+//! `exec` names another).
+
+mod loader;
+mod native;
+mod script;
+
+use std::cell::RefCell;
+
+use bindings::exports::vespid::scenario::runner::{self, Info, Task};
+use bindings::exports::vespid::scenario::script_runner;
+use script::LoadedScript;
+
+#[allow(unsafe_code)] // the generated glue between the component ABI and Rust
+mod bindings {
+    use crate::Export;
+    wit_bindgen::generate!({ path: "../../wit", world: "script-runtime" });
+    export!(Export with_types_in crate::bindings);
+}
+
+thread_local! {
+    /// The instance's script, loaded by the first call that needs it.
+    static LOADED: RefCell<Option<LoadedScript>> = const { RefCell::new(None) };
+}
+
+/// Runs `body` on the instance's script, loading it first if needed.
+fn with_script<T>(body: impl FnOnce(&mut LoadedScript) -> Result<T, String>) -> Result<T, String> {
+    LOADED.with_borrow_mut(|loaded| {
+        if loaded.is_none() {
+            *loaded = Some(LoadedScript::load()?);
+        }
+        body(loaded.as_mut().expect("loaded above"))
+    })
+}
+
+struct Export;
+
+impl runner::Guest for Export {
+    /// The script's name and its exported functions: `default` is picked
+    /// per iteration; the others only run when a scenario names them.
+    fn describe() -> Info {
+        let described = with_script(|script| Ok((script.name.clone(), script.tasks()?)));
+        let (file, functions) = described.unwrap_or_default();
+        let name = file.rsplit_once('.').map_or(file.as_str(), |(stem, _)| stem).to_string();
+        let tasks = functions
+            .into_iter()
+            .map(|function| Task { weight: u32::from(function == "default"), name: function })
+            .collect();
+        Info { name, tasks }
+    }
+
+    fn setup() -> Result<String, String> {
+        with_script(|script| {
+            if !script.exports_function("setup") {
+                return Ok(String::new());
+            }
+            Ok(script.call("setup")?.unwrap_or_default())
+        })
+    }
+
+    fn init(setup_data: String) -> Result<(), String> {
+        with_script(|script| script.set_data(&setup_data))
+    }
+
+    fn run(task: String) -> Result<(), String> {
+        with_script(|script| script.call(&task).map(drop))
+    }
+
+    fn teardown(setup_data: String) -> Result<(), String> {
+        with_script(|script| {
+            if !script.exports_function("teardown") {
+                return Ok(());
+            }
+            script.set_data(&setup_data)?;
+            script.call("teardown").map(drop)
+        })
+    }
+}
+
+impl script_runner::Guest for Export {
+    fn options() -> Result<String, String> {
+        with_script(|script| script.options())
+    }
+
+    fn handle_summary(summary: String) -> Result<Option<Vec<(String, String)>>, String> {
+        with_script(|script| {
+            if !script.exports_function("handleSummary") {
+                return Ok(None);
+            }
+            script.handle_summary(&summary).map(Some)
+        })
+    }
+}

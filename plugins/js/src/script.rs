@@ -1,0 +1,188 @@
+//! One loaded script in one instance: a QuickJS runtime and context, the
+//! globals k6 scripts expect, the evaluated main module, and calls into its
+//! exported functions with k6's data passing. Errors leave here as one line
+//! naming the file, line and column; the JavaScript stack goes to the log
+//! at debug level.
+
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Persistent, Runtime, Value};
+
+use crate::bindings::vespid::scenario::{log, script};
+use crate::loader::{ScriptLoader, ScriptResolver};
+
+/// Names a module exports that are not functions the host can run.
+const NOT_TASKS: [&str; 4] = ["options", "setup", "teardown", "handleSummary"];
+
+pub struct LoadedScript {
+    // Dropped after the context: field order matters.
+    context: Context,
+    _runtime: Runtime,
+    namespace: Persistent<Object<'static>>,
+    /// `setup`'s data, parsed once per VU (k6 hands each VU a copy).
+    data: Option<Persistent<Value<'static>>>,
+    /// The main module's name: the script's file name.
+    pub name: String,
+}
+
+impl LoadedScript {
+    /// Makes the runtime and evaluates the script's init context.
+    pub fn load() -> Result<LoadedScript, String> {
+        let source = script::source();
+        let name = source.name.rsplit(['/', '\\']).next().unwrap_or(&source.name).to_string();
+        let runtime = Runtime::new().map_err(|err| format!("cannot start QuickJS: {err}"))?;
+        runtime.set_loader(ScriptResolver, ScriptLoader);
+        let context = Context::full(&runtime).map_err(|err| format!("cannot start QuickJS: {err}"))?;
+        let namespace = context.with(|ctx| {
+            let evaluate = || -> rquickjs::Result<Persistent<Object<'static>>> {
+                Module::import(&ctx, "vespid:prelude")?.finish::<()>()?;
+                let (module, promise) = Module::declare(ctx.clone(), name.as_str(), source.text)?.eval()?;
+                promise.finish::<()>()?;
+                Ok(Persistent::save(&ctx, module.namespace()?))
+            };
+            evaluate().catch(&ctx).map_err(|err| one_line(&ctx, err))
+        })?;
+        Ok(LoadedScript { context, _runtime: runtime, namespace, data: None, name })
+    }
+
+    /// The script's `options` as JSON; "{}" without any.
+    pub fn options(&self) -> Result<String, String> {
+        self.with(|ctx, namespace| {
+            let options: Value = namespace.get("options")?;
+            if options.is_undefined() || options.is_null() {
+                return Ok("{}".to_string());
+            }
+            Ok(ctx.json_stringify(options)?.map(|s| s.to_string()).transpose()?.unwrap_or_else(|| "{}".into()))
+        })
+    }
+
+    /// The exported functions a scenario can run (`default` and named ones).
+    pub fn tasks(&self) -> Result<Vec<String>, String> {
+        self.with(|_, namespace| {
+            let mut tasks = Vec::new();
+            for prop in namespace.props::<String, Value>() {
+                let (name, value) = prop?;
+                if value.is_function() && !NOT_TASKS.contains(&name.as_str()) {
+                    tasks.push(name);
+                }
+            }
+            Ok(tasks)
+        })
+    }
+
+    /// Whether the script exports a function `name`.
+    pub fn exports_function(&self, name: &str) -> bool {
+        self.with(|_, namespace| Ok(namespace.get::<_, Value>(name)?.is_function())).unwrap_or(false)
+    }
+
+    /// Keeps `setup`'s JSON output as the data handed to each call.
+    pub fn set_data(&mut self, json: &str) -> Result<(), String> {
+        if json.is_empty() {
+            self.data = None;
+            return Ok(());
+        }
+        let data = self.context.with(|ctx| {
+            let parse = || Ok(Persistent::save(&ctx, ctx.json_parse(json)?));
+            parse().catch(&ctx).map_err(|err| one_line(&ctx, err))
+        })?;
+        self.data = Some(data);
+        Ok(())
+    }
+
+    /// Calls the exported function `name` with the setup data (awaiting it
+    /// if it is async) and returns its result as JSON, if it has one.
+    pub fn call(&self, name: &str) -> Result<Option<String>, String> {
+        self.with(|ctx, namespace| {
+            let data = match &self.data {
+                Some(data) => data.clone().restore(ctx)?,
+                None => Value::new_undefined(ctx.clone()),
+            };
+            let result = call_awaited(&namespace, name, data)?;
+            if result.is_undefined() {
+                return Ok(None);
+            }
+            ctx.json_stringify(result)?.map(|s| s.to_string()).transpose()
+        })
+    }
+
+    /// k6's `handleSummary(data)` on the summary's JSON: the (destination,
+    /// content) pairs it returns; a content that is not text is written as JSON.
+    pub fn handle_summary(&self, summary: &str) -> Result<Vec<(String, String)>, String> {
+        self.with(|ctx, namespace| {
+            let result = call_awaited(&namespace, "handleSummary", ctx.json_parse(summary)?)?;
+            let Some(outputs) = result.into_object() else {
+                return Ok(Vec::new());
+            };
+            let mut pairs = Vec::new();
+            for prop in outputs.props::<String, Value>() {
+                let (destination, content) = prop?;
+                let text = match content.as_string() {
+                    Some(text) => text.to_string()?,
+                    None => ctx.json_stringify(content)?.map(|s| s.to_string()).transpose()?.unwrap_or_default(),
+                };
+                pairs.push((destination, text));
+            }
+            Ok(pairs)
+        })
+    }
+
+    /// Runs `body` on the context with the module's namespace; an exception
+    /// becomes one line.
+    fn with<T>(&self, body: impl for<'js> FnOnce(&Ctx<'js>, Object<'js>) -> rquickjs::Result<T>) -> Result<T, String> {
+        self.context.with(|ctx| {
+            let run = || {
+                let namespace = self.namespace.clone().restore(&ctx)?;
+                body(&ctx, namespace)
+            };
+            run().catch(&ctx).map_err(|err| one_line(&ctx, err))
+        })
+    }
+}
+
+/// Calls `namespace[name](arg)` and waits for it if it returns a promise.
+fn call_awaited<'js>(namespace: &Object<'js>, name: &str, arg: Value<'js>) -> rquickjs::Result<Value<'js>> {
+    let function: Function = namespace.get(name)?;
+    let result: Value = function.call((arg,))?;
+    match result.as_promise() {
+        Some(promise) => promise.finish::<Value>(),
+        None => Ok(result),
+    }
+}
+
+/// An exception as one line, `file:line:column: Name: message`; the stack
+/// goes to the log at debug level.
+pub fn one_line(_ctx: &Ctx<'_>, err: CaughtError<'_>) -> String {
+    match err {
+        CaughtError::Exception(exception) => {
+            let message = exception.message().unwrap_or_default();
+            let kind: String = exception.get("name").unwrap_or_else(|_| "Error".into());
+            let stack = exception.stack().unwrap_or_default();
+            if !stack.trim().is_empty() {
+                log::write(log::Level::Debug, &format!("{kind}: {message}\n{}", stack.trim_end()));
+            }
+            match location(&stack) {
+                Some(at) => format!("{at}: {kind}: {message}"),
+                None => format!("{kind}: {message}"),
+            }
+        }
+        CaughtError::Value(value) => {
+            let text = value
+                .as_string()
+                .and_then(|s| s.to_string().ok())
+                .or_else(|| value.ctx().json_stringify(value.clone()).ok().flatten().and_then(|s| s.to_string().ok()))
+                .unwrap_or_else(|| format!("{value:?}"));
+            format!("uncaught {text}")
+        }
+        CaughtError::Error(err) => err.to_string(),
+    }
+}
+
+/// The first `file:line:column` of a QuickJS stack that is the user's
+/// (not a built-in module's).
+fn location(stack: &str) -> Option<String> {
+    stack.lines().find_map(|line| {
+        let line = line.trim().strip_prefix("at ")?;
+        let at = line.rsplit_once('(').map(|(_, at)| at.trim_end_matches(')')).unwrap_or(line);
+        let builtin =
+            at.starts_with("k6") || at.starts_with("vespid") || at.starts_with("jslib:") || at.starts_with('<');
+        (!builtin && at.contains(':')).then(|| at.to_string())
+    })
+}
