@@ -26,7 +26,7 @@ pub use self::log::{LogCtx, LogLevel};
 pub use self::metrics::MetricsCtx;
 pub use self::script::{Script, ScriptCtx, SharedArrays};
 pub use self::stderr::{GuestStderr, StderrMark};
-pub use self::vu::VuCtx;
+pub use self::vu::{TestAbort, VuCtx};
 use crate::bindings::Scenario;
 use crate::metrics::{ErrorLog, Recorder, Sink, names};
 
@@ -44,6 +44,8 @@ pub struct RunShared {
     pub memory_cap: usize,
     /// Print each check and each failed iteration's error as it happens (`vespid dev`).
     pub live: bool,
+    /// Set when a plugin stops the test (k6's `exec.test.abort()`).
+    pub abort: TestAbort,
 }
 
 impl RunShared {
@@ -64,6 +66,7 @@ impl RunShared {
             log_level,
             memory_cap,
             live,
+            abort: TestAbort::default(),
         }))
     }
 

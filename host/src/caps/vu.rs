@@ -1,8 +1,11 @@
 //! The WIT `vu` interface: the VU's id and iteration, the scenario name,
-//! the run-supplied env (never the host's) and host-side sleep.
+//! the run-supplied env (never the host's), host-side sleep, and a test
+//! aborted from inside.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::bindings::vu::Host;
 
@@ -71,5 +74,30 @@ impl Host for VuState {
             self.clock.resume();
         }
         Ok(())
+    }
+
+    fn abort_test(&mut self, reason: String) -> wasmtime::Result<()> {
+        self.vu.shared.run.abort.abort(reason);
+        Ok(())
+    }
+}
+
+/// A test stopped from inside by a plugin (k6's `exec.test.abort()`): the
+/// first reason given, and the token the run watches.
+#[derive(Debug, Default)]
+pub struct TestAbort {
+    reason: OnceLock<String>,
+    pub token: CancellationToken,
+}
+
+impl TestAbort {
+    pub fn abort(&self, reason: String) {
+        let _ = self.reason.set(reason);
+        self.token.cancel();
+    }
+
+    /// Why the test was aborted, if it was.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.get().map(String::as_str)
     }
 }

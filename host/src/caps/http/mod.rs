@@ -251,6 +251,39 @@ impl Host for VuState {
         self.clock.resume();
         Ok(responses)
     }
+
+    fn cookies_for(&mut self, url: String) -> wasmtime::Result<Vec<(String, String)>> {
+        let Ok(url) = url::Url::parse(&url) else { return Ok(Vec::new()) };
+        let jar = self.http.0.jar.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(jar.get_request_values(&url).map(|(name, value)| (name.to_string(), value.to_string())).collect())
+    }
+
+    fn set_cookie(&mut self, url: String, set_cookie: String) -> wasmtime::Result<Result<(), String>> {
+        let parsed = match url::Url::parse(&url) {
+            Ok(parsed) => parsed,
+            Err(err) => return Ok(Err(format!("invalid URL {url:?}: {err}"))),
+        };
+        let mut jar = self.http.0.jar.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(jar
+            .parse(&set_cookie, &parsed)
+            .map(drop)
+            .map_err(|err| format!("cookie {set_cookie:?} refused for {url}: {err}")))
+    }
+
+    fn clear_cookies(&mut self, url: String, name: Option<String>) -> wasmtime::Result<()> {
+        let Ok(url) = url::Url::parse(&url) else { return Ok(()) };
+        let mut jar = self.http.0.jar.lock().unwrap_or_else(|e| e.into_inner());
+        let doomed: Vec<(String, String, String)> = jar
+            .matches(&url)
+            .into_iter()
+            .filter(|cookie| name.as_deref().is_none_or(|name| cookie.name() == name))
+            .map(|cookie| (String::from(&cookie.domain), String::from(&cookie.path), cookie.name().to_string()))
+            .collect();
+        for (domain, path, name) in doomed {
+            jar.remove(&domain, &path, &name);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
