@@ -155,7 +155,8 @@ fn crate_name(path: &Path) -> Result<String, DevError> {
 
 /// The run `vespid dev` makes of `plugin`: `--vus` VUs looping at `--pace`
 /// for `--duration`, reloaded on change, every request, check and error printed.
-fn plan(args: &DevArgs, plugin: PathBuf) -> Result<Plan, Error> {
+/// A script's own options (thresholds, shared arrays) apply under these.
+async fn plan(args: &DevArgs, plugin: PathBuf) -> Result<Plan, Error> {
     let overrides = Overrides {
         target: plugin,
         vus: Some(args.vus),
@@ -166,7 +167,7 @@ fn plan(args: &DevArgs, plugin: PathBuf) -> Result<Plan, Error> {
         watch: true,
         ..Overrides::default()
     };
-    let mut plan = Plan::from_args(&overrides)?;
+    let mut plan = run::plan(&overrides).await?;
     for scenario in &mut plan.scenarios {
         scenario.think_time = ThinkTime::Pacing(args.pace);
     }
@@ -181,7 +182,7 @@ pub async fn run(args: &DevArgs, interrupt: CancellationToken) -> Result<Finishe
         return Err(DevError::RunFile(args.target.clone()).into());
     }
     let Some(source) = Source::of(args)? else {
-        return run::run(plan(args, args.target.clone())?, interrupt).await;
+        return run::run(plan(args, args.target.clone()).await?, interrupt).await;
     };
     tokio::select! {
         biased;
@@ -189,7 +190,7 @@ pub async fn run(args: &DevArgs, interrupt: CancellationToken) -> Result<Finishe
         _ = interrupt.cancelled() => return Err(Error::Interrupted),
         built = source.build() => built?,
     }
-    let plan = plan(args, source.artifact.clone())?;
+    let plan = plan(args, source.artifact.clone()).await?;
     let rebuilding = source.watch()?;
     let finished = run::run(plan, interrupt).await;
     rebuilding.abort();
