@@ -14,7 +14,10 @@ const JS_TOOLS: [(&str, &str); 3] = [
 ];
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host lives in the workspace").to_path_buf();
+    // Read when the script runs, not when it is compiled: a build script
+    // reused from another checkout's target folder must build this one's runtime.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| fail("cargo sets CARGO_MANIFEST_DIR"));
+    let root = Path::new(&manifest_dir).parent().expect("host lives in the workspace").to_path_buf();
     for watched in ["plugins/js/src", "plugins/js/Cargo.toml", "wit", ".cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }

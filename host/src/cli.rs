@@ -11,6 +11,7 @@ use crate::caps::{CookieJarScope, DnsOptions, HttpDebug, LogLevel};
 use crate::config::{Overrides, parse_duration, parse_key_value, parse_size, parse_stage};
 use crate::exec::Segment;
 use crate::output::{ExportFormat, OutputSpec};
+use crate::scaffold::Lang;
 
 /// Load and integration tests whose scenarios are WebAssembly components.
 #[derive(Debug, Parser)]
@@ -321,8 +322,12 @@ pub struct DevArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The plugin file.
+    /// The plugin file, or a script (.js) whose options to resolve.
     pub plugin: PathBuf,
+
+    /// A value a script reads as __ENV while it loads (repeatable): KEY=VALUE.
+    #[arg(short = 'e', long = "env", value_parser = parse_key_value)]
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args)]
@@ -352,6 +357,10 @@ pub struct NewArgs {
     /// The vespid-sdk crate to depend on (default: sdk/rust of the sources this vespid was built from).
     #[arg(long, value_name = "PATH")]
     pub sdk_path: Option<PathBuf>,
+
+    /// The project's language: a Rust crate, or a k6-style script.js.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub lang: Lang,
 }
 
 #[cfg(test)]

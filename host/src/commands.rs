@@ -8,13 +8,15 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::bindings::runner::Info;
 use crate::cli::{Cli, Command, ControlArgs, DemoTargetArgs, DevArgs, InspectArgs, NewArgs, RunArgs};
 use crate::client::{self, Client};
-use crate::config::DEFAULT_VU_MEMORY;
+use crate::config::{DEFAULT_VU_MEMORY, Overrides, options_json};
 use crate::demo_target::{DemoTarget, Protocol};
-use crate::plugin::{EngineOptions, Plugin, build_engine};
+use crate::plugin::{EngineOptions, Language, Plugin, build_engine};
 use crate::run::Finished;
 use crate::run::control::StatusPatch;
+use crate::scaffold::Lang;
 use crate::{Error, dev, exec, run, scaffold};
 
 /// Runs one parsed command line.
@@ -72,13 +74,17 @@ async fn dev_command(args: &DevArgs) -> Result<(), Error> {
 }
 
 /// How a run that made its report ends the command: its first failure,
-/// the interrupt, an abortOnFail threshold, then failed thresholds.
+/// the interrupt, a plugin aborting the test, an abortOnFail threshold,
+/// then failed thresholds.
 fn ended(finished: Finished) -> Result<(), Error> {
     if let Some(failure) = finished.failure {
         return Err(failure);
     }
     if finished.interrupted {
         return Err(Error::Interrupted);
+    }
+    if let Some(reason) = finished.test_aborted {
+        return Err(Error::TestAborted(reason));
     }
     if let Some(threshold) = finished.aborted_by {
         return Err(Error::ThresholdAborted(threshold));
@@ -136,22 +142,46 @@ async fn validate(args: &RunArgs) -> Result<(), Error> {
 }
 
 async fn inspect(args: &InspectArgs) -> Result<(), Error> {
+    if Language::of(&args.plugin).is_some() {
+        return inspect_script(args).await;
+    }
     crate::config::existing_file(&args.plugin)?;
     let engine = build_engine(EngineOptions { max_instances: 1, cache: true, memory: DEFAULT_VU_MEMORY })?;
     let plugin = Arc::new(Plugin::load(&args.plugin, &engine)?);
     let info = exec::describe(&engine, &plugin).await.map_err(Error::Setup)?;
+    print_plugin(args, &plugin, &info, &format!("vespid:scenario/scenario@{}", plugin.wit_version));
+    println!("imports: {}", plugin.imports.join(", "));
+    Ok(())
+}
+
+/// `vespid inspect script.js`: the script loaded for its options, not run;
+/// its exported functions, and the options as vespid resolved them (k6
+/// names, as `k6 inspect` prints them) after the options it ignores.
+async fn inspect_script(args: &InspectArgs) -> Result<(), Error> {
+    let overrides = Overrides { target: args.plugin.clone(), env: args.env.clone(), ..Overrides::default() };
+    let loaded = run::load_script(&overrides).await?;
+    let info = exec::describe(&loaded.engine, &loaded.plugin).await.map_err(Error::Script)?;
+    print_plugin(args, &loaded.plugin, &info, "vespid:scenario/script-runtime (the built-in JavaScript runtime)");
+    for warning in &loaded.warnings {
+        println!("warning: {warning}");
+    }
+    let options = options_json(&loaded.plan, &info.name);
+    println!("options:\n{}", serde_json::to_string_pretty(&options).unwrap_or_default());
+    Ok(())
+}
+
+/// The lines every plugin gets: its file, name, version, world and tasks.
+fn print_plugin(args: &InspectArgs, plugin: &Plugin, info: &Info, world: &str) {
     println!("plugin:  {}", args.plugin.display());
     println!("name:    {}", info.name);
     println!("version: {} (the plugin_version tag of its samples)", plugin.version);
-    println!("world:   vespid:scenario/scenario@{}", plugin.wit_version);
+    println!("world:   {world}");
     if info.tasks.is_empty() {
         println!("tasks:   default");
     } else {
         let tasks: Vec<String> = info.tasks.iter().map(|t| format!("{} (weight {})", t.name, t.weight)).collect();
         println!("tasks:   {}", tasks.join(", "));
     }
-    println!("imports: {}", plugin.imports.join(", "));
-    Ok(())
 }
 
 async fn demo_target(args: &DemoTargetArgs) -> Result<(), Error> {
@@ -170,7 +200,7 @@ async fn demo_target(args: &DemoTargetArgs) -> Result<(), Error> {
 }
 
 fn new_project(args: &NewArgs) -> Result<(), Error> {
-    let created = scaffold::create(&args.name, &args.dir, args.sdk_path.as_deref())?;
+    let created = scaffold::create(&args.name, &args.dir, args.sdk_path.as_deref(), args.lang)?;
     let root = created.root.display();
     println!("created {root}:");
     for file in &created.files {
@@ -179,9 +209,17 @@ fn new_project(args: &NewArgs) -> Result<(), Error> {
     println!();
     println!("next:");
     println!("  cd {root}");
-    println!("  cargo build --target wasm32-wasip2 --release");
-    println!("  vespid demo-target        # in another terminal");
-    println!("  vespid run vespid.toml");
-    println!("  vespid dev .              # while you write it: rebuilt and reloaded on every save");
+    match args.lang {
+        Lang::Rust => {
+            println!("  cargo build --target wasm32-wasip2 --release");
+            println!("  vespid demo-target        # in another terminal");
+            println!("  vespid run vespid.toml");
+            println!("  vespid dev .              # while you write it: rebuilt and reloaded on every save");
+        }
+        Lang::Js => {
+            println!("  vespid demo-target        # in another terminal");
+            println!("  vespid run script.js");
+        }
+    }
     Ok(())
 }

@@ -39,6 +39,9 @@ pub enum ExitCode {
     /// A script could not load: a syntax error, an unknown module, an
     /// exception in its init context (k6's ScriptException code).
     ScriptError = 107,
+    /// A plugin stopped the test from inside (k6's `exec.test.abort()`,
+    /// k6's ScriptAborted code).
+    ScriptAborted = 108,
 }
 
 /// Everything that can stop a `vespid` command.
@@ -84,6 +87,9 @@ pub enum Error {
     ThresholdsFailed(String),
     #[error("the run was aborted: threshold {0} failed (abortOnFail)")]
     ThresholdAborted(String),
+    /// A plugin called `vu.abort-test` (k6's `exec.test.abort()`).
+    #[error("{}", crate::caps::TestAbort::describe(.0))]
+    TestAborted(String),
 }
 
 impl Error {
@@ -110,6 +116,7 @@ impl Error {
             Error::Setup(_) | Error::Write { .. } | Error::Runtime(_) | Error::Task(_) => ExitCode::RuntimeFailure,
             Error::ThresholdsFailed(_) => ExitCode::ThresholdsFailed,
             Error::ThresholdAborted(_) => ExitCode::ThresholdAborted,
+            Error::TestAborted(_) => ExitCode::ScriptAborted,
         }
     }
 }

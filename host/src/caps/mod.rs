@@ -16,6 +16,7 @@ mod vu;
 
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -57,6 +58,7 @@ impl RunShared {
         data: DataSets,
         sink: Arc<Sink>,
         live: bool,
+        stop: CancellationToken,
     ) -> Result<Arc<RunShared>, HttpSetupError> {
         Ok(Arc::new(RunShared {
             http: Arc::new(HttpShared::new(http)?),
@@ -66,7 +68,7 @@ impl RunShared {
             log_level,
             memory_cap,
             live,
-            abort: TestAbort::default(),
+            abort: TestAbort::new(stop),
         }))
     }
 
@@ -111,6 +113,7 @@ impl ScenarioShared {
             DataSets::default(),
             Arc::new(Sink::new()),
             false,
+            CancellationToken::new(),
         )?;
         Ok(ScenarioShared::new(&run, "", &[], &[]))
     }

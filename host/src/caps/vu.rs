@@ -83,21 +83,38 @@ impl Host for VuState {
 }
 
 /// A test stopped from inside by a plugin (k6's `exec.test.abort()`): the
-/// first reason given, and the token the run watches.
-#[derive(Debug, Default)]
+/// first reason given, and the run's stop token, which it cancels as an
+/// abortOnFail threshold does.
+#[derive(Debug)]
 pub struct TestAbort {
     reason: OnceLock<String>,
-    pub token: CancellationToken,
+    stop: CancellationToken,
 }
 
 impl TestAbort {
+    /// Aborting cancels `stop`.
+    pub fn new(stop: CancellationToken) -> Self {
+        TestAbort { reason: OnceLock::new(), stop }
+    }
+
+    /// Stops the run for `reason`; only the first reason counts.
     pub fn abort(&self, reason: String) {
-        let _ = self.reason.set(reason);
-        self.token.cancel();
+        if self.reason.set(reason).is_ok() {
+            eprintln!("{}: stopping the run", TestAbort::describe(self.reason().unwrap_or_default()));
+        }
+        self.stop.cancel();
     }
 
     /// Why the test was aborted, if it was.
     pub fn reason(&self) -> Option<&str> {
         self.reason.get().map(String::as_str)
+    }
+
+    /// The line that tells a test was aborted for `reason` (which may be empty).
+    pub fn describe(reason: &str) -> String {
+        match reason {
+            "" => "test aborted".to_string(),
+            reason => format!("test aborted: {reason}"),
+        }
     }
 }

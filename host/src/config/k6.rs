@@ -1,14 +1,17 @@
 //! A script's k6 `options` (its `export const options`, as JSON) turned
 //! into the run file they mean, so a script is checked and planned exactly
 //! like `vespid.toml` and flags override it the same way. Options vespid
-//! does not support are named in warnings, never dropped silently.
+//! does not support are named in warnings, never dropped silently. And
+//! back: a plan as the k6 options it resolved to (`vespid inspect`).
 
 use std::path::Path;
+use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-use super::ConfigError;
 use super::file::Source;
+use super::{ConfigError, Plan, TaskChoice};
+use crate::exec::{ExecutorPlan, Ramp};
 
 /// k6 option names and their run-file keys, at the top level.
 const TOP_LEVEL: &[(&str, &str)] = &[
@@ -251,4 +254,90 @@ pub fn k6_name(run_key: &str) -> &str {
                 .map(|(_, k6)| *k6)
         })
         .unwrap_or(run_key)
+}
+
+/// The options `plan` resolved to, in k6's names (as `k6 inspect` prints
+/// them): every scenario with its executor, start, graceful stop, `exec`,
+/// env and tags; the thresholds; the setup and teardown timeouts.
+/// `default_name` names a scenario the plan leaves unnamed.
+pub fn options_json(plan: &Plan, default_name: &str) -> Value {
+    let mut scenarios = Map::new();
+    for scenario in &plan.scenarios {
+        let mut entry = executor_json(&scenario.executor);
+        entry["startTime"] = json!(duration_text(scenario.start_time));
+        entry["gracefulStop"] = json!(duration_text(scenario.graceful_stop));
+        match &scenario.tasks {
+            TaskChoice::All => {}
+            TaskChoice::Only(tasks) => entry["exec"] = json!(tasks.join(",")),
+            TaskChoice::Weights(weights) => {
+                entry["exec"] = json!(weights.iter().map(|(task, _)| task.as_str()).collect::<Vec<_>>().join(","))
+            }
+        }
+        entry["env"] = Value::Object(scenario.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect());
+        entry["tags"] = Value::Object(scenario.tags.iter().map(|(k, v)| (k.clone(), json!(v))).collect());
+        scenarios.insert(scenario.name.clone().unwrap_or_else(|| default_name.to_string()), entry);
+    }
+    let mut thresholds = Map::new();
+    for threshold in &plan.thresholds {
+        let spec = match threshold.abort_on_fail {
+            false => json!(threshold.expression),
+            true => json!({
+                "threshold": threshold.expression,
+                "abortOnFail": true,
+                "delayAbortEval": duration_text(threshold.delay_abort_eval),
+            }),
+        };
+        let list = thresholds.entry(threshold.series_name()).or_insert_with(|| json!([]));
+        if let Value::Array(list) = list {
+            list.push(spec);
+        }
+    }
+    json!({
+        "scenarios": scenarios,
+        "thresholds": thresholds,
+        "setupTimeout": duration_text(plan.limits.setup_timeout),
+        "teardownTimeout": duration_text(plan.limits.teardown_timeout),
+    })
+}
+
+/// An executor and its own options, in k6's names; rates per second.
+fn executor_json(executor: &ExecutorPlan) -> Value {
+    let stages = |ramp: &Ramp| {
+        let stage = |s: &crate::exec::Stage| json!({ "duration": duration_text(s.duration), "target": s.target });
+        ramp.stages.iter().map(stage).collect::<Vec<_>>()
+    };
+    let mut entry = match executor {
+        ExecutorPlan::ConstantVus { vus, duration } => json!({ "vus": vus, "duration": duration_text(*duration) }),
+        ExecutorPlan::RampingVus { ramp, graceful_ramp_down } => json!({
+            "startVUs": ramp.start,
+            "stages": stages(ramp),
+            "gracefulRampDown": duration_text(*graceful_ramp_down),
+        }),
+        ExecutorPlan::PerVuIterations { vus, iterations, max_duration } => {
+            json!({ "vus": vus, "iterations": iterations, "maxDuration": duration_text(*max_duration) })
+        }
+        ExecutorPlan::SharedIterations { vus, iterations, max_duration } => {
+            json!({ "vus": vus, "iterations": iterations, "maxDuration": duration_text(*max_duration) })
+        }
+        ExecutorPlan::ConstantArrivalRate { per_second, duration, pre_allocated_vus, max_vus } => json!({
+            "rate": per_second,
+            "timeUnit": "1s",
+            "duration": duration_text(*duration),
+            "preAllocatedVUs": pre_allocated_vus,
+            "maxVUs": max_vus,
+        }),
+        ExecutorPlan::RampingArrivalRate { ramp, pre_allocated_vus, max_vus } => json!({
+            "startRate": ramp.start,
+            "timeUnit": "1s",
+            "stages": stages(ramp),
+            "preAllocatedVUs": pre_allocated_vus,
+            "maxVUs": max_vus,
+        }),
+    };
+    entry["executor"] = json!(executor.name());
+    entry
+}
+
+fn duration_text(duration: Duration) -> String {
+    humantime::format_duration(duration).to_string()
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use self::file::ThresholdSpec;
 use self::file::{RunFile, Source};
+pub use self::k6::options_json;
 pub use self::options::{ControlOptions, DEFAULT_CONTROL_ADDRESS, parse_control_address};
 use self::options::{control_options, http_options, metric_limits};
 use self::scenario::{duration, existing_plugin, pairs, scenario_from_file};

@@ -281,6 +281,10 @@ impl VuRunner {
             Ok(()) => self.run_task().await,
             Err(err) => Err(err),
         };
+        // The iteration that aborted the test threw to stop there: it is cut, not failed.
+        if outcome.is_err() && ctx.factory.shared.run.abort.reason().is_some() {
+            return self.interrupted(true);
+        }
         let failed = outcome.is_err();
         if let Err(err) = outcome {
             ctx.factory.shared.run.iteration_failed(self.id, self.iteration, &err.to_string());
@@ -325,7 +329,8 @@ impl VuRunner {
         self.code = code;
     }
 
-    /// An iteration was cut short (graceful stop over, hard stop, Ctrl-C):
+    /// An iteration was cut short (graceful stop over, hard stop, Ctrl-C,
+    /// the test aborted from inside it):
     /// it is counted as interrupted, and its instance, whose state is
     /// unknown, is dropped, so a later iteration starts a fresh one.
     fn interrupted<T>(&mut self, end: T) -> T {

@@ -1,34 +1,21 @@
 //! `--summary-export`: the end-of-test aggregates as JSON, in the schema
 //! documented in docs/summary-export.md (k6's `metrics` layout: every
 //! metric with its `type`, `contains` and `values`, plus each threshold's
-//! verdict on the metric or submetric it judged).
+//! verdict on the metric or submetric it judged). The `metrics` object is
+//! also the one of k6's handleSummary data.
 
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
 use super::Report;
+use super::export_k6::k6_shows;
 use crate::Error;
 use crate::bindings::WIT_VERSION;
 use crate::metrics::{MetricKind, Registry, Threshold, Unit};
 
 /// The summary export document.
 pub fn export_json(report: &Report, registry: &Registry) -> Value {
-    let mut metrics = Map::new();
-    for line in report.metric_lines(registry) {
-        let entry = metric_entry(line.summary.kind(), line.unit, line.summary.values(report.elapsed));
-        metrics.insert(line.name, entry);
-    }
-    for outcome in &report.thresholds {
-        let threshold = &outcome.threshold;
-        let entry = metrics.entry(threshold.series_name()).or_insert_with(|| series_entry(threshold, report, registry));
-        let mut verdict = json!({ "ok": outcome.passed, "observed": outcome.observed });
-        if let Some(note) = &outcome.note {
-            verdict["note"] = json!(note);
-        }
-        // Indexing a missing key of an object inserts it.
-        entry["thresholds"][threshold.expression.as_str()] = verdict;
-    }
     let checks: Vec<Value> = report
         .checks()
         .into_iter()
@@ -45,7 +32,7 @@ pub fn export_json(report: &Report, registry: &Registry) -> Value {
         "vus_max": report.vus_max,
         "test_run_duration_ms": report.elapsed.as_secs_f64() * 1000.0,
         "vus_ready_ms": report.vus_ready.as_secs_f64() * 1000.0,
-        "metrics": metrics,
+        "metrics": metrics_object(report, registry, Detail::Vespid),
         "checks": checks,
         "errors": errors,
         "plugin_versions": report.versions,
@@ -53,22 +40,60 @@ pub fn export_json(report: &Report, registry: &Registry) -> Value {
     })
 }
 
+/// How much the `metrics` object holds: Vespid's export adds each trend's
+/// `count` and `p(99)` and each threshold's observed value; k6's
+/// handleSummary data has its default summaryTrendStats and `ok` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Detail {
+    Vespid,
+    K6,
+}
+
+/// k6's handleSummary `metrics` object: every metric with samples, and each
+/// threshold's verdict on the metric or submetric it judged.
+pub(super) fn metrics_object(report: &Report, registry: &Registry, detail: Detail) -> Map<String, Value> {
+    let mut metrics = Map::new();
+    for line in report.metric_lines(registry) {
+        let entry = metric_entry(line.summary.kind(), line.unit, line.summary.values(report.elapsed), detail);
+        metrics.insert(line.name, entry);
+    }
+    for outcome in &report.thresholds {
+        let threshold = &outcome.threshold;
+        let entry =
+            metrics.entry(threshold.series_name()).or_insert_with(|| series_entry(threshold, report, registry, detail));
+        let mut verdict = json!({ "ok": outcome.passed });
+        if detail == Detail::Vespid {
+            verdict["observed"] = json!(outcome.observed);
+            if let Some(note) = &outcome.note {
+                verdict["note"] = json!(note);
+            }
+        }
+        // Indexing a missing key of an object inserts it.
+        entry["thresholds"][threshold.expression.as_str()] = verdict;
+    }
+    metrics
+}
+
 /// One metric's entry: k6's `type`, `contains` and `values`.
-fn metric_entry(kind: MetricKind, unit: Unit, values: Vec<(&str, f64)>) -> Value {
-    let values: Map<String, Value> = values.into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+fn metric_entry(kind: MetricKind, unit: Unit, values: Vec<(&str, f64)>, detail: Detail) -> Value {
+    let values: Map<String, Value> = values
+        .into_iter()
+        .filter(|(key, _)| detail == Detail::Vespid || k6_shows(kind, key))
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
     json!({ "type": kind.as_str(), "contains": unit.as_str(), "values": values })
 }
 
 /// The entry of a threshold's series that is not a whole metric with
 /// samples: a submetric, or a metric that got none (empty `values`, and no
 /// `type` or `contains` when it was never registered).
-fn series_entry(threshold: &Threshold, report: &Report, registry: &Registry) -> Value {
+fn series_entry(threshold: &Threshold, report: &Report, registry: &Registry, detail: Detail) -> Value {
     let Some(id) = registry.lookup(&threshold.metric) else {
         return json!({ "values": {} });
     };
     let (_, unit) = registry.describe(id);
     let values = threshold.series(&report.aggregate, registry).map(|agg| agg.values(report.elapsed));
-    metric_entry(id.kind(), unit, values.unwrap_or_default())
+    metric_entry(id.kind(), unit, values.unwrap_or_default(), detail)
 }
 
 /// The layout of the summary export.

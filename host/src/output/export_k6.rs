@@ -9,10 +9,16 @@ use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 
 use super::Report;
-use crate::metrics::{Agg, Registry};
+use crate::metrics::{Agg, MetricKind, Registry};
 
 /// k6's default `summaryTrendStats`.
-const TREND_STATS: [&str; 6] = ["avg", "min", "med", "max", "p(90)", "p(95)"];
+pub(super) const TREND_STATS: [&str; 6] = ["avg", "min", "med", "max", "p(90)", "p(95)"];
+
+/// Whether k6 shows value `key` of a metric of `kind`: a trend shows only
+/// its summaryTrendStats.
+pub(super) fn k6_shows(kind: MetricKind, key: &str) -> bool {
+    kind != MetricKind::Trend || TREND_STATS.contains(&key)
+}
 
 /// The export document in k6's layout.
 pub fn export_k6_json(report: &Report, registry: &Registry) -> Value {
@@ -28,28 +34,24 @@ pub fn export_k6_json(report: &Report, registry: &Registry) -> Value {
         // k6 writes whether the threshold failed.
         entry["thresholds"][threshold.expression.as_str()] = json!(!outcome.passed);
     }
-    let checks: Map<String, Value> = report
-        .checks()
-        .into_iter()
-        .map(|(name, passes, fails)| {
-            let path = format!("::{name}");
-            let check = json!({ "name": name, "path": path, "id": id(&path), "passes": passes, "fails": fails });
-            (name, check)
-        })
-        .collect();
+    let checks: Map<String, Value> =
+        report.checks().into_iter().map(|(name, passes, fails)| (name.clone(), check(&name, passes, fails))).collect();
     json!({
         "root_group": { "name": "", "path": "", "id": id(""), "groups": {}, "checks": checks },
         "metrics": metrics,
     })
 }
 
+/// A check of the root group, as k6 describes it.
+pub(super) fn check(name: &str, passes: u64, fails: u64) -> Value {
+    let path = format!("::{name}");
+    json!({ "name": name, "path": path, "id": id(&path), "passes": passes, "fails": fails })
+}
+
 /// One metric's values, flat, under k6's keys.
 fn values(agg: &Agg, report: &Report) -> Value {
     let all = agg.values(report.elapsed);
-    let keep = |key: &str| match agg {
-        Agg::Trend(_) => TREND_STATS.contains(&key),
-        _ => true,
-    };
+    let keep = |key: &str| k6_shows(agg.kind(), key);
     let renamed = |key: &'static str| match (agg, key) {
         (Agg::Rate { .. }, "rate") => "value",
         _ => key,
@@ -60,7 +62,7 @@ fn values(agg: &Agg, report: &Report) -> Value {
 }
 
 /// k6's group and check ids: the MD5 of the path, in hex.
-fn id(path: &str) -> String {
+pub(super) fn id(path: &str) -> String {
     Md5::digest(path.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

@@ -1,11 +1,13 @@
 //! What a run shows and writes: the live progress line, the end-of-test
 //! summary (text, like k6's), the summary export (JSON), JUnit XML of the
-//! thresholds and checks, and the `--out` outputs that stream every point.
+//! thresholds and checks, the `--out` outputs that stream every point, and
+//! k6's handleSummary data and the files a script writes from it.
 //! It reads the aggregate and drained points; it never records samples.
 
 mod changes;
 mod export;
 mod export_k6;
+mod handle_summary;
 mod junit;
 mod progress;
 mod spec;
@@ -19,6 +21,7 @@ use std::time::Duration;
 pub use changes::{Action, Change, ChangeLog, VersionRun};
 pub use export::{ExportFormat, export_json};
 pub use export_k6::export_k6_json;
+pub use handle_summary::{handle_summary_data, write_handled};
 pub use junit::junit_xml;
 pub use progress::{Goal, Progress};
 pub use spec::OutputSpec;
@@ -61,11 +64,14 @@ impl Outputs {
         self.stream.sender()
     }
 
-    /// Prints the summary, then writes the export and the JUnit files and
-    /// closes the streamed outputs. Every output is attempted; the first
-    /// failure is returned.
-    pub fn finish(self, report: &Report, registry: &Registry) -> Result<(), Error> {
-        print!("{}", render_summary(report, registry));
+    /// Prints the summary (unless a script's handleSummary replaces it:
+    /// `text_summary` false), then writes the export and the JUnit files
+    /// and closes the streamed outputs. Every output is attempted; the
+    /// first failure is returned.
+    pub fn finish(self, report: &Report, registry: &Registry, text_summary: bool) -> Result<(), Error> {
+        if text_summary {
+            print!("{}", render_summary(report, registry));
+        }
         let mut results = Vec::new();
         if let Some((path, format)) = &self.summary_export {
             results.push(write_export(report, registry, path, *format));
@@ -99,6 +105,9 @@ pub struct Report {
     pub versions: Vec<VersionRun>,
     /// What was changed while the run went (reloads, pauses, scaling).
     pub changes: Vec<Change>,
+    /// Why the run stopped before its end, when a plugin aborted the test
+    /// or an abortOnFail threshold failed, in one line.
+    pub aborted: Option<String>,
 }
 
 /// One scenario as it ran.
@@ -210,6 +219,7 @@ pub(crate) fn test_report() -> (crate::metrics::Sink, Report) {
         vus_ready: Duration::from_millis(3),
         vus_initialised: 2,
         thresholds: outcomes,
+        aborted: None,
     };
     (sink, report)
 }

@@ -24,6 +24,9 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
     for scenario in &report.scenarios {
         let _ = writeln!(out, "  * {}: {} ({})", scenario.name, scenario.description, scenario.executor);
     }
+    if let Some(aborted) = &report.aborted {
+        let _ = writeln!(out, "  {aborted}");
+    }
     render_changes(&mut out, report);
     out.push('\n');
     let _ = writeln!(

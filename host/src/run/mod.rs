@@ -22,15 +22,17 @@ use wasmtime::Engine;
 use self::collector::{Collector, Watch};
 use self::control::{ControlServer, Steering};
 pub use self::reload::{Reloaded, Reloader, Target, resolve_tasks};
-pub use self::script::plan;
+pub use self::script::{LoadedScript, load_script, plan};
 use crate::bindings::runner::Info;
-use crate::caps::{DataSets, RunShared, ScenarioShared};
+use crate::caps::{DataSets, RunShared, ScenarioShared, TestAbort};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
 use crate::exec::{
     ExecCtx, Instance, Live, ScenarioCode, TestClock, VuError, VuFactory, describe, prepare, run_executor,
 };
-use crate::metrics::{Aggregate, Sink, evaluate};
-use crate::output::{ChangeLog, Goal, OutputSpec, Outputs, Progress, Report, ScenarioReport};
+use crate::metrics::{Aggregate, Registry, Sink, evaluate};
+use crate::output::{
+    ChangeLog, Goal, OutputSpec, Outputs, Progress, Report, ScenarioReport, handle_summary_data, write_handled,
+};
 use crate::plugin::{EngineOptions, EpochTicker, FileWatcher, Plugin, build_engine};
 use crate::{Error, limits};
 
@@ -40,6 +42,8 @@ pub struct Finished {
     pub sink: Arc<Sink>,
     /// The abortOnFail threshold that stopped the run early, if one did.
     pub aborted_by: Option<String>,
+    /// Why a plugin aborted the test (k6's `exec.test.abort()`), if one did.
+    pub test_aborted: Option<String>,
     /// The run was interrupted (Ctrl-C) before its end.
     pub interrupted: bool,
     /// What went wrong after the report was made (an output could not be
@@ -111,6 +115,9 @@ pub async fn validate(plan: &Plan) -> Result<Vec<String>, Error> {
 /// command at once; from setup on, the run skips to teardown and still
 /// writes its summary and outputs.
 pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, Error> {
+    // Ctrl-C, an abortOnFail threshold and a plugin aborting the test all
+    // end the run through `stop`; only Ctrl-C cancels `interrupt`.
+    let stop = interrupt.child_token();
     let vus_max = plan.max_vus();
     let capacity = plan.vus_capacity();
     limits::ensure_room_for(capacity, plan.http.batch_per_host)?;
@@ -118,7 +125,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     // VUs (with room for live scale-ups), one setup instance per scenario,
     // and one more for a reload's probe or a teardown on a newer version.
     let load = Plugins::load(&plan, capacity + plan.scenarios.len() as u32 + 1);
-    let plugins = until_interrupted(&interrupt, load).await.ok_or(Error::Interrupted)??;
+    let plugins = until_interrupted(&stop, load).await.ok_or(Error::Interrupted)??;
     let resolved = plan.scenarios.iter().map(|s| plugins.resolve(s)).collect::<Result<Vec<_>, _>>()?;
     let sources = plan.data.clone();
     let shared = std::mem::take(&mut *plan.shared_arrays.lock().unwrap_or_else(|poison| poison.into_inner()));
@@ -129,7 +136,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         }
         Ok::<_, crate::caps::DataError>(sets)
     });
-    let data = until_interrupted(&interrupt, load)
+    let data = until_interrupted(&stop, load)
         .await
         .ok_or(Error::Interrupted)?
         .map_err(|err| Error::Runtime(format!("data loading stopped: {err}")))?
@@ -137,7 +144,8 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let _ticker = EpochTicker::start(&plugins.engine);
     let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
     let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() }.with_limits(plan.metric_limits));
-    let run = RunShared::new(plan.http.clone(), plan.log_level, plan.vu_memory, data, sink.clone(), plan.live)?;
+    let (http, memory) = (plan.http.clone(), plan.vu_memory);
+    let run = RunShared::new(http, plan.log_level, memory, data, sink.clone(), plan.live, stop.clone())?;
     // From here on, every ending writes the outputs.
     let export = plan.summary_export.clone().map(|path| (path, plan.summary_export_format));
     let outputs = Outputs::start(&plan.outputs, export, sink.clone())?;
@@ -164,10 +172,13 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             let data = vu.setup().await?;
             Ok::<_, VuError>((vu, data))
         };
-        match until_interrupted(&interrupt, setup).await {
+        match until_interrupted(&stop, setup).await {
             Some(Ok((vu, data))) => setups.push((scenario.plugin.clone(), vu, data.into())),
             Some(Err(err)) => {
-                failure = Some(Error::Setup(err));
+                // A setup that aborted the test threw to stop: that is no failure.
+                if run.abort.reason().is_none() {
+                    failure = Some(Error::Setup(err));
+                }
                 break;
             }
             None => break,
@@ -205,9 +216,9 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let control = control.map(|bound| ControlServer::serve(bound, steering));
     let init_start = Instant::now();
     let mut initial = Vec::new();
-    if failure.is_none() && !interrupt.is_cancelled() {
+    if failure.is_none() && !stop.is_cancelled() {
         let starting = plan.scenarios.iter().zip(&contexts).map(|(s, ctx)| prepare(&s.executor, ctx, plan.segment));
-        if let Some(started) = until_interrupted(&interrupt, futures_util::future::join_all(starting)).await {
+        if let Some(started) = until_interrupted(&stop, futures_util::future::join_all(starting)).await {
             match started.into_iter().collect::<Result<Vec<_>, _>>() {
                 Ok(vus) => initial = vus,
                 Err(err) => failure = Some(err.into()),
@@ -232,7 +243,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         points: outputs.points(),
         progress: Progress::new(plan.progress, goal(&plan)),
         abort_thresholds: plan.thresholds.iter().filter(|t| t.abort_on_fail).cloned().collect(),
-        interrupt: interrupt.clone(),
+        interrupt: stop.clone(),
         vus: Box::new(move || {
             let now = active.iter().map(|ctx| ctx.active_vus.load(Ordering::Relaxed)).sum();
             (now, vus_max + active.iter().map(|ctx| ctx.extra_vus()).sum::<u32>())
@@ -244,15 +255,15 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         Collector::start(watch, clock).map_err(|err| Error::Runtime(format!("cannot start the collector: {err}")))?;
     let mut executors = JoinSet::new();
     for ((scenario, ctx), vus) in plan.scenarios.iter().zip(&contexts).zip(initial) {
-        let (executor, ctx, interrupt) = (scenario.executor.clone(), ctx.clone(), interrupt.clone());
+        let (executor, ctx, stop) = (scenario.executor.clone(), ctx.clone(), stop.clone());
         let (segment, start, grace) = (plan.segment, scenario.start_time, scenario.graceful_stop);
-        executors.spawn(async move { run_executor(&executor, ctx, vus, segment, start, grace, interrupt).await });
+        executors.spawn(async move { run_executor(&executor, ctx, vus, segment, start, grace, stop).await });
     }
     while let Some(joined) = executors.join_next().await {
         let outcome = joined.map_err(|err| Error::Runtime(format!("an executor stopped: {err}")));
         if let Err(err) = outcome.and_then(|ran| ran.map_err(Error::from)) {
             failure.get_or_insert(err);
-            interrupt.cancel();
+            stop.cancel();
         }
     }
     // Test time: rates and thresholds leave paused time out.
@@ -311,12 +322,23 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         vus_initialised,
         thresholds: evaluate(&plan.thresholds, &aggregate, &sink.registry, running),
         aggregate,
+        aborted: match (run.abort.reason(), &aborted_by) {
+            (Some(reason), _) => Some(TestAbort::describe(reason)),
+            (None, Some(threshold)) => Some(format!("aborted: threshold {threshold} failed (abortOnFail)")),
+            (None, None) => None,
+        },
     };
-    if let Err(err) = outputs.finish(&report, &sink.registry) {
+    // k6's handleSummary: a script's own report replaces the text summary.
+    let handled = scripts_summary(&plan, &contexts, &report, &sink.registry).await;
+    if let Err(err) = outputs.finish(&report, &sink.registry, handled.is_none()) {
         failure.get_or_insert(err);
     }
-    let interrupted = interrupt.is_cancelled() && aborted_by.is_none();
-    Ok(Finished { report, sink, aborted_by, interrupted, failure })
+    if let Some(Err(err)) = handled.map(|outputs| write_handled(&outputs)) {
+        failure.get_or_insert(err);
+    }
+    let interrupted = interrupt.is_cancelled();
+    let test_aborted = run.abort.reason().map(String::from);
+    Ok(Finished { report, sink, aborted_by, test_aborted, interrupted, failure })
 }
 
 /// Watches the run's plugin files (and its run file, to say that it is not
@@ -349,6 +371,39 @@ async fn teardown(
         _ => vu,
     };
     vu.teardown(data).await
+}
+
+/// What the run's scripts return from k6's `handleSummary`, each asked
+/// once, after teardown, on a fresh instance of the version its scenarios
+/// ended on: `None` when no script has one, or when one failed (its error
+/// is shown, and the text summary follows instead).
+async fn scripts_summary(
+    plan: &Plan,
+    contexts: &[Arc<ExecCtx>],
+    report: &Report,
+    registry: &Registry,
+) -> Option<Vec<(String, String)>> {
+    let mut asked: Vec<&std::path::Path> = Vec::new();
+    let mut data = None;
+    let mut handled: Option<Vec<(String, String)>> = None;
+    for (scenario, ctx) in plan.scenarios.iter().zip(contexts) {
+        let code = ctx.code();
+        if code.plugin.script.is_none() || asked.contains(&scenario.plugin.as_path()) {
+            continue;
+        }
+        asked.push(&scenario.plugin);
+        let data: &String = data.get_or_insert_with(|| handle_summary_data(report, registry).to_string());
+        let outcome = async { ctx.factory.instantiate(&code.plugin, 0).await?.handle_summary(data).await };
+        match outcome.await {
+            Ok(Some(outputs)) => handled.get_or_insert_with(Vec::new).extend(outputs),
+            Ok(None) => {}
+            Err(err) => {
+                eprintln!("{err}; the default summary follows");
+                return None;
+            }
+        }
+    }
+    handled
 }
 
 /// Runs `work` unless `interrupt` comes first (then `None`, and `work` is dropped).

@@ -4,17 +4,38 @@
 
 use std::sync::Arc;
 
+use wasmtime::Engine;
+
 use crate::Error;
 use crate::config::{DEFAULT_VU_MEMORY, Overrides, Plan, existing_file};
 use crate::exec::script_options;
 use crate::plugin::{EngineOptions, Language, Plugin, build_engine};
 
 /// The plan `args` describe: a run file's, a plugin's, or a script's with
-/// its options.
+/// its options (the options it ignores are logged as warnings).
 pub async fn plan(args: &Overrides) -> Result<Plan, Error> {
     if Language::of(&args.target).is_none() {
         return Ok(Plan::from_args(args)?);
     }
+    let loaded = load_script(args).await?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{}: {warning}", args.target.display());
+    }
+    Ok(loaded.plan)
+}
+
+/// A script (`args.target`) loaded for its options, not run.
+pub struct LoadedScript {
+    pub plan: Plan,
+    /// The options vespid ignores, one line each.
+    pub warnings: Vec<String>,
+    pub plugin: Arc<Plugin>,
+    /// The engine the plugin was compiled for.
+    pub engine: Engine,
+}
+
+/// Loads the script `args.target` on its runtime and plans it under `args`.
+pub async fn load_script(args: &Overrides) -> Result<LoadedScript, Error> {
     existing_file(&args.target)?;
     let options = EngineOptions { max_instances: 1, cache: !args.no_compile_cache, memory: DEFAULT_VU_MEMORY };
     let engine = build_engine(options)?;
@@ -22,11 +43,9 @@ pub async fn plan(args: &Overrides) -> Result<Plan, Error> {
     let plugin = tokio::task::spawn_blocking(move || Plugin::load(&path, &compiler))
         .await
         .map_err(|err| Error::Runtime(format!("script loading stopped: {err}")))??;
-    let (json, arrays) = script_options(&engine, &Arc::new(plugin), &args.env).await.map_err(Error::Script)?;
+    let plugin = Arc::new(plugin);
+    let (json, arrays) = script_options(&engine, &plugin, &args.env).await.map_err(Error::Script)?;
     let (mut plan, warnings) = Plan::from_script(args, &json)?;
-    for warning in warnings {
-        tracing::warn!("{}: {warning}", args.target.display());
-    }
     plan.shared_arrays = arrays;
-    Ok(plan)
+    Ok(LoadedScript { plan, warnings, plugin, engine })
 }

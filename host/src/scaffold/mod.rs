@@ -1,5 +1,6 @@
-//! `vespid new`: a Rust scenario project made from the templates beside this
-//! file (`*.in`, with `{{name}}`, `{{crate}}` and `{{sdk_path}}` filled in).
+//! `vespid new`: a scenario project made from the templates beside this
+//! file (`rust/*.in` or `js/*.in`, with `{{name}}`, `{{crate}}` and
+//! `{{sdk_path}}` filled in): a Rust crate, or a k6-style script.
 //! It only writes a new folder; building and running are the user's.
 
 use std::path::{Path, PathBuf};
@@ -7,14 +8,40 @@ use std::path::{Path, PathBuf};
 /// The SDK of the source tree this binary was built from.
 const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk/rust");
 
-/// Each file of a project: its path in the project and its template.
-const FILES: [(&str, &str); 5] = [
-    ("Cargo.toml", include_str!("Cargo.toml.in")),
-    ("src/lib.rs", include_str!("lib.rs.in")),
-    ("vespid.toml", include_str!("vespid.toml.in")),
-    (".gitignore", include_str!("gitignore.in")),
-    ("README.md", include_str!("README.md.in")),
+/// Each file of a Rust project: its path in the project and its template.
+const RUST_FILES: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("rust/Cargo.toml.in")),
+    ("src/lib.rs", include_str!("rust/lib.rs.in")),
+    ("vespid.toml", include_str!("rust/vespid.toml.in")),
+    (".gitignore", include_str!("rust/gitignore.in")),
+    ("README.md", include_str!("rust/README.md.in")),
 ];
+
+/// Each file of a JavaScript project.
+const JS_FILES: &[(&str, &str)] = &[
+    ("script.js", include_str!("js/script.js.in")),
+    (".gitignore", include_str!("js/gitignore.in")),
+    ("README.md", include_str!("js/README.md.in")),
+];
+
+/// The language of a new project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Lang {
+    /// A Rust crate built into a component with vespid-sdk.
+    #[default]
+    Rust,
+    /// A k6-style script run on the built-in JavaScript runtime.
+    Js,
+}
+
+impl Lang {
+    fn files(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Lang::Rust => RUST_FILES,
+            Lang::Js => JS_FILES,
+        }
+    }
+}
 
 /// Names a crate cannot take: Rust keywords (the library would be
 /// unnameable), the standard crates, and the SDK it depends on.
@@ -102,29 +129,27 @@ pub struct Created {
     pub files: Vec<&'static str>,
 }
 
-/// Creates project `name` in a new folder `dir/name`, depending on the SDK
-/// at `sdk` (default: the one this binary was built from).
-pub fn create(name: &str, dir: &Path, sdk: Option<&Path>) -> Result<Created, ScaffoldError> {
+/// Creates project `name` in `lang` in a new folder `dir/name`; a Rust
+/// one depends on the SDK at `sdk` (default: the one this binary was built from).
+pub fn create(name: &str, dir: &Path, sdk: Option<&Path>, lang: Lang) -> Result<Created, ScaffoldError> {
     check_name(name)?;
     if !dir.is_dir() {
         return Err(ScaffoldError::NoDir(dir.to_path_buf()));
     }
-    let sdk = sdk.unwrap_or(Path::new(BUILT_SDK));
-    // Absolute, so the project builds from wherever it is moved on this machine.
-    let sdk = sdk
-        .canonicalize()
-        .ok()
-        .filter(|sdk| sdk.join("Cargo.toml").is_file())
-        .ok_or_else(|| ScaffoldError::NoSdk(sdk.to_path_buf()))?;
+    let sdk = match lang {
+        Lang::Rust => Some(sdk_folder(sdk)?),
+        Lang::Js => None,
+    };
     let root = dir.join(name);
     // create_dir, not create_dir_all: it fails if anything is there already.
     std::fs::create_dir(&root).map_err(|source| match source.kind() {
         std::io::ErrorKind::AlreadyExists => ScaffoldError::Exists(root.clone()),
         _ => ScaffoldError::Write { path: root.clone(), source },
     })?;
-    let sdk_path = toml::Value::String(sdk.to_string_lossy().into_owned()).to_string();
+    let sdk_path = sdk.map(|sdk| toml::Value::String(sdk.to_string_lossy().into_owned()).to_string());
+    let sdk_path = sdk_path.unwrap_or_default();
     let crate_name = name.replace('-', "_");
-    let written = FILES.iter().try_for_each(|(file, template)| {
+    let written = lang.files().iter().try_for_each(|(file, template)| {
         let text =
             template.replace("{{name}}", name).replace("{{crate}}", &crate_name).replace("{{sdk_path}}", &sdk_path);
         let path = root.join(file);
@@ -141,7 +166,17 @@ pub fn create(name: &str, dir: &Path, sdk: Option<&Path>) -> Result<Created, Sca
         let _ = std::fs::remove_dir_all(&root);
         return Err(err);
     }
-    Ok(Created { root, files: FILES.iter().map(|(file, _)| *file).collect() })
+    Ok(Created { root, files: lang.files().iter().map(|(file, _)| *file).collect() })
+}
+
+/// The SDK folder `sdk` (default: the one this binary was built from),
+/// absolute, so the project builds from wherever it is moved on this machine.
+fn sdk_folder(sdk: Option<&Path>) -> Result<PathBuf, ScaffoldError> {
+    let sdk = sdk.unwrap_or(Path::new(BUILT_SDK));
+    sdk.canonicalize()
+        .ok()
+        .filter(|sdk| sdk.join("Cargo.toml").is_file())
+        .ok_or_else(|| ScaffoldError::NoSdk(sdk.to_path_buf()))
 }
 
 /// Cargo's rules for a package name, a little stricter: ASCII letters,
@@ -181,7 +216,7 @@ mod tests {
     #[test]
     fn templates_are_filled_in() {
         let dir = tempfile::tempdir().unwrap();
-        let created = create("my-shop", dir.path(), None).unwrap();
+        let created = create("my-shop", dir.path(), None, Lang::Rust).unwrap();
         for file in &created.files {
             let text = std::fs::read_to_string(created.root.join(file)).unwrap();
             assert!(!text.contains("{{"), "{file} keeps a placeholder");
@@ -191,5 +226,16 @@ mod tests {
         assert!(Path::new(sdk).join("src/lib.rs").is_file(), "{sdk}");
         let run = std::fs::read_to_string(created.root.join("vespid.toml")).unwrap();
         assert!(run.contains("target/wasm32-wasip2/release/my_shop.wasm"), "{run}");
+    }
+
+    #[test]
+    fn a_js_project_is_a_script_with_no_placeholder_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = create("my-shop", dir.path(), Some(Path::new("/no/sdk")), Lang::Js).unwrap();
+        assert_eq!(created.files, ["script.js", ".gitignore", "README.md"]);
+        for file in &created.files {
+            let text = std::fs::read_to_string(created.root.join(file)).unwrap();
+            assert!(!text.contains("{{"), "{file} keeps a placeholder");
+        }
     }
 }

@@ -40,5 +40,7 @@ mod plugins;
 mod reload;
 /// `vespid new`: the project it creates builds outside the repository and runs; bad names, existing folders.
 mod scaffold;
+/// k6 scripts, the host's side: test.abort, handleSummary, inspect and validate.
+mod script_host;
 /// Thresholds: exit codes, abortOnFail, JUnit.
 mod thresholds;

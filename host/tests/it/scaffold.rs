@@ -82,3 +82,27 @@ async fn new_refuses_an_existing_folder_and_an_invalid_name() {
     assert_one_line(&out.stderr, "\"2fast\" is not a valid crate name");
     assert!(!dir.path().join("2fast").exists());
 }
+
+/// `vespid new NAME --lang js`: a k6-style script that runs as generated
+/// against the demo target, with nothing to build.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_js_project_runs_as_generated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let created = vespid(&["new", "my-shop", "--lang", "js", "--dir", dir.path().to_str().expect("utf-8")]).await;
+    created.assert_ok();
+    assert!(created.stdout.contains("vespid run script.js"), "{}", created.stdout);
+    let project = dir.path().join("my-shop");
+    for file in ["script.js", ".gitignore", "README.md"] {
+        assert!(project.join(file).is_file(), "{file} created");
+    }
+    assert!(!project.join("Cargo.toml").exists(), "nothing to build");
+
+    let server = target(Protocol::Http).await;
+    let script = project.join("script.js");
+    let base_url = format!("BASE_URL={}", server.base_url());
+    let run = vespid(&["run", script.to_str().expect("utf-8"), "--iterations", "4", "--env", &base_url]).await;
+    run.assert_ok();
+    assert_eq!(run.count("http_reqs"), 4);
+    assert_eq!(server.stats().requests, 4, "requests the server saw");
+    assert_eq!(run.check("status is 200"), (4, 0));
+}

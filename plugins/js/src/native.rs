@@ -53,6 +53,7 @@ const FUNCTIONS: &[(&str, Maker)] = &[
     ("scenario", |ctx| Function::new(ctx.clone(), vu::scenario)),
     ("env", |ctx| Function::new(ctx.clone(), env)),
     ("sleep", |ctx| Function::new(ctx.clone(), |ms: f64| vu::sleep(ms.max(0.0)))),
+    ("abortTest", |ctx| Function::new(ctx.clone(), |reason: String| vu::abort_test(&reason))),
     ("dataLen", |ctx| Function::new(ctx.clone(), |set: String| data::len(&set).ok())),
     ("dataColumns", |ctx| Function::new(ctx.clone(), |set: String| data::columns(&set).ok())),
     ("dataGet", |ctx| {

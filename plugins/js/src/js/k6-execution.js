@@ -20,12 +20,14 @@ export const instance = {
   get vusActive() { return 0; },
 };
 
-/** Thrown to stop the run; the host ends the test and reports it. */
+/** Thrown once the host was told to end the test, so the calling code stops here. */
 export class TestAbort extends Error {}
 
 export const test = {
   abort(message) {
-    throw new TestAbort(message === undefined ? 'test aborted' : String(message));
+    const reason = message === undefined ? '' : String(message);
+    native.abortTest(reason);
+    throw new TestAbort(reason === '' ? 'test aborted' : `test aborted: ${reason}`);
   },
   get options() { return {}; },
 };
