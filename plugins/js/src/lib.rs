@@ -5,6 +5,7 @@
 //! calls the exported function `task` (`default` unless a scenario's
 //! `exec` names another).
 
+mod crypto;
 mod loader;
 mod native;
 mod script;

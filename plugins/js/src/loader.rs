@@ -19,6 +19,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("k6/execution", include_str!("js/k6-execution.js")),
     ("k6/encoding", include_str!("js/k6-encoding.js")),
     ("k6/data", include_str!("js/k6-data.js")),
+    ("k6/crypto", include_str!("js/k6-crypto.js")),
     ("vespid:state", include_str!("js/state.js")),
     ("vespid:prelude", include_str!("js/prelude.js")),
 ];

@@ -62,6 +62,8 @@ const FUNCTIONS: &[(&str, Maker)] = &[
     ("dataRandom", |ctx| Function::new(ctx.clone(), |ctx: Ctx<'_>, set: String| data_result(&ctx, data::random(&set)))),
     ("readFile", |ctx| Function::new(ctx.clone(), read_file)),
     ("share", |ctx| Function::new(ctx.clone(), |name: String, items: Vec<String>| script::share(&name, &items))),
+    ("digest", |ctx| Function::new(ctx.clone(), crate::crypto::digest)),
+    ("randomBytes", |ctx| Function::new(ctx.clone(), crate::crypto::random_bytes)),
 ];
 
 impl ModuleDef for Native {
@@ -178,7 +180,7 @@ fn request(ctx: &Ctx<'_>, spec: &Object<'_>) -> Result<http::Request> {
 
 /// A copy of an ArrayBuffer's bytes (empty once detached).
 #[allow(unsafe_code)]
-fn copy_bytes(buffer: &ArrayBuffer<'_>) -> Vec<u8> {
+pub(crate) fn copy_bytes(buffer: &ArrayBuffer<'_>) -> Vec<u8> {
     // SAFETY: the slice is copied at once; no JavaScript runs meanwhile, so
     // nothing can detach or resize the buffer while it is borrowed.
     unsafe { buffer.as_bytes() }.map(<[u8]>::to_vec).unwrap_or_default()
