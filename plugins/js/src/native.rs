@@ -62,6 +62,19 @@ const FUNCTIONS: &[(&str, Maker)] = &[
     ("dataRandom", |ctx| Function::new(ctx.clone(), |ctx: Ctx<'_>, set: String| data_result(&ctx, data::random(&set)))),
     ("readFile", |ctx| Function::new(ctx.clone(), read_file)),
     ("share", |ctx| Function::new(ctx.clone(), |name: String, items: Vec<String>| script::share(&name, &items))),
+    ("cookiesFor", |ctx| {
+        Function::new(ctx.clone(), |url: String| {
+            http::cookies_for(&url).into_iter().map(|(name, value)| vec![name, value]).collect::<Vec<_>>()
+        })
+    }),
+    ("setCookie", |ctx| {
+        Function::new(ctx.clone(), |ctx: Ctx<'_>, url: String, set_cookie: String| {
+            http::set_cookie(&url, &set_cookie).map_err(|reason| Exception::throw_message(&ctx, &reason))
+        })
+    }),
+    ("clearCookies", |ctx| {
+        Function::new(ctx.clone(), |url: String, name: Opt<String>| http::clear_cookies(&url, name.0.as_deref()))
+    }),
     ("digest", |ctx| Function::new(ctx.clone(), crate::crypto::digest)),
     ("randomBytes", |ctx| Function::new(ctx.clone(), crate::crypto::random_bytes)),
 ];
