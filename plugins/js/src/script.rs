@@ -36,7 +36,13 @@ impl LoadedScript {
                 Module::import(&ctx, "vespid:prelude")?.finish::<()>()?;
                 let (module, promise) = Module::declare(ctx.clone(), name.as_str(), source.text)?.eval()?;
                 promise.finish::<()>()?;
-                Ok(Persistent::save(&ctx, module.namespace()?))
+                let namespace = module.namespace()?;
+                // The init context ends here: from now on requests are allowed,
+                // and the built-in modules see the script's options.
+                let state: Object = Module::import(&ctx, "vespid:state")?.finish()?;
+                let loaded: Function = state.get("scriptLoaded")?;
+                loaded.call::<_, ()>((namespace.get::<_, Value>("options")?,))?;
+                Ok(Persistent::save(&ctx, namespace))
             };
             evaluate().catch(&ctx).map_err(|err| one_line(&ctx, err))
         })?;

@@ -1,6 +1,6 @@
 // k6/http on the host's measured HTTP client: every request is made,
 // timed and recorded by the host with k6's metric names and tags.
-import { native, parseDuration, state, tagsWith } from 'vespid:state';
+import { native, parseDuration, refuseInInitContext, state, tagsWith } from 'vespid:state';
 import { b64encode } from 'k6/encoding';
 
 /** An `http.expectedStatuses(...)` result: status ranges as [min, max]. */
@@ -279,6 +279,7 @@ export function cookieJar() {
 }
 
 export function request(method, target, body, params) {
+  refuseInInitContext();
   const request = spec(String(method).toUpperCase(), target, body, params);
   return new Response(native.send(request), request);
 }
@@ -302,6 +303,7 @@ function batchSpec(entry) {
 }
 
 export function batch(requests) {
+  refuseInInitContext();
   const keys = Array.isArray(requests) ? null : Object.keys(requests);
   const entries = keys ? keys.map((key) => requests[key]) : requests;
   const specs = entries.map(batchSpec);
