@@ -20,6 +20,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("k6/encoding", include_str!("js/k6-encoding.js")),
     ("k6/data", include_str!("js/k6-data.js")),
     ("k6/crypto", include_str!("js/k6-crypto.js")),
+    ("vespid", include_str!("js/vespid.js")),
     ("jslib:k6-utils", include_str!("js/jslib-k6-utils.js")),
     ("jslib:k6-summary", include_str!("js/jslib-k6-summary.js")),
     ("vespid:state", include_str!("js/state.js")),

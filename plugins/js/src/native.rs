@@ -214,6 +214,20 @@ fn error_code(err: &http::Error) -> u32 {
     }
 }
 
+/// The WIT error case, as the `vespid` module's `HttpError.kind` names it.
+fn error_kind(err: &http::Error) -> &'static str {
+    match err {
+        http::Error::Timeout => "timeout",
+        http::Error::ConnectionRefused(_) => "connectionRefused",
+        http::Error::ConnectionReset(_) => "connectionReset",
+        http::Error::Dns(_) => "dns",
+        http::Error::Tls(_) => "tls",
+        http::Error::InvalidUrl(_) => "invalidUrl",
+        http::Error::TooManyRedirects(_) => "tooManyRedirects",
+        http::Error::Other(_) => "other",
+    }
+}
+
 fn error_text(err: &http::Error) -> String {
     match err {
         http::Error::Timeout => "request timeout".into(),
@@ -285,6 +299,7 @@ fn response<'js>(
             out.set("status", 0)?;
             out.set("error", error_text(&err))?;
             out.set("error_code", error_code(&err))?;
+            out.set("kind", error_kind(&err))?;
         }
     }
     Ok(out)

@@ -10,7 +10,7 @@ use crate::bindings::vespid::scenario::{log, script};
 use crate::loader::{ScriptLoader, ScriptResolver};
 
 /// Names a module exports that are not functions the host can run.
-const NOT_TASKS: [&str; 4] = ["options", "setup", "teardown", "handleSummary"];
+const NOT_TASKS: [&str; 5] = ["options", "setup", "teardown", "handleSummary", "init"];
 
 pub struct LoadedScript {
     // Dropped after the context: field order matters.
@@ -60,15 +60,28 @@ impl LoadedScript {
         })
     }
 
-    /// The exported functions a scenario can run (`default` and named ones).
-    pub fn tasks(&self) -> Result<Vec<String>, String> {
+    /// The exported functions a scenario can run, with their weights: a
+    /// Vespid-native script's `export const tasks = { browse: 3, buy: 1 }`
+    /// gives them (a function it leaves out gets 0); without it `default`
+    /// has weight 1 and the others 0 (k6: they run only when a scenario's
+    /// `exec` names them).
+    pub fn tasks(&self) -> Result<Vec<(String, u32)>, String> {
         self.with(|_, namespace| {
+            let weights = namespace.get::<_, Value>("tasks")?;
+            let weights = if weights.is_function() { None } else { weights.into_object() };
             let mut tasks = Vec::new();
             for prop in namespace.props::<String, Value>() {
                 let (name, value) = prop?;
-                if value.is_function() && !NOT_TASKS.contains(&name.as_str()) {
-                    tasks.push(name);
+                if !value.is_function() || NOT_TASKS.contains(&name.as_str()) {
+                    continue;
                 }
+                let weight = match &weights {
+                    Some(weights) => weights
+                        .get::<_, Option<f64>>(name.as_str())?
+                        .map_or(0, |weight| weight.clamp(0.0, f64::from(u32::MAX)) as u32),
+                    None => u32::from(name == "default"),
+                };
+                tasks.push((name, weight));
             }
             Ok(tasks)
         })
