@@ -13,7 +13,9 @@
  *   (Locust's `on_start`);
  * - `export default function (data)` is the iteration, unless
  *   `export const tasks = { browse: 3, buy: 1 }` names exported functions
- *   and their weights: each iteration then runs one of them, picked by weight;
+ *   and their weights: each iteration then runs one of them, picked by weight
+ *   (an exported function left out weighs 0; a name that is no exported
+ *   function stops the run while the script loads);
  * - `export function teardown(data)` runs once at the end.
  */
 declare module 'vespid' {

@@ -4,7 +4,9 @@
 //! naming the file, line and column; the JavaScript stack goes to the log
 //! at debug level.
 
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Persistent, Runtime, Value};
+use rquickjs::{
+    CatchResultExt, CaughtError, Context, Ctx, Exception, Function, Module, Object, Persistent, Runtime, Value,
+};
 
 use crate::bindings::vespid::scenario::{log, script};
 use crate::loader::{ScriptLoader, ScriptResolver};
@@ -51,6 +53,9 @@ impl LoadedScript {
 
     /// The script's `options` as JSON; "{}" without any.
     pub fn options(&self) -> Result<String, String> {
+        // A bad `tasks` export fails the load here, in one line: `describe`
+        // has no way to report it.
+        self.tasks()?;
         self.with(|ctx, namespace| {
             let options: Value = namespace.get("options")?;
             if options.is_undefined() || options.is_null() {
@@ -66,7 +71,7 @@ impl LoadedScript {
     /// has weight 1 and the others 0 (k6: they run only when a scenario's
     /// `exec` names them).
     pub fn tasks(&self) -> Result<Vec<(String, u32)>, String> {
-        self.with(|_, namespace| {
+        self.with(|ctx, namespace| {
             let weights = namespace.get::<_, Value>("tasks")?;
             let weights = if weights.is_function() { None } else { weights.into_object() };
             let mut tasks = Vec::new();
@@ -82,6 +87,13 @@ impl LoadedScript {
                     None => u32::from(name == "default"),
                 };
                 tasks.push((name, weight));
+            }
+            for named in weights.iter().flat_map(|weights| weights.keys::<String>()) {
+                let named = named?;
+                if !tasks.iter().any(|(name, _)| *name == named) {
+                    let message = format!("`tasks` names {named:?}, which is not an exported task function");
+                    return Err(Exception::throw_reference(ctx, &message));
+                }
             }
             Ok(tasks)
         })
