@@ -1,10 +1,12 @@
 //! The JavaScript runtime component: runs a k6-style script that the host
 //! hands over at run time (`script.source`) on QuickJS (rquickjs), so one
 //! prebuilt component serves every script. Each instance loads the script
-//! once (its init context) and keeps it across iterations; `run(task)`
-//! calls the exported function `task` (`default` unless a scenario's
-//! `exec` names another).
+//! once (its init context) and keeps it across iterations; `init` calls
+//! the script's own `init(data)` if it exports one (once per VU, like
+//! Locust's `on_start`); `run(task)` calls the exported function `task`
+//! (`default`, a scenario's `exec`, or one of the weighted `tasks`).
 
+mod crypto;
 mod loader;
 mod native;
 mod script;
@@ -40,16 +42,12 @@ fn with_script<T>(body: impl FnOnce(&mut LoadedScript) -> Result<T, String>) -> 
 struct Export;
 
 impl runner::Guest for Export {
-    /// The script's name and its exported functions: `default` is picked
-    /// per iteration; the others only run when a scenario names them.
+    /// The script's name and its exported functions with their weights.
     fn describe() -> Info {
         let described = with_script(|script| Ok((script.name.clone(), script.tasks()?)));
         let (file, functions) = described.unwrap_or_default();
         let name = file.rsplit_once('.').map_or(file.as_str(), |(stem, _)| stem).to_string();
-        let tasks = functions
-            .into_iter()
-            .map(|function| Task { weight: u32::from(function == "default"), name: function })
-            .collect();
+        let tasks = functions.into_iter().map(|(name, weight)| Task { name, weight }).collect();
         Info { name, tasks }
     }
 
@@ -63,7 +61,13 @@ impl runner::Guest for Export {
     }
 
     fn init(setup_data: String) -> Result<(), String> {
-        with_script(|script| script.set_data(&setup_data))
+        with_script(|script| {
+            script.set_data(&setup_data)?;
+            if script.exports_function("init") {
+                script.call("init")?;
+            }
+            Ok(())
+        })
     }
 
     fn run(task: String) -> Result<(), String> {

@@ -19,6 +19,10 @@ const BUILTINS: &[(&str, &str)] = &[
     ("k6/execution", include_str!("js/k6-execution.js")),
     ("k6/encoding", include_str!("js/k6-encoding.js")),
     ("k6/data", include_str!("js/k6-data.js")),
+    ("k6/crypto", include_str!("js/k6-crypto.js")),
+    ("vespid", include_str!("js/vespid.js")),
+    ("jslib:k6-utils", include_str!("js/jslib-k6-utils.js")),
+    ("jslib:k6-summary", include_str!("js/jslib-k6-summary.js")),
     ("vespid:state", include_str!("js/state.js")),
     ("vespid:prelude", include_str!("js/prelude.js")),
 ];
@@ -27,7 +31,7 @@ const BUILTINS: &[(&str, &str)] = &[
 const NATIVE: &str = "vespid:native";
 
 /// k6 jslib libraries (any version) served by a built-in module.
-const JSLIB: &[(&str, &str)] = &[];
+const JSLIB: &[(&str, &str)] = &[("k6-utils", "jslib:k6-utils"), ("k6-summary", "jslib:k6-summary")];
 
 /// Turns an import specifier into a module name.
 pub struct ScriptResolver;

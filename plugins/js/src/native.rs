@@ -63,6 +63,21 @@ const FUNCTIONS: &[(&str, Maker)] = &[
     ("dataRandom", |ctx| Function::new(ctx.clone(), |ctx: Ctx<'_>, set: String| data_result(&ctx, data::random(&set)))),
     ("readFile", |ctx| Function::new(ctx.clone(), read_file)),
     ("share", |ctx| Function::new(ctx.clone(), |name: String, items: Vec<String>| script::share(&name, &items))),
+    ("cookiesFor", |ctx| {
+        Function::new(ctx.clone(), |url: String| {
+            http::cookies_for(&url).into_iter().map(|(name, value)| vec![name, value]).collect::<Vec<_>>()
+        })
+    }),
+    ("setCookie", |ctx| {
+        Function::new(ctx.clone(), |ctx: Ctx<'_>, url: String, set_cookie: String| {
+            http::set_cookie(&url, &set_cookie).map_err(|reason| Exception::throw_message(&ctx, &reason))
+        })
+    }),
+    ("clearCookies", |ctx| {
+        Function::new(ctx.clone(), |url: String, name: Opt<String>| http::clear_cookies(&url, name.0.as_deref()))
+    }),
+    ("digest", |ctx| Function::new(ctx.clone(), crate::crypto::digest)),
+    ("randomBytes", |ctx| Function::new(ctx.clone(), crate::crypto::random_bytes)),
 ];
 
 impl ModuleDef for Native {
@@ -179,7 +194,7 @@ fn request(ctx: &Ctx<'_>, spec: &Object<'_>) -> Result<http::Request> {
 
 /// A copy of an ArrayBuffer's bytes (empty once detached).
 #[allow(unsafe_code)]
-fn copy_bytes(buffer: &ArrayBuffer<'_>) -> Vec<u8> {
+pub(crate) fn copy_bytes(buffer: &ArrayBuffer<'_>) -> Vec<u8> {
     // SAFETY: the slice is copied at once; no JavaScript runs meanwhile, so
     // nothing can detach or resize the buffer while it is borrowed.
     unsafe { buffer.as_bytes() }.map(<[u8]>::to_vec).unwrap_or_default()
@@ -197,6 +212,20 @@ fn error_code(err: &http::Error) -> u32 {
         http::Error::InvalidUrl(_) => 1020,
         http::Error::TooManyRedirects(_) => 1000,
         http::Error::Other(_) => 1000,
+    }
+}
+
+/// The WIT error case, as the `vespid` module's `HttpError.kind` names it.
+fn error_kind(err: &http::Error) -> &'static str {
+    match err {
+        http::Error::Timeout => "timeout",
+        http::Error::ConnectionRefused(_) => "connectionRefused",
+        http::Error::ConnectionReset(_) => "connectionReset",
+        http::Error::Dns(_) => "dns",
+        http::Error::Tls(_) => "tls",
+        http::Error::InvalidUrl(_) => "invalidUrl",
+        http::Error::TooManyRedirects(_) => "tooManyRedirects",
+        http::Error::Other(_) => "other",
     }
 }
 
@@ -271,6 +300,7 @@ fn response<'js>(
             out.set("status", 0)?;
             out.set("error", error_text(&err))?;
             out.set("error_code", error_code(&err))?;
+            out.set("kind", error_kind(&err))?;
         }
     }
     Ok(out)

@@ -4,13 +4,15 @@
 //! naming the file, line and column; the JavaScript stack goes to the log
 //! at debug level.
 
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Persistent, Runtime, Value};
+use rquickjs::{
+    CatchResultExt, CaughtError, Context, Ctx, Exception, Function, Module, Object, Persistent, Runtime, Value,
+};
 
 use crate::bindings::vespid::scenario::{log, script};
 use crate::loader::{ScriptLoader, ScriptResolver};
 
 /// Names a module exports that are not functions the host can run.
-const NOT_TASKS: [&str; 4] = ["options", "setup", "teardown", "handleSummary"];
+const NOT_TASKS: [&str; 5] = ["options", "setup", "teardown", "handleSummary", "init"];
 
 pub struct LoadedScript {
     // Dropped after the context: field order matters.
@@ -36,7 +38,13 @@ impl LoadedScript {
                 Module::import(&ctx, "vespid:prelude")?.finish::<()>()?;
                 let (module, promise) = Module::declare(ctx.clone(), name.as_str(), source.text)?.eval()?;
                 promise.finish::<()>()?;
-                Ok(Persistent::save(&ctx, module.namespace()?))
+                let namespace = module.namespace()?;
+                // The init context ends here: from now on requests are allowed,
+                // and the built-in modules see the script's options.
+                let state: Object = Module::import(&ctx, "vespid:state")?.finish()?;
+                let loaded: Function = state.get("scriptLoaded")?;
+                loaded.call::<_, ()>((namespace.get::<_, Value>("options")?,))?;
+                Ok(Persistent::save(&ctx, namespace))
             };
             evaluate().catch(&ctx).map_err(|err| one_line(&ctx, err))
         })?;
@@ -45,6 +53,9 @@ impl LoadedScript {
 
     /// The script's `options` as JSON; "{}" without any.
     pub fn options(&self) -> Result<String, String> {
+        // A bad `tasks` export fails the load here, in one line: `describe`
+        // has no way to report it.
+        self.tasks()?;
         self.with(|ctx, namespace| {
             let options: Value = namespace.get("options")?;
             if options.is_undefined() || options.is_null() {
@@ -54,14 +65,34 @@ impl LoadedScript {
         })
     }
 
-    /// The exported functions a scenario can run (`default` and named ones).
-    pub fn tasks(&self) -> Result<Vec<String>, String> {
-        self.with(|_, namespace| {
+    /// The exported functions a scenario can run, with their weights: a
+    /// Vespid-native script's `export const tasks = { browse: 3, buy: 1 }`
+    /// gives them (a function it leaves out gets 0); without it `default`
+    /// has weight 1 and the others 0 (k6: they run only when a scenario's
+    /// `exec` names them).
+    pub fn tasks(&self) -> Result<Vec<(String, u32)>, String> {
+        self.with(|ctx, namespace| {
+            let weights = namespace.get::<_, Value>("tasks")?;
+            let weights = if weights.is_function() { None } else { weights.into_object() };
             let mut tasks = Vec::new();
             for prop in namespace.props::<String, Value>() {
                 let (name, value) = prop?;
-                if value.is_function() && !NOT_TASKS.contains(&name.as_str()) {
-                    tasks.push(name);
+                if !value.is_function() || NOT_TASKS.contains(&name.as_str()) {
+                    continue;
+                }
+                let weight = match &weights {
+                    Some(weights) => weights
+                        .get::<_, Option<f64>>(name.as_str())?
+                        .map_or(0, |weight| weight.clamp(0.0, f64::from(u32::MAX)) as u32),
+                    None => u32::from(name == "default"),
+                };
+                tasks.push((name, weight));
+            }
+            for named in weights.iter().flat_map(|weights| weights.keys::<String>()) {
+                let named = named?;
+                if !tasks.iter().any(|(name, _)| *name == named) {
+                    let message = format!("`tasks` names {named:?}, which is not an exported task function");
+                    return Err(Exception::throw_reference(ctx, &message));
                 }
             }
             Ok(tasks)

@@ -1,6 +1,6 @@
 // k6/http on the host's measured HTTP client: every request is made,
 // timed and recorded by the host with k6's metric names and tags.
-import { native, parseDuration, state, tagsWith } from 'vespid:state';
+import { native, parseDuration, refuseInInitContext, state, tagsWith } from 'vespid:state';
 import { b64encode } from 'k6/encoding';
 
 /** An `http.expectedStatuses(...)` result: status ranges as [min, max]. */
@@ -87,7 +87,10 @@ function hasHeader(headers, name) {
   return headers.some(([key]) => key.toLowerCase() === lower);
 }
 
-/** The request the host sends, from k6's (method, url, body, params). */
+/**
+ * The request the host sends, from k6's (method, url, body, params).
+ * `params.jar` needs nothing: the VU's one jar is always used.
+ */
 function spec(method, target, body, params) {
   params = params || {};
   let address = target;
@@ -229,7 +232,54 @@ class Response {
   }
 }
 
+/**
+ * k6's cookie jar. Each VU has exactly one jar, kept by the host (which
+ * sends its cookies with every request), so every CookieJar object,
+ * `new http.CookieJar()` included, is a view of that jar.
+ */
+export class CookieJar {
+  /** The cookies the jar would send to `url`, as `{ name: [values] }`. */
+  cookiesForURL(url) {
+    const cookies = {};
+    for (const [name, value] of native.cookiesFor(String(url))) (cookies[name] = cookies[name] || []).push(value);
+    return cookies;
+  }
+
+  /** Stores a cookie as if a response from `url` had set it. */
+  set(url, name, value, options) {
+    const settings = options || {};
+    let line = `${name}=${value}`;
+    if (settings.domain) line += `; Domain=${settings.domain}`;
+    if (settings.path) line += `; Path=${settings.path}`;
+    if (settings.expires) {
+      const expires = settings.expires instanceof Date ? settings.expires : new Date(settings.expires);
+      line += `; Expires=${isNaN(expires) ? settings.expires : expires.toUTCString()}`;
+    }
+    if (settings.max_age) line += `; Max-Age=${settings.max_age}`;
+    if (settings.secure) line += '; Secure';
+    if (settings.http_only) line += '; HttpOnly';
+    native.setCookie(String(url), line);
+  }
+
+  /** Removes every cookie the jar would send to `url`. */
+  clear(url) {
+    native.clearCookies(String(url));
+  }
+
+  /** Removes the cookie `name` the jar would send to `url`. */
+  delete(url, name) {
+    native.clearCookies(String(url), String(name));
+  }
+}
+
+const vuJar = new CookieJar();
+
+export function cookieJar() {
+  return vuJar;
+}
+
 export function request(method, target, body, params) {
+  refuseInInitContext();
   const request = spec(String(method).toUpperCase(), target, body, params);
   return new Response(native.send(request), request);
 }
@@ -253,6 +303,7 @@ function batchSpec(entry) {
 }
 
 export function batch(requests) {
+  refuseInInitContext();
   const keys = Array.isArray(requests) ? null : Object.keys(requests);
   const entries = keys ? keys.map((key) => requests[key]) : requests;
   const specs = entries.map(batchSpec);
@@ -266,4 +317,5 @@ export function batch(requests) {
 
 export default {
   request, get, head, options, post, put, patch, del, batch, url, file, expectedStatuses, setResponseCallback,
+  cookieJar, CookieJar,
 };

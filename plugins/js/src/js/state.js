@@ -1,8 +1,11 @@
-// State the built-in modules share within one VU: the group the code runs
-// in (k6's `group` tag) and the script's options, set once it has loaded.
+// State the built-in modules share within one VU: whether the script is
+// still loading (k6's init context), the group the code runs in (k6's
+// `group` tag) and the script's options, set once it has loaded.
 import * as native from 'vespid:native';
 
 export const state = {
+  /** True while the script's top level runs (k6's init context): no requests then. */
+  initContext: true,
   /** '' at the top level, '::outer::inner' inside groups. */
   group: '',
   /** The script's `options` (k6's `export const options`), or {}. */
@@ -12,8 +15,14 @@ export const state = {
 };
 
 /** Called by the runtime once the script's module has been evaluated. */
-export function setOptions(options) {
+export function scriptLoaded(options) {
   state.options = options || {};
+  state.initContext = false;
+}
+
+/** Refuses a request made while the script loads, with k6's message. */
+export function refuseInInitContext() {
+  if (state.initContext) throw new Error('Making http requests in the init context is not supported');
 }
 
 /** `extra` tags (an object or undefined) plus the group tag, or undefined. */

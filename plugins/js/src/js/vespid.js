@@ -1,0 +1,139 @@
+// vespid: the whole scenario world for JavaScript with the Rust SDK's
+// shape (http, metrics, log, vu, data, check, sleep), for scripts written
+// for Vespid rather than carried over from k6. sdk/js/vespid.d.ts
+// documents it.
+import { native, refuseInInitContext } from 'vespid:state';
+
+/** A request that got no response: `kind` names the WIT error case. */
+export class HttpError extends Error {
+  constructor(result) {
+    super(result.error);
+    this.name = 'HttpError';
+    /** 'timeout', 'connectionRefused', 'connectionReset', 'dns', 'tls', 'invalidUrl', 'tooManyRedirects' or 'other'. */
+    this.kind = result.kind;
+    /** k6's error code for the same failure (1050 for a timeout, ...). */
+    this.code = result.error_code;
+  }
+}
+
+class Response {
+  constructor(result) {
+    this.status = result.status;
+    this.headers = result.headers;
+    this.body = result.body;
+    this.url = result.url;
+    this.timings = result.timings;
+  }
+
+  /** The value of header `name`, whatever its case (repeated headers joined by ', '). */
+  header(name) {
+    const lower = String(name).toLowerCase();
+    const key = Object.keys(this.headers).find((header) => header.toLowerCase() === lower);
+    return key === undefined ? undefined : this.headers[key];
+  }
+
+  json() {
+    return JSON.parse(this.body);
+  }
+}
+
+/** A status range in any of the accepted forms: 404, [200, 299] or { min, max }. */
+function statusRange(range) {
+  if (typeof range === 'number') return [range, range];
+  if (Array.isArray(range)) return [range[0], range[1]];
+  if (range && typeof range === 'object') return [range.min, range.max];
+  throw new TypeError('expectedStatuses takes status codes, [min, max] pairs and { min, max } ranges');
+}
+
+/** The request as `vespid:native` takes it. */
+function wire(request) {
+  if (!request || !request.url) throw new TypeError('a request needs at least a url');
+  const headers = Array.isArray(request.headers)
+    ? request.headers.map(([name, value]) => [String(name), String(value)])
+    : Object.entries(request.headers || {}).map(([name, value]) => [name, String(value)]);
+  let body = request.body;
+  if (request.json !== undefined) {
+    body = JSON.stringify(request.json);
+    if (!headers.some(([name]) => name.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
+  }
+  return {
+    method: String(request.method || 'GET').toUpperCase(),
+    url: String(request.url),
+    headers,
+    body,
+    name: request.name,
+    tags: request.tags,
+    timeout: request.timeoutMs,
+    redirects: request.maxRedirects,
+    expected: request.expectedStatuses && request.expectedStatuses.map(statusRange),
+    discard: !!request.discardBody,
+    binary: !!request.binary,
+  };
+}
+
+function settle(result) {
+  return result.status === 0 && result.kind ? new HttpError(result) : new Response(result);
+}
+
+export const http = {
+  /** Sends one request; throws an HttpError when no response came. */
+  send(request) {
+    refuseInInitContext();
+    const outcome = settle(native.send(wire(request)));
+    if (outcome instanceof HttpError) throw outcome;
+    return outcome;
+  },
+  /** Sends requests concurrently; each entry is a response or an HttpError (not thrown). */
+  batch(requests) {
+    refuseInInitContext();
+    return native.batch(requests.map(wire)).map(settle);
+  },
+  get(url, options) {
+    return http.send(Object.assign({}, options, { method: 'GET', url }));
+  },
+  post(url, body, options) {
+    return http.send(Object.assign({}, options, { method: 'POST', url, body }));
+  },
+};
+
+export const metrics = {
+  counter: (name, value, tags) => native.counterAdd(name, value, tags),
+  gauge: (name, value, tags) => native.gaugeSet(name, value, tags),
+  trend: (name, value, tags) => native.trendAdd(name, value, tags),
+  rate: (name, passed, tags) => native.rateAdd(name, !!passed, tags),
+  check: (name, passed, tags) => native.check(name, !!passed, tags),
+};
+
+/** Records check `name` and returns `passed`, so a script can branch on it. */
+export const check = metrics.check;
+
+const level = (number) => (message) => native.log(number, String(message));
+export const log = { trace: level(0), debug: level(1), info: level(2), warn: level(3), error: level(4) };
+
+/** Pauses this VU for `ms` milliseconds (think time) without holding a thread. */
+export const sleep = (ms) => native.sleep(Number(ms));
+
+export const vu = {
+  id: () => native.vuId(),
+  iteration: () => native.iteration(),
+  scenario: () => native.scenario(),
+  env: (key) => __ENV[key],
+  envAll: () => Object.assign({}, __ENV),
+  sleep,
+};
+
+/** A data set's value, or a ReferenceError naming the set. */
+function known(set, value) {
+  if (value === undefined) throw new ReferenceError(`no data set named ${JSON.stringify(set)}`);
+  return value;
+}
+
+export const data = {
+  columns: (set) => known(set, native.dataColumns(set)),
+  len: (set) => known(set, native.dataLen(set)),
+  get: (set, index) => native.dataGet(set, index),
+  forVu: (set) => native.dataForVu(set),
+  random: (set) => native.dataRandom(set),
+};
+
+export default { http, metrics, log, vu, data, check, sleep, HttpError };
