@@ -139,7 +139,7 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
     crate::config::existing_file(&args.plugin)?;
     let engine = build_engine(EngineOptions { max_instances: 1, cache: true, memory: DEFAULT_VU_MEMORY })?;
     let plugin = Arc::new(Plugin::load(&args.plugin, &engine)?);
-    let info = exec::describe(&engine, &plugin).await.map_err(Error::Setup)?;
+    let info = exec::describe(&engine, &plugin, &[]).await.map_err(Error::Setup)?;
     println!("plugin:  {}", args.plugin.display());
     println!("name:    {}", info.name);
     println!("version: {} (the plugin_version tag of its samples)", plugin.version);
