@@ -36,7 +36,13 @@ impl LoadedScript {
                 Module::import(&ctx, "vespid:prelude")?.finish::<()>()?;
                 let (module, promise) = Module::declare(ctx.clone(), name.as_str(), source.text)?.eval()?;
                 promise.finish::<()>()?;
-                Ok(Persistent::save(&ctx, module.namespace()?))
+                let namespace = module.namespace()?;
+                // The built-in modules read the options the script exports
+                // (discardResponseBodies, ...) from their shared state.
+                let state: Object = Module::import(&ctx, "vespid:state")?.finish()?;
+                let set_options: Function = state.get("setOptions")?;
+                set_options.call::<_, ()>((namespace.get::<_, Value>("options")?,))?;
+                Ok(Persistent::save(&ctx, namespace))
             };
             evaluate().catch(&ctx).map_err(|err| one_line(&ctx, err))
         })?;
