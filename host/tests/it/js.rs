@@ -593,3 +593,28 @@ async fn a_changed_script_swaps_in_under_watch() {
     assert_eq!(versions[0]["iterations"].as_u64(), Some(old));
     assert_eq!(versions[1]["iterations"].as_u64(), Some(server.path_count("/status/202")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn negative_vus_and_an_exception_in_setup_are_reported_with_their_place() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let negative = dir.path().join("negative.js");
+    std::fs::write(&negative, "export const options = { vus: -1, iterations: 2 };\nexport default function () {}\n")
+        .unwrap();
+    let run = vespid(&["run", negative.to_str().unwrap()]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_one_line(&run.stderr, "negative.js: options.vus: must be at least 1, got -1");
+
+    let server = target(Protocol::Http).await;
+    let setup = dir.path().join("setup_throws.js");
+    std::fs::write(
+        &setup,
+        "import http from 'k6/http';\nexport const options = { iterations: 2 };\nexport function setup() { throw new Error('setup gave up'); }\nexport default function () { http.get(`${__ENV.BASE_URL}/status/200`); }\n",
+    )
+    .unwrap();
+    let base = env("BASE_URL", &server, "");
+    let run = vespid(&["run", setup.to_str().unwrap(), "-e", &base]).await;
+    // docs/k6.md: exit code 1 where k6 says 107.
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_one_line(&run.stderr, "setup failed: setup_throws.js:3:37: Error: setup gave up");
+    assert_eq!(server.stats().requests, 0, "no iteration ran");
+}
