@@ -151,7 +151,11 @@ fn executor_from_file(source: &Source, name: &str, spec: &ScenarioSpec) -> Resul
             }
             ExecutorPlan::RampingVus {
                 ramp,
-                graceful_ramp_down: time("graceful-ramp-down", &spec.graceful_ramp_down, Some(DEFAULT_GRACE))?,
+                // 0 is allowed, as in k6: iterations are cut as soon as their VU goes.
+                graceful_ramp_down: match &spec.graceful_ramp_down {
+                    Some(text) => duration(source, &key("graceful-ramp-down"), text, true)?,
+                    None => DEFAULT_GRACE,
+                },
             }
         }
         "per-vu-iterations" => ExecutorPlan::PerVuIterations {

@@ -328,9 +328,12 @@ pub async fn script_options(
 }
 
 /// What a plugin says about itself, asked on a throwaway instance with
-/// default capabilities (`describe` must not call imports).
-pub async fn describe(engine: &Engine, plugin: &Plugin) -> Result<Info, VuError> {
+/// default capabilities (`describe` must not call imports). A script's
+/// runtime evaluates the script to answer, so it sees `env` (the
+/// scenario's): an init context that needs `__ENV` must not fail here.
+pub async fn describe(engine: &Engine, plugin: &Plugin, env: &[(String, String)]) -> Result<Info, VuError> {
     let shared = ScenarioShared::detached().map_err(|err| VuError::Instantiate(err.to_string()))?;
+    let shared = ScenarioShared::new(&shared.run, "", env, &[]);
     let factory = VuFactory { engine: engine.clone(), shared, limits: CallLimits::default() };
     factory.instantiate(plugin, 0).await?.describe().await
 }

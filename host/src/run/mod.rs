@@ -73,7 +73,7 @@ impl Plugins {
                 .map_err(|err| Error::Runtime(format!("plugin loading stopped: {err}")))??;
             let plugin = Arc::new(plugin);
             // The name it returns may tag every sample of the real run.
-            let info = describe(&engine, &plugin).await.map_err(Error::Setup)?;
+            let info = describe(&engine, &plugin, &scenario.env).await.map_err(Error::Setup)?;
             by_path.insert(scenario.plugin.clone(), (plugin, info));
         }
         Ok(Plugins { engine, by_path })

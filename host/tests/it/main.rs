@@ -32,6 +32,8 @@ mod http_transport;
 mod https;
 /// Iteration-count executors: exact counts, graceful stop.
 mod iterations;
+/// JavaScript scenarios: k6 scripts on the built-in runtime, every module and option, Rust twins.
+mod js;
 /// JavaScript modules: k6/crypto, jslib built-ins, the cookie jar, the init context, the `vespid` module, examples/js.
 mod js_modules;
 /// `--out json=FILE` and `--out csv=FILE`: every point, counted against the summary and the server.

@@ -45,7 +45,9 @@ impl runner::Guest for Export {
     /// The script's name and its exported functions with their weights.
     fn describe() -> Info {
         let described = with_script(|script| Ok((script.name.clone(), script.tasks()?)));
-        let (file, functions) = described.unwrap_or_default();
+        // describe has no error to return: a script that cannot load must
+        // stop the run loudly, not describe itself as having no tasks.
+        let (file, functions) = described.unwrap_or_else(|err| panic!("{err}"));
         let name = file.rsplit_once('.').map_or(file.as_str(), |(stem, _)| stem).to_string();
         let tasks = functions.into_iter().map(|(name, weight)| Task { name, weight }).collect();
         Info { name, tasks }

@@ -212,8 +212,14 @@ fn location(stack: &str) -> Option<String> {
     stack.lines().find_map(|line| {
         let line = line.trim().strip_prefix("at ")?;
         let at = line.rsplit_once('(').map(|(_, at)| at.trim_end_matches(')')).unwrap_or(line);
-        let builtin =
-            at.starts_with("k6") || at.starts_with("vespid") || at.starts_with("jslib:") || at.starts_with('<');
+        // Built-in modules are `k6`, `k6/http`, ... (no extension); a
+        // script of the user's may well be called `k6-test.js`.
+        let module = at.split(':').next().unwrap_or_default();
+        let builtin = module == "k6"
+            || (module.starts_with("k6/") && !module.contains('.'))
+            || at.starts_with("vespid")
+            || at.starts_with("jslib:")
+            || at.starts_with('<');
         (!builtin && at.contains(':')).then(|| at.to_string())
     })
 }

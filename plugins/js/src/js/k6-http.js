@@ -191,7 +191,8 @@ class Response {
     this.status = result.status;
     this.status_text = result.status ? String(result.status) : '';
     this.headers = result.headers || {};
-    this.body = result.body === undefined ? null : result.body;
+    // k6: a discarded body (responseType 'none') is null, not ''.
+    this.body = request.discard || result.body === undefined ? null : result.body;
     this.url = result.url || request.url;
     this.timings = result.timings || {
       blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0, duration: 0,

@@ -1,0 +1,5 @@
+import { thing } from 'https://example.com/x.js';
+
+export default function () {
+  thing();
+}

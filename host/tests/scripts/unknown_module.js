@@ -1,0 +1,5 @@
+import ws from 'k6/ws';
+
+export default function () {
+  ws.connect();
+}
