@@ -5,7 +5,7 @@
 
 mod live;
 mod memory;
-mod proc;
+pub mod proc;
 mod report;
 mod scheduler;
 mod throughput;
