@@ -17,6 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::bench::js::k6_command;
 use crate::bench::proc::Spawned;
 use crate::peers::{K6_VERSION, ensure_k6};
 use crate::tasks::{DemoTarget, build_host_release, root, setup};
@@ -119,19 +120,22 @@ fn run_tool(tool: Tool, program: &Path, vespid: &Path, script: &Path, flags: &[&
     let base = tmp.join(format!("{stem}-{label}"));
     let export = base.with_extension("json");
     let _ = std::fs::remove_file(&export);
-    let mut command = Command::new(program);
-    command.arg("run").arg(script).args(flags).arg("--summary-export").arg(&export);
-    match tool {
+    let mut command = match tool {
         Tool::K6 => {
-            // No usage report (the network is loopback only), no colours in the log.
-            command.args(["--quiet", "--no-usage-report", "--no-color", "-e", &format!("BASE_URL={}", target.url)]);
+            let args = k6_command(program);
+            let mut command = Command::new(&args[0]);
+            command.args(&args[1..]).args(["-e", &format!("BASE_URL={}", target.url)]);
             command.env("K6_NO_USAGE_REPORT", "true");
+            command
         }
         Tool::Vespid => {
-            command.args(["--quiet", "--summary-export-format", "k6", "--address", "off"]);
+            let mut command = Command::new(program);
+            command.arg("run").args(["--quiet", "--summary-export-format", "k6", "--address", "off"]);
             command.args(["--env", &format!("BASE_URL={}", target.url)]);
+            command
         }
-    }
+    };
+    command.args(flags).arg("--summary-export").arg(&export).arg(script);
     let done = Spawned::start(&mut command, &base, Duration::from_secs(300))?.wait()?;
     let text = std::fs::read_to_string(&export)
         .with_context(|| format!("{label} wrote no summary export for {stem}: {}", done.failure()))?;
