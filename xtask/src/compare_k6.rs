@@ -206,19 +206,27 @@ pub fn compare(k6: &Side, vespid: &Side) -> Vec<Row> {
         let (a, b) = (k6_metrics.get(&name), vespid_metrics.get(&name));
         let Some(kind) = a.or(b).map(kind) else { continue };
         let custom = !K6_BUILTIN.contains(&base);
+        // A metric on one side only is judged when it is one of the script's
+        // own (vespid must record it); k6's extra built-in series and
+        // vespid's own metrics (iterations_failed, vus) are shown.
+        let exact = match (a, b) {
+            (Some(_), Some(_)) => true,
+            (Some(_), None) => custom,
+            _ => false,
+        };
         let value = |m: Option<&Value>, key: &str| m.and_then(|m| m.get(key)).map(number);
         match kind {
             Kind::Counter => {
-                let judged = !BYTE_COUNTERS.contains(&base);
+                let judged = exact && !BYTE_COUNTERS.contains(&base);
                 add(format!("{name} count"), value(a, "count"), value(b, "count"), judged);
             }
             Kind::Rate => {
                 let pair = |m: Option<&Value>| Some(format!("{} / {}", value(m, "passes")?, value(m, "fails")?));
-                add(format!("{name} passes / fails"), pair(a), pair(b), true);
+                add(format!("{name} passes / fails"), pair(a), pair(b), exact);
             }
             Kind::Trend if custom => {
                 for key in ["min", "max", "avg"] {
-                    add(format!("{name} {key}"), value(a, key), value(b, key), true);
+                    add(format!("{name} {key}"), value(a, key), value(b, key), exact);
                 }
             }
             Kind::Trend => {
@@ -319,7 +327,8 @@ pub fn table(rows: &[Row]) -> String {
         let mark = match (row.judged, row.k6 == row.vespid) {
             (true, true) => "=",
             (true, false) => "**differs**",
-            (false, _) => "(shown only)",
+            (false, true) => "(shown: same)",
+            (false, false) => "(shown: differs, not judged)",
         };
         let cell = |s: &str| s.replace('|', "\\|");
         out.push_str(&format!("| {} | {} | {} | {mark} |\n", cell(&row.what), cell(&row.k6), cell(&row.vespid)));
@@ -362,7 +371,8 @@ mod tests {
                     "data_sent": { "count": 310, "rate": 1.5 },
                     "http_req_duration": { "avg": 0.5, "min": 0.5, "med": 1.0, "max": 2.0, "p(90)": 2.0, "p(95)": 2.0 },
                     "checks": { "passes": 2, "fails": 1, "value": 0.66, "thresholds": { "rate>0.9": false } },
-                    "items": { "avg": 2, "min": 2, "med": 2, "max": 2, "p(90)": 2, "p(95)": 2 }
+                    "items": { "avg": 2, "min": 2, "med": 2, "max": 2, "p(90)": 2, "p(95)": 2 },
+                    "iterations_failed": { "passes": 0, "fails": 3, "value": 0 }
                 }
             }),
             json!({ "/": 3 }),
@@ -378,6 +388,7 @@ mod tests {
         assert_eq!(row("items max").vespid, "2");
         assert!(!row("data_sent count").judged);
         assert!(!row("http_req_duration avg").judged);
+        assert!(!row("iterations_failed passes / fails").judged);
         assert_eq!(row("check paths (groups)").k6, "::g::ok");
         assert_eq!(row("server: /").vespid, "3");
         assert!(table(&rows).contains("| threshold checks: rate>0.9 | failed | ok | **differs** |"));
