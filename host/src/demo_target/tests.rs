@@ -104,6 +104,29 @@ async fn keep_alive_requests_share_one_connection() {
 }
 
 #[tokio::test]
+async fn stats_route_reports_the_counters_without_counting_itself() {
+    let target = start(Protocol::Http).await;
+    let mut stream = TcpStream::connect(target.addr()).await.expect("connect");
+    let mut pending = Vec::new();
+    exchange(&mut stream, &mut pending, &get("/")).await;
+    exchange(&mut stream, &mut pending, &get("/nope?x=1")).await;
+    exchange(&mut stream, &mut pending, &get("/")).await;
+
+    for _ in 0..2 {
+        let reply = exchange(&mut stream, &mut pending, &get("/__stats")).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        let json: serde_json::Value = serde_json::from_slice(&reply.body).expect("json");
+        assert_eq!(json["requests"], 3);
+        assert_eq!(json["connections"], 1);
+        assert_eq!(json["paths"], serde_json::json!({ "/": 2, "/nope": 1 }));
+    }
+    assert_eq!(target.stats().requests, 3);
+    assert_eq!(target.path_count("/__stats"), 0);
+    target.shutdown().await;
+}
+
+#[tokio::test]
 async fn login_sets_a_session_that_me_accepts() {
     let target = start(Protocol::Http).await;
     let mut stream = TcpStream::connect(target.addr()).await.expect("connect");

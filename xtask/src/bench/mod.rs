@@ -1,11 +1,12 @@
 //! `cargo xtask bench`: the options, the order of the measurements (build,
 //! wrk, demo target, throughput rounds, start time and memory, scheduler
-//! precision, hot reload and live scale) and where the
-//! markdown report goes.
+//! precision, hot reload and live scale, JavaScript scenarios against k6)
+//! and where the markdown report goes.
 
+pub mod js;
 mod live;
 mod memory;
-mod proc;
+pub mod proc;
 mod report;
 mod scheduler;
 mod throughput;
@@ -42,6 +43,16 @@ pub struct BenchArgs {
     /// Only part (d): hot reload and live scale.
     #[arg(long)]
     live_only: bool,
+    /// Only part (e), issue 16: the same k6 script under k6 1.1.0 and vespid (plus the Rust hello plugin),
+    /// then JS VU start time and memory; written to target/bench/latest-js.md.
+    #[arg(long, conflicts_with = "live_only")]
+    js_only: bool,
+    /// Seconds each part-(e) throughput run lasts [default: 10; with --quick: 2].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    js_duration: Option<u64>,
+    /// VUs of part (e)'s start-time and memory runs (beside a 1-VU baseline) [default: 1000; with --quick: 100].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..))]
+    js_vus: Option<u32>,
 }
 
 /// The options with their defaults applied.
@@ -52,6 +63,8 @@ pub struct Settings {
     pub hold: u64,
     pub rates: Vec<u32>,
     pub rate_duration: u64,
+    pub js_duration: u64,
+    pub js_vus: u32,
 }
 
 impl Settings {
@@ -64,6 +77,8 @@ impl Settings {
             hold: args.hold.unwrap_or(if quick { 4 } else { 12 }),
             rates: args.rates.clone().unwrap_or_else(|| vec![1000, 10_000]),
             rate_duration: args.rate_duration.unwrap_or(if quick { 2 } else { 10 }),
+            js_duration: args.js_duration.unwrap_or(if quick { 2 } else { 10 }),
+            js_vus: args.js_vus.unwrap_or(if quick { 100 } else { 1000 }),
         }
     }
 }
@@ -81,13 +96,23 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let tmp = out_dir.join("tmp");
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
 
-    let wrk = throughput::ensure_wrk();
-    if let Err(why) = &wrk {
+    let wrk = if args.js_only { Err("not needed by --js-only".into()) } else { throughput::ensure_wrk() };
+    if let Err(why) = &wrk
+        && !args.js_only
+    {
         println!("bench: wrk is unavailable, measuring vespid only: {why}");
     }
     let target = DemoTarget::start(&vespid, Some("0"))?;
     println!("bench: demo target (pid {}) on {}, pinned to CPU 0", target.pid(), target.url);
     let url = target.url.trim_end_matches('/').to_string();
+    if args.js_only {
+        let markdown = js_part(&settings, &vespid, &hello, &url, &tmp);
+        println!("\n{markdown}");
+        let latest = out_dir.join("latest-js.md");
+        std::fs::write(&latest, &markdown).with_context(|| format!("cannot write {}", latest.display()))?;
+        println!("bench: written to {}", latest.display());
+        return Ok(());
+    }
     let reload_probe = existing(&plugins.join("reload_probe.wasm"))?;
     let reload = live::measure_reload(&vespid, &reload_probe, &url, &tmp).map_err(|err| format!("{err:#}"));
     let scale = live::measure_scale(&vespid, &hello, &url, &tmp).map_err(|err| format!("{err:#}"));
@@ -100,6 +125,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let rounds = throughput::measure(&vespid, &hello, &url, settings.rounds, settings.duration, wrk.is_ok(), &tmp);
     let (baseline, runs) = memory::measure(&vespid, &probe, &url, &settings.vus_list, settings.hold, &tmp);
     let rates = scheduler::measure(&vespid, &hello, &url, &settings.rates, settings.rate_duration, &tmp);
+    let js = js_part(&settings, &vespid, &hello, &url, &tmp);
     drop(target);
 
     let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
@@ -114,12 +140,46 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         reload: &reload,
         scale: &scale,
     };
-    let markdown = report::markdown(&results);
+    let mut markdown = report::markdown(&results);
+    markdown.push_str(&js);
     println!("\n{markdown}");
     let latest = out_dir.join("latest.md");
     std::fs::write(&latest, &markdown).with_context(|| format!("cannot write {}", latest.display()))?;
     println!("bench: written to {}", latest.display());
     Ok(())
+}
+
+/// Part (e): k6 (installed into target/peers when missing), the JS rounds,
+/// then JS start time and memory, as a markdown section.
+fn js_part(settings: &Settings, vespid: &Path, hello: &Path, url: &str, tmp: &Path) -> String {
+    let k6 = crate::peers::ensure_k6().map_err(|err| format!("{err:#}"));
+    if let Err(why) = &k6 {
+        println!("bench: k6 is unavailable, measuring vespid only: {why}");
+    }
+    let scripts = crate::compare_k6::scripts_dir();
+    let (script, paced) = (scripts.join("get-check.js"), scripts.join("get-check-paced.js"));
+    let setup = js::Setup {
+        k6: k6.as_ref().ok().map(|k6| k6.as_path()),
+        vespid,
+        hello,
+        script: &script,
+        paced: &paced,
+        url,
+        tmp,
+    };
+    let rounds = js::measure_throughput(&setup, settings.rounds, settings.js_duration);
+    let vu_runs = js::measure_vus(&setup, settings.js_vus, settings.hold);
+    let results = js::Results {
+        seconds: settings.js_duration,
+        hold: settings.hold,
+        vus: settings.js_vus,
+        k6: k6.map(|_| ()),
+        rounds,
+        vu_runs,
+    };
+    let mut markdown = String::new();
+    js::markdown(&mut markdown, &results);
+    markdown
 }
 
 fn existing(path: &Path) -> Result<std::path::PathBuf> {

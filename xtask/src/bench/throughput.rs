@@ -105,7 +105,8 @@ fn warm_up(vespid: &Path, hello: &Path, url: &str, tmp: &Path) {
     }
 }
 
-fn run_vespid(vespid: &Path, hello: &Path, url: &str, seconds: u64, ticks: f64, base: &Path) -> Result<Run> {
+/// One vespid run of `plugin` (a component or a script) with the throughput settings.
+pub fn run_vespid(vespid: &Path, plugin: &Path, url: &str, seconds: u64, ticks: f64, base: &Path) -> Result<Run> {
     let export = base.with_extension("json");
     let _ = std::fs::remove_file(&export);
     let mut command = with_cpu_time([
@@ -114,7 +115,7 @@ fn run_vespid(vespid: &Path, hello: &Path, url: &str, seconds: u64, ticks: f64, 
         GENERATOR_CPU.as_ref(),
         vespid.as_os_str(),
         "run".as_ref(),
-        hello.as_os_str(),
+        plugin.as_os_str(),
     ]);
     command.args(["--vus", &CONNECTIONS.to_string(), "--duration", &format!("{seconds}s"), "--quiet"]);
     command.arg("--summary-export").arg(&export).arg("--env").arg(format!("BASE_URL={url}"));

@@ -1,0 +1,509 @@
+//! Part (e), issue 16: JavaScript scenarios against k6. Throughput: the same
+//! one-GET-plus-check script (xtask/k6-scripts/get-check.js) under k6 1.1.0
+//! and under vespid, beside the Rust hello plugin, in interleaved rounds,
+//! each generator pinned to CPU 1, in requests per generator CPU-second.
+//! VU start and memory: get-check-paced.js (the same with `sleep(1)`) at 1
+//! and N VUs under k6 and vespid, pinned the same way: the time from spawn
+//! to the server's first request (both tools initialise every VU first),
+//! vespid's own `vus_ready_ms`, and RSS, PSS and private memory from
+//! `/proc/PID/smaps_rollup`, with marginal per-VU figures (M(N) − M(1)) / (N − 1).
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use super::proc::{Spawned, clock_ticks, read_export, split_cpu_time, with_cpu_time};
+use super::throughput::{CONNECTIONS, GENERATOR_CPU, Run, run_vespid};
+
+/// How often smaps_rollup is read.
+const SAMPLE_EVERY: Duration = Duration::from_millis(500);
+/// How often the server's request count is read while waiting for the first request.
+const FIRST_REQUEST_POLL: Duration = Duration::from_millis(5);
+
+/// The issue's targets.
+pub const TARGET_VS_K6: f64 = 3.0;
+pub const TARGET_VS_RUST: f64 = 0.6;
+pub const TARGET_PRIVATE_KIB: f64 = 200.0;
+pub const TARGET_START_MS: f64 = 0.5;
+
+/// The load generators of part (e).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    K6,
+    VespidJs,
+    VespidRust,
+}
+
+impl Tool {
+    pub fn label(self) -> &'static str {
+        match self {
+            Tool::K6 => "k6",
+            Tool::VespidJs => "vespid JS",
+            Tool::VespidRust => "vespid Rust hello",
+        }
+    }
+
+    fn file_label(self) -> &'static str {
+        match self {
+            Tool::K6 => "k6",
+            Tool::VespidJs => "vespid-js",
+            Tool::VespidRust => "vespid-rust",
+        }
+    }
+}
+
+/// What part (e) runs with.
+pub struct Setup<'a> {
+    /// None when k6 could not be installed (its columns stay empty).
+    pub k6: Option<&'a Path>,
+    pub vespid: &'a Path,
+    pub hello: &'a Path,
+    pub script: &'a Path,
+    pub paced: &'a Path,
+    pub url: &'a str,
+    pub tmp: &'a Path,
+}
+
+/// One interleaved round: k6, vespid JS, vespid Rust.
+pub struct Round {
+    pub k6: Option<Result<Run, String>>,
+    pub js: Result<Run, String>,
+    pub rust: Result<Run, String>,
+}
+
+impl Round {
+    pub fn js_vs_k6(&self) -> Option<f64> {
+        match (&self.js, &self.k6) {
+            (Ok(js), Some(Ok(k6))) => Some(js.per_cpu_second() / k6.per_cpu_second()),
+            _ => None,
+        }
+    }
+
+    pub fn js_vs_rust(&self) -> Option<f64> {
+        match (&self.js, &self.rust) {
+            (Ok(js), Ok(rust)) => Some(js.per_cpu_second() / rust.per_cpu_second()),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `rounds` interleaved rounds of `seconds` each.
+pub fn measure_throughput(s: &Setup, rounds: u32, seconds: u64) -> Vec<Round> {
+    let ticks = clock_ticks();
+    warm_up(s);
+    (1..=rounds)
+        .map(|round| {
+            let base = |tool: Tool| s.tmp.join(format!("js-{}-{round}", tool.file_label()));
+            let k6 = s.k6.map(|k6| {
+                println!("bench: JS round {round}/{rounds}: k6");
+                run_k6(k6, s.script, s.url, seconds, ticks, &base(Tool::K6)).map_err(|err| format!("{err:#}"))
+            });
+            println!("bench: JS round {round}/{rounds}: vespid JS");
+            let js = run_vespid(s.vespid, s.script, s.url, seconds, ticks, &base(Tool::VespidJs))
+                .map_err(|err| format!("{err:#}"));
+            println!("bench: JS round {round}/{rounds}: vespid Rust hello");
+            let rust = run_vespid(s.vespid, s.hello, s.url, seconds, ticks, &base(Tool::VespidRust))
+                .map_err(|err| format!("{err:#}"));
+            Round { k6, js, rust }
+        })
+        .collect()
+}
+
+/// One iteration of the script, so the JavaScript runtime is compiled (and
+/// cached) before anything is timed.
+fn warm_up(s: &Setup) {
+    let mut command = Command::new(s.vespid);
+    command.arg("run").arg(s.script).args(["--vus", "1", "--iterations", "1", "--quiet", "--address", "off"]);
+    command.arg("--env").arg(format!("BASE_URL={}", s.url));
+    let outcome =
+        Spawned::start(&mut command, &s.tmp.join("js-warm-up"), Duration::from_secs(300)).and_then(|mut c| c.wait());
+    match outcome {
+        Ok(done) if done.status.success() => {}
+        Ok(done) => println!("bench: warning: the JS warm-up run failed: {}", done.failure()),
+        Err(err) => println!("bench: warning: the JS warm-up run failed: {err:#}"),
+    }
+}
+
+/// The k6 command line common to every run: no usage report (loopback
+/// only), no colours, no progress, its REST API on a free port (not 6565,
+/// which a parallel run may hold).
+pub fn k6_command(k6: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec![k6.into(), "run".into()];
+    args.extend(["--quiet", "--no-usage-report", "--no-color", "--address", "127.0.0.1:0"].map(Into::into));
+    args
+}
+
+fn run_k6(k6: &Path, script: &Path, url: &str, seconds: u64, ticks: f64, base: &Path) -> Result<Run> {
+    let export = base.with_extension("json");
+    let _ = std::fs::remove_file(&export);
+    let mut args: Vec<std::ffi::OsString> = vec!["taskset".into(), "-c".into(), GENERATOR_CPU.into()];
+    args.extend(k6_command(k6));
+    let mut command = with_cpu_time(args);
+    command.args(["--vus", &CONNECTIONS.to_string(), "--duration", &format!("{seconds}s")]);
+    command.arg("--summary-export").arg(&export).args(["-e", &format!("BASE_URL={url}")]).arg(script);
+    command.env("K6_NO_USAGE_REPORT", "true");
+    let done = Spawned::start(&mut command, base, Duration::from_secs(seconds + 90))?.wait()?;
+    if !done.status.success() {
+        bail!("{}", done.failure());
+    }
+    let (_, cpu_seconds) = split_cpu_time(&done.stdout, ticks)?;
+    let text = std::fs::read_to_string(&export).with_context(|| format!("cannot read {}", export.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).context("k6's summary export is not JSON")?;
+    let requests = json.pointer("/metrics/http_reqs/count").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+    let rate = json.pointer("/metrics/http_reqs/rate").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+    // k6's export has no duration; its rate is the count over the test's.
+    let measured = if rate > 0.0 { requests / rate } else { seconds as f64 };
+    Ok(Run { requests: requests as u64, seconds: measured, cpu_seconds })
+}
+
+/// Memory of a process from `/proc/PID/smaps_rollup`, in KiB.
+#[derive(Clone, Copy, Default)]
+pub struct Memory {
+    pub rss: u64,
+    pub pss: u64,
+    /// Private_Clean + Private_Dirty.
+    pub private: u64,
+}
+
+fn memory(pid: u32) -> Option<Memory> {
+    parse_smaps_rollup(&std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?)
+}
+
+fn parse_smaps_rollup(text: &str) -> Option<Memory> {
+    let field = |name: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(name) && l[name.len()..].starts_with(':'))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some(Memory { rss: field("Rss")?, pss: field("Pss")?, private: field("Private_Clean")? + field("Private_Dirty")? })
+}
+
+/// One start-and-memory run.
+pub struct VuSample {
+    /// From spawn to the server's first request: the tool's start plus every VU's initialisation.
+    pub first_request_ms: f64,
+    /// vespid's `vus_ready_ms` (None for k6).
+    pub vus_ready_ms: Option<f64>,
+    pub steady: Memory,
+    pub steady_at: Duration,
+}
+
+/// A run of one tool with N VUs, or why it gave no figures.
+pub struct VuRun {
+    pub tool: Tool,
+    pub vus: u32,
+    pub outcome: Result<VuSample, String>,
+}
+
+/// Marginal per-VU figures of a run against the tool's 1-VU baseline.
+pub struct PerVu {
+    pub start_ms: f64,
+    pub rss_kib: f64,
+    pub pss_kib: f64,
+    pub private_kib: f64,
+}
+
+impl VuRun {
+    pub fn per_vu(&self, baseline: &VuRun) -> Option<PerVu> {
+        let (Ok(n), Ok(one)) = (&self.outcome, &baseline.outcome) else { return None };
+        if self.vus <= baseline.vus {
+            return None;
+        }
+        let extra = f64::from(self.vus - baseline.vus);
+        let kib = |a: u64, b: u64| (a as f64 - b as f64) / extra;
+        Some(PerVu {
+            start_ms: (n.first_request_ms - one.first_request_ms) / extra,
+            rss_kib: kib(n.steady.rss, one.steady.rss),
+            pss_kib: kib(n.steady.pss, one.steady.pss),
+            private_kib: kib(n.steady.private, one.steady.private),
+        })
+    }
+}
+
+/// 1 VU then `vus` VUs, for k6 (when present) and vespid JS, in turn.
+pub fn measure_vus(s: &Setup, vus: u32, hold: u64) -> Vec<VuRun> {
+    let mut runs = Vec::new();
+    for count in [1, vus] {
+        for tool in [Tool::K6, Tool::VespidJs] {
+            let program = match tool {
+                Tool::K6 => match s.k6 {
+                    Some(k6) => k6,
+                    None => continue,
+                },
+                _ => s.vespid,
+            };
+            println!("bench: JS start time and memory: {} with {count} VUs for {hold} s", tool.label());
+            let base = s.tmp.join(format!("js-vus-{}-{count}", tool.file_label()));
+            let outcome = run_vus(tool, program, s.paced, s.url, count, hold, &base).map_err(|err| format!("{err:#}"));
+            runs.push(VuRun { tool, vus: count, outcome });
+        }
+    }
+    runs
+}
+
+fn run_vus(tool: Tool, program: &Path, script: &Path, url: &str, vus: u32, hold: u64, base: &Path) -> Result<VuSample> {
+    let export = base.with_extension("json");
+    let _ = std::fs::remove_file(&export);
+    // taskset execs the program: the child's pid is the generator's.
+    let mut command = Command::new("taskset");
+    command.args(["-c", GENERATOR_CPU]);
+    match tool {
+        Tool::K6 => {
+            command.args(k6_command(program)).args(["-e", &format!("BASE_URL={url}")]);
+            command.env("K6_NO_USAGE_REPORT", "true");
+        }
+        _ => {
+            command.arg(program).arg("run").args(["--quiet", "--address", "off", "--env", &format!("BASE_URL={url}")]);
+            command.env("TOKIO_WORKER_THREADS", "1");
+        }
+    }
+    command.args(["--vus", &vus.to_string(), "--duration", &format!("{hold}s"), "--summary-export"]);
+    command.arg(&export).arg(script);
+    let before = server_requests(url)?;
+    let mut child = Spawned::start(&mut command, base, Duration::from_secs(hold + 240))?;
+    let start = Instant::now();
+    let mut first_request = None;
+    let mut samples: Vec<(Duration, Memory)> = Vec::new();
+    let mut next_sample = start;
+    let status = loop {
+        if let Some(status) = child.poll()? {
+            break status;
+        }
+        let now = Instant::now();
+        if first_request.is_none() && server_requests(url).is_ok_and(|n| n > before) {
+            first_request = Some(now - start);
+        }
+        if now >= next_sample {
+            if let Some(memory) = memory(child.pid()) {
+                samples.push((now - start, memory));
+            }
+            next_sample += SAMPLE_EVERY;
+        }
+        sleep(FIRST_REQUEST_POLL);
+    };
+    let done = child.finished(status)?;
+    if !status.success() {
+        bail!("{}", done.failure());
+    }
+    let first_request = first_request.context("the server saw no request")?;
+    let steady_from = (Duration::from_secs(hold) * 2 / 3).max(first_request + Duration::from_secs(1));
+    let &(steady_at, steady) = samples
+        .iter()
+        .find(|(at, _)| *at >= steady_from)
+        .context("no memory sample after all VUs were running (lengthen --hold)")?;
+    let vus_ready_ms = if tool == Tool::K6 { None } else { read_export(&export)?.vus_ready_ms };
+    Ok(VuSample { first_request_ms: first_request.as_secs_f64() * 1000.0, vus_ready_ms, steady, steady_at })
+}
+
+/// The demo target's request count, from `/__stats`.
+fn server_requests(url: &str) -> Result<u64> {
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(stream, "GET /__stats HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (_, body) = response.split_once("\r\n\r\n").context("no HTTP response from /__stats")?;
+    let json: serde_json::Value = serde_json::from_str(body).context("/__stats is not JSON")?;
+    json["requests"].as_u64().context("/__stats has no request count")
+}
+
+/// Part (e)'s figures.
+pub struct Results {
+    pub seconds: u64,
+    pub hold: u64,
+    pub vus: u32,
+    pub k6: Result<(), String>,
+    pub rounds: Vec<Round>,
+    pub vu_runs: Vec<VuRun>,
+}
+
+/// Part (e) as markdown: the commands, the rounds, start and memory.
+pub fn markdown(md: &mut String, r: &Results) {
+    let seconds = r.seconds;
+    let _ = writeln!(
+        md,
+        "\n### JavaScript scenarios (issue 16): get-check.js under k6 and vespid, {CONNECTIONS} VUs, {seconds} s\n"
+    );
+    if let Err(why) = &r.k6 {
+        let _ = writeln!(md, "k6 unavailable, its columns are empty: {why}\n");
+    }
+    let _ = writeln!(
+        md,
+        "```sh\n# per round, each load generator pinned to CPU {GENERATOR_CPU}, the demo target to CPU 0:"
+    );
+    let _ = writeln!(
+        md,
+        "K6_NO_USAGE_REPORT=true taskset -c {GENERATOR_CPU} k6 run --quiet --no-usage-report --no-color --address 127.0.0.1:0 --vus {CONNECTIONS} --duration {seconds}s --summary-export FILE -e BASE_URL=URL xtask/k6-scripts/get-check.js"
+    );
+    for plugin in ["xtask/k6-scripts/get-check.js", "hello.wasm"] {
+        let _ = writeln!(
+            md,
+            "TOKIO_WORKER_THREADS=1 taskset -c {GENERATOR_CPU} vespid run {plugin} --vus {CONNECTIONS} --duration {seconds}s --quiet --summary-export FILE --env BASE_URL=URL"
+        );
+    }
+    let _ = writeln!(md, "# start time and memory, N in 1,{}, smaps_rollup read every 500 ms:", r.vus);
+    let _ = writeln!(
+        md,
+        "taskset -c {GENERATOR_CPU} k6 run --quiet --no-usage-report --no-color --address 127.0.0.1:0 -e BASE_URL=URL --vus N --duration {}s --summary-export FILE xtask/k6-scripts/get-check-paced.js",
+        r.hold
+    );
+    let _ = writeln!(
+        md,
+        "TOKIO_WORKER_THREADS=1 taskset -c {GENERATOR_CPU} vespid run --quiet --address off --env BASE_URL=URL --vus N --duration {}s --summary-export FILE xtask/k6-scripts/get-check-paced.js\n```\n",
+        r.hold
+    );
+    let _ = writeln!(
+        md,
+        "| Round | k6 req/s | k6 req/CPU-s | JS req/s | JS req/CPU-s | Rust req/s | Rust req/CPU-s | JS/k6 | JS/Rust |"
+    );
+    let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut vs_k6 = Vec::new();
+    let mut vs_rust = Vec::new();
+    let mut failures = Vec::new();
+    for (i, round) in r.rounds.iter().enumerate() {
+        let (k_rps, k_cpu) = cells(round.k6.as_ref());
+        let (j_rps, j_cpu) = cells(Some(&round.js));
+        let (r_rps, r_cpu) = cells(Some(&round.rust));
+        let ratio = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{x:.2}"));
+        let _ = writeln!(
+            md,
+            "| {} | {k_rps} | {k_cpu} | {j_rps} | {j_cpu} | {r_rps} | {r_cpu} | {} | {} |",
+            i + 1,
+            ratio(round.js_vs_k6()),
+            ratio(round.js_vs_rust())
+        );
+        vs_k6.extend(round.js_vs_k6());
+        vs_rust.extend(round.js_vs_rust());
+        for (tool, run) in
+            [(Tool::K6, round.k6.as_ref()), (Tool::VespidJs, Some(&round.js)), (Tool::VespidRust, Some(&round.rust))]
+        {
+            if let Some(Err(why)) = run {
+                failures.push(format!("Round {}: {} failed: {why}", i + 1, tool.label()));
+            }
+        }
+    }
+    md.push('\n');
+    for (name, ratios, target) in [("JS/k6", &mut vs_k6, TARGET_VS_K6), ("JS/Rust", &mut vs_rust, TARGET_VS_RUST)] {
+        ratios.sort_by(f64::total_cmp);
+        if let (Some(min), Some(max)) = (ratios.first(), ratios.last()) {
+            let median = ratios[ratios.len() / 2];
+            let verdict = if median >= target { "met" } else { "not met" };
+            let _ = writeln!(
+                md,
+                "{name} req/CPU-s: min {min:.2}, median {median:.2}, max {max:.2} (target >= {target}: {verdict})\n"
+            );
+        }
+    }
+    for failure in failures {
+        let _ = writeln!(md, "{failure}\n");
+    }
+    vu_tables(md, r);
+}
+
+fn vu_tables(md: &mut String, r: &Results) {
+    let _ = writeln!(md, "#### VU start time and memory (get-check-paced.js: GET, check, sleep(1))\n");
+    let _ = writeln!(
+        md,
+        "| Tool | VUs | Spawn → first request | vus_ready_ms | RSS (MiB) | PSS (MiB) | Private (MiB) | Read at |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mib = |kib: u64| format!("{:.1}", kib as f64 / 1024.0);
+    let mut notes = Vec::new();
+    for run in &r.vu_runs {
+        match &run.outcome {
+            Ok(s) => {
+                let ready = s.vus_ready_ms.map_or("—".to_string(), |ms| format!("{ms:.0} ms"));
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {:.0} ms | {ready} | {} | {} | {} | {:.1} s |",
+                    run.tool.label(),
+                    run.vus,
+                    s.first_request_ms,
+                    mib(s.steady.rss),
+                    mib(s.steady.pss),
+                    mib(s.steady.private),
+                    s.steady_at.as_secs_f64()
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(md, "| {} | {} | — | — | — | — | — | — |", run.tool.label(), run.vus);
+                notes.push(format!("{} with {} VUs failed: {}", run.tool.label(), run.vus, why.replace('|', "\\|")));
+            }
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\n| Tool | Start per VU (marginal) | vespid's init per VU (vus_ready_ms / N) | RSS per VU | PSS per VU | Private per VU |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|");
+    for tool in [Tool::K6, Tool::VespidJs] {
+        let find = |vus: u32| r.vu_runs.iter().find(|run| run.tool == tool && run.vus == vus);
+        let (Some(one), Some(n)) = (find(1), find(r.vus)) else { continue };
+        let Some(per) = n.per_vu(one) else { continue };
+        let ready = match &n.outcome {
+            Ok(VuSample { vus_ready_ms: Some(ms), .. }) => format!("{:.3} ms", ms / f64::from(n.vus)),
+            _ => "—".to_string(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {:.3} ms | {ready} | {:.0} KiB | {:.0} KiB | {:.0} KiB |",
+            tool.label(),
+            per.start_ms,
+            per.rss_kib,
+            per.pss_kib,
+            per.private_kib
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nTargets for a JS VU: <= {TARGET_PRIVATE_KIB:.0} KiB private memory, <= {TARGET_START_MS} ms to start. Per VU = (M({}) − M(1)) / {}.",
+        r.vus,
+        r.vus - 1
+    );
+    for note in notes {
+        let _ = writeln!(md, "\n{note}");
+    }
+}
+
+fn cells(run: Option<&Result<Run, String>>) -> (String, String) {
+    match run {
+        Some(Ok(run)) => (format!("{:.0}", run.per_second()), format!("{:.0}", run.per_cpu_second())),
+        Some(Err(_)) => ("failed".into(), "failed".into()),
+        None => ("—".into(), "—".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smaps_rollup_gives_rss_pss_and_private() {
+        let text = "55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss:               10240 kB\nPss:                8000 kB\nPss_Anon:           7000 kB\nShared_Clean:       2000 kB\nPrivate_Clean:       240 kB\nPrivate_Dirty:      8000 kB\n";
+        let m = parse_smaps_rollup(text).expect("parses");
+        assert_eq!((m.rss, m.pss, m.private), (10240, 8000, 8240));
+        assert!(parse_smaps_rollup("Rss: 1 kB\n").is_none());
+    }
+
+    #[test]
+    fn per_vu_figures_are_marginal() {
+        let sample = |ms: f64, kib: u64| VuSample {
+            first_request_ms: ms,
+            vus_ready_ms: None,
+            steady: Memory { rss: kib, pss: kib, private: kib },
+            steady_at: Duration::ZERO,
+        };
+        let one = VuRun { tool: Tool::VespidJs, vus: 1, outcome: Ok(sample(10.0, 1000)) };
+        let many = VuRun { tool: Tool::VespidJs, vus: 1001, outcome: Ok(sample(410.0, 201_000)) };
+        let per = many.per_vu(&one).expect("figures");
+        assert!((per.start_ms - 0.4).abs() < 1e-9);
+        assert!((per.private_kib - 200.0).abs() < 1e-9);
+        assert!(one.per_vu(&one).is_none());
+    }
+}

