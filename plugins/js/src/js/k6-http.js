@@ -92,7 +92,7 @@ function hasHeader(headers, name) {
  * `params.jar` needs nothing: the VU's one jar is always used.
  */
 function spec(method, target, body, params) {
-  params = params || {};
+  params = params || NO_PARAMS;
   let address = target;
   let name;
   if (target instanceof TaggedURL) {
@@ -109,7 +109,7 @@ function spec(method, target, body, params) {
     });
     if (pairs.length) headers.push(['Cookie', pairs.join('; ')]);
   }
-  const credentials = /^(https?:\/\/)([^/@]*)@/.exec(address);
+  const credentials = address.includes('@') && /^(https?:\/\/)([^/@]*)@/.exec(address);
   if (credentials) {
     address = credentials[1] + address.slice(credentials[0].length);
     if (!hasHeader(headers, 'authorization')) {
@@ -186,26 +186,33 @@ function select(value, selector) {
   return value;
 }
 
+/** What a request without params has. */
+const NO_PARAMS = Object.freeze({});
+
+/**
+ * The response of a request: the host's result object itself, its
+ * prototype adding k6's defaults and the fields few scripts read (built on
+ * first use), so a plain request copies nothing in JavaScript.
+ */
 class Response {
-  constructor(result, request) {
-    this.status = result.status;
-    this.status_text = result.status ? String(result.status) : '';
-    this.headers = result.headers || {};
-    // k6: a discarded body (responseType 'none') is null, not ''.
-    this.body = request.discard || result.body === undefined ? null : result.body;
-    this.url = result.url || request.url;
-    this.timings = result.timings || {
-      blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0, duration: 0,
+  get request() {
+    const spec = this._spec;
+    const request = {
+      method: spec.method,
+      url: spec.url,
+      headers: Object.fromEntries(spec.headers.map(([key, value]) => [key, [value]])),
+      body: typeof spec.body === 'string' ? spec.body : '',
     };
-    this.error = result.error || '';
-    this.error_code = result.error_code || 0;
-    this.proto = result.status ? 'HTTP/1.1' : '';
-    this.request = {
-      method: request.method,
-      url: request.url,
-      headers: Object.fromEntries(request.headers.map(([key, value]) => [key, [value]])),
-      body: typeof request.body === 'string' ? request.body : '',
-    };
+    Object.defineProperty(this, 'request', { value: request });
+    return request;
+  }
+
+  get status_text() {
+    return this.status ? String(this.status) : '';
+  }
+
+  get proto() {
+    return this.status ? 'HTTP/1.1' : '';
   }
 
   get cookies() {
@@ -231,6 +238,23 @@ class Response {
   html() {
     throw new Error('response.html() is not supported by vespid: parse the body with a regular expression or JSON');
   }
+}
+Response.prototype.error = '';
+Response.prototype.error_code = 0;
+Response.prototype.headers = Object.freeze({});
+Response.prototype.body = null;
+Response.prototype.timings = Object.freeze({
+  blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0, duration: 0,
+});
+
+/** The host's `result` of `spec` as a Response. */
+function responseOf(result, spec) {
+  Object.setPrototypeOf(result, Response.prototype);
+  result._spec = spec;
+  if (result.url === undefined) result.url = spec.url;
+  // k6: a discarded body (responseType 'none') is null, not ''.
+  if (spec.discard) result.body = null;
+  return result;
 }
 
 /**
@@ -282,7 +306,7 @@ export function cookieJar() {
 export function request(method, target, body, params) {
   refuseInInitContext();
   const request = spec(String(method).toUpperCase(), target, body, params);
-  return new Response(native.send(request), request);
+  return responseOf(native.send(request), request);
 }
 
 export const get = (target, params) => request('GET', target, null, params);
@@ -309,7 +333,7 @@ export function batch(requests) {
   const entries = keys ? keys.map((key) => requests[key]) : requests;
   const specs = entries.map(batchSpec);
   const results = native.batch(specs);
-  const responses = results.map((result, index) => new Response(result, specs[index]));
+  const responses = results.map((result, index) => responseOf(result, specs[index]));
   if (!keys) return responses;
   const byKey = {};
   keys.forEach((key, index) => (byKey[key] = responses[index]));
