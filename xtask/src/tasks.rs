@@ -56,17 +56,18 @@ fn ensure_debian_packages() -> Result<()> {
     println!("installing {} (needed to build the JavaScript runtime)", missing.join(", "));
     let root = Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"));
     let apt = |args: &[&str]| {
-        let mut command = if root { Command::new("apt-get") } else { Command::new("sudo") };
+        // Not root: through sudo.
+        let mut command = Command::new(if root { "apt-get" } else { "sudo" });
         if !root {
             command.arg("apt-get");
         }
-        command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
-        run(&mut command)
+        run(command.env("DEBIAN_FRONTEND", "noninteractive").args(args))
     };
+    let install: Vec<&str> = ["install", "-y", "-q"].into_iter().chain(missing.iter().copied()).collect();
     // A fresh machine may have no package lists yet.
-    if apt(&["install", "-y", "-q"].iter().copied().chain(missing.iter().copied()).collect::<Vec<_>>()).is_err() {
+    if apt(&install).is_err() {
         apt(&["update", "-q"])?;
-        apt(&["install", "-y", "-q"].iter().copied().chain(missing.iter().copied()).collect::<Vec<_>>())?;
+        apt(&install)?;
     }
     Ok(())
 }
