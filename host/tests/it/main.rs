@@ -36,6 +36,8 @@ mod iterations;
 mod js;
 /// JavaScript modules: k6/crypto, jslib built-ins, the cookie jar, the init context, the `vespid` module, examples/js.
 mod js_modules;
+/// JavaScript scenarios against their Rust twins, and a script reloaded under --watch.
+mod js_twins;
 /// `--out json=FILE` and `--out csv=FILE`: every point, counted against the summary and the server.
 mod outputs;
 /// Bad plugin files and the `inspect` command.

@@ -211,3 +211,21 @@ pub fn batch(requests: Vec<RequestBuilder>) -> Vec<Result<Response, Error>> {
     let requests: Vec<wit::Request> = requests.into_iter().map(|r| r.0).collect();
     wit::batch(&requests).into_iter().map(|r| r.map(Response::from).map_err(Error::from)).collect()
 }
+
+/// The cookies this VU's jar would send to `url`, as (name, value) pairs.
+/// Needs a host speaking WIT 0.1.1 or later.
+pub fn cookies_for(url: &str) -> Vec<(String, String)> {
+    wit::cookies_for(url)
+}
+
+/// Stores a cookie in this VU's jar as if the response from `url` had
+/// carried `Set-Cookie: <set_cookie>`; the error says why it was refused.
+pub fn set_cookie(url: &str, set_cookie: &str) -> Result<(), String> {
+    wit::set_cookie(url, set_cookie)
+}
+
+/// Removes from this VU's jar the cookie `name` (or every cookie) that
+/// would be sent to `url`.
+pub fn clear_cookies(url: &str, name: Option<&str>) {
+    wit::clear_cookies(url, name);
+}

@@ -33,3 +33,10 @@ pub fn env_all() -> Vec<(String, String)> {
 pub fn sleep(duration: Duration) {
     wit::sleep(duration.as_secs_f64() * 1000.0);
 }
+
+/// Stops the whole test (k6's `exec.test.abort()`): no VU starts another
+/// iteration, teardown runs and the run exits with code 108 naming
+/// `reason`. Needs a host speaking WIT 0.1.1 or later.
+pub fn abort_test(reason: &str) {
+    wit::abort_test(reason);
+}
