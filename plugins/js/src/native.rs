@@ -3,9 +3,9 @@
 //! written in JavaScript on top of it; keeping this layer thin keeps the
 //! k6 API in one language and every host call in one place.
 
-use rquickjs::function::Opt;
+use rquickjs::function::{Args, Opt};
 use rquickjs::module::{Declarations, Exports, ModuleDef};
-use rquickjs::{Array, ArrayBuffer, Ctx, Exception, Function, IntoJs, Object, Result, Value};
+use rquickjs::{Array, ArrayBuffer, Constructor, Ctx, Exception, Function, IntoJs, Object, Result, Value};
 
 use crate::bindings::vespid::scenario::{data, http, log, metrics, script, vu};
 
@@ -145,10 +145,28 @@ fn read_file<'js>(ctx: Ctx<'js>, path: String, binary: Opt<bool>) -> Result<Valu
     }
 }
 
-/// The request JavaScript describes: `{ method, url, headers: [[k, v]],
-/// body, name, tags, timeout, redirects, expected: [[min, max]], discard }`.
-fn request(ctx: &Ctx<'_>, spec: &Object<'_>) -> Result<http::Request> {
-    let method: String = spec.get("method")?;
+/// Where each part of a request sits in the array JavaScript hands over
+/// (state.js `wire` builds it): positions rather than property names, so
+/// the host looks no name up per request.
+mod wire {
+    pub const METHOD: usize = 0;
+    pub const URL: usize = 1;
+    pub const HEADERS: usize = 2;
+    pub const BODY: usize = 3;
+    pub const NAME: usize = 4;
+    pub const TAGS: usize = 5;
+    pub const TIMEOUT: usize = 6;
+    pub const REDIRECTS: usize = 7;
+    pub const EXPECTED: usize = 8;
+    pub const DISCARD: usize = 9;
+    pub const BINARY: usize = 10;
+}
+
+/// The request JavaScript describes: `[method, url, headers: [[k, v]],
+/// body, name, tags, timeout, redirects, expected: [[min, max]], discard,
+/// binary]` (see [`wire`]).
+fn request(spec: &Array<'_>) -> Result<http::Request> {
+    let method: String = spec.get(wire::METHOD)?;
     let method = match method.to_ascii_uppercase().as_str() {
         "GET" => http::Method::Get,
         "HEAD" => http::Method::Head,
@@ -159,7 +177,7 @@ fn request(ctx: &Ctx<'_>, spec: &Object<'_>) -> Result<http::Request> {
         "OPTIONS" => http::Method::Options,
         _ => http::Method::Other(method),
     };
-    let body: Value = spec.get("body")?;
+    let body: Value = spec.get(wire::BODY)?;
     let body = if body.is_undefined() || body.is_null() {
         Vec::new()
     } else if let Some(buffer) = ArrayBuffer::from_value(body.clone()) {
@@ -167,8 +185,8 @@ fn request(ctx: &Ctx<'_>, spec: &Object<'_>) -> Result<http::Request> {
     } else {
         body.get::<rquickjs::Coerced<String>>()?.0.into_bytes()
     };
-    let expected: Option<Vec<Vec<f64>>> = spec.get("expected")?;
-    let headers: Option<Vec<Vec<String>>> = spec.get("headers")?;
+    let expected: Option<Vec<Vec<f64>>> = spec.get(wire::EXPECTED)?;
+    let headers: Option<Vec<Vec<String>>> = spec.get(wire::HEADERS)?;
     let pair = |mut pair: Vec<String>| {
         let value = pair.pop().unwrap_or_default();
         (pair.pop().unwrap_or_default(), value)
@@ -177,18 +195,17 @@ fn request(ctx: &Ctx<'_>, spec: &Object<'_>) -> Result<http::Request> {
         let bound = |at: usize| pair.get(at).copied().unwrap_or(0.0).clamp(0.0, 65535.0) as u16;
         http::StatusRange { min: bound(0), max: bound(1) }
     };
-    let _ = ctx;
     Ok(http::Request {
         method,
-        url: spec.get("url")?,
+        url: spec.get(wire::URL)?,
         headers: headers.unwrap_or_default().into_iter().map(pair).collect(),
         body,
-        name: spec.get("name")?,
-        tags: tag_list(spec.get("tags")?)?,
-        timeout_ms: spec.get::<_, Option<f64>>("timeout")?.map(|ms| ms.clamp(0.0, f64::from(u32::MAX)) as u32),
-        max_redirects: spec.get("redirects")?,
+        name: spec.get(wire::NAME)?,
+        tags: tag_list(spec.get(wire::TAGS)?)?,
+        timeout_ms: spec.get::<Option<f64>>(wire::TIMEOUT)?.map(|ms| ms.clamp(0.0, f64::from(u32::MAX)) as u32),
+        max_redirects: spec.get(wire::REDIRECTS)?,
         expected_statuses: expected.unwrap_or_default().into_iter().map(range).collect(),
-        discard_body: spec.get::<_, Option<bool>>("discard")?.unwrap_or(false),
+        discard_body: spec.get::<Option<bool>>(wire::DISCARD)?.unwrap_or(false),
     })
 }
 
@@ -242,87 +259,102 @@ fn error_text(err: &http::Error) -> String {
     }
 }
 
-/// Header names as k6 shows them: `content-type` becomes `Content-Type`.
-fn canonical(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
+/// A header name as k6 shows it (`content-type` as `Content-Type`),
+/// appended to `out`.
+fn canonical_into(out: &mut String, name: &str) {
     let mut upper = true;
     for c in name.chars() {
         out.push(if upper { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() });
         upper = c == '-';
     }
-    out
 }
 
-/// A result as JavaScript sees it: `{ status, headers, body, url, timings }`
-/// or `{ status: 0, error, error_code }`. `binary` hands the body over as
-/// an ArrayBuffer instead of text.
-fn response<'js>(
-    ctx: &Ctx<'js>,
-    result: std::result::Result<http::Response, http::Error>,
-    binary: bool,
-) -> Result<Object<'js>> {
-    let out = Object::new(ctx.clone())?;
-    match result {
-        Ok(response) => {
-            out.set("status", response.status)?;
-            let headers = Object::new(ctx.clone())?;
-            for (name, value) in response.headers {
-                let name = canonical(&name);
-                let joined = match headers.get::<_, Option<String>>(name.as_str())? {
-                    Some(earlier) => format!("{earlier}, {value}"),
-                    None => value,
-                };
-                headers.set(name, joined)?;
+/// How a script's module makes its response objects: `received` and
+/// `failed` are constructors (`new received(spec, status, body, url,
+/// headers, blocked, connecting, tls_handshaking, sending, waiting,
+/// receiving, duration)`, `new failed(spec, message, error_code, kind)`).
+/// Building the object in JavaScript from arguments costs a fraction of
+/// setting its properties one by one from Rust, and each module shapes it
+/// its own way (k6's response, or the vespid module's).
+struct Makers<'js> {
+    received: Constructor<'js>,
+    failed: Constructor<'js>,
+}
+
+impl<'js> Makers<'js> {
+    /// The response to `spec` (the request's array, handed back so the
+    /// object can keep it; `url` is the URL it asked for) as JavaScript sees it. `headers` arrive as one
+    /// string of `Name: value` lines (k6's capitalisation), split only if a
+    /// script reads them; the URL is the request's own string unless a
+    /// redirect changed it; a discarded body is null.
+    fn make(
+        &self,
+        ctx: &Ctx<'js>,
+        spec: Array<'js>,
+        url: &str,
+        result: std::result::Result<http::Response, http::Error>,
+    ) -> Result<Value<'js>> {
+        let response = match result {
+            Ok(response) => response,
+            Err(err) => return self.failed.construct((spec, error_text(&err), error_code(&err), error_kind(&err))),
+        };
+        let url = if response.url == url { spec.get(wire::URL)? } else { response.url.into_js(ctx)? };
+        let body = if spec.get::<Option<bool>>(wire::DISCARD)?.unwrap_or(false) {
+            Value::new_null(ctx.clone())
+        } else if spec.get::<Option<bool>>(wire::BINARY)?.unwrap_or(false) {
+            ArrayBuffer::new(ctx.clone(), response.body)?.into_value()
+        } else {
+            match String::from_utf8(response.body) {
+                Ok(text) => text,
+                Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
             }
-            out.set("headers", headers)?;
-            if binary {
-                out.set("body", ArrayBuffer::new(ctx.clone(), response.body)?)?;
-            } else {
-                let text = match String::from_utf8(response.body) {
-                    Ok(text) => text,
-                    Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
-                };
-                out.set("body", text)?;
-            }
-            out.set("url", response.url)?;
-            let t = response.timings;
-            let timings = Object::new(ctx.clone())?;
-            timings.set("blocked", t.blocked)?;
-            timings.set("connecting", t.connecting)?;
-            timings.set("tls_handshaking", t.tls_handshaking)?;
-            timings.set("sending", t.sending)?;
-            timings.set("waiting", t.waiting)?;
-            timings.set("receiving", t.receiving)?;
-            timings.set("duration", t.duration)?;
-            out.set("timings", timings)?;
+            .into_js(ctx)?
+        };
+        let mut headers = String::new();
+        for (name, value) in &response.headers {
+            canonical_into(&mut headers, name);
+            headers.push_str(": ");
+            headers.push_str(value);
+            headers.push('\n');
         }
-        Err(err) => {
-            out.set("status", 0)?;
-            out.set("error", error_text(&err))?;
-            out.set("error_code", error_code(&err))?;
-            out.set("kind", error_kind(&err))?;
+        let t = response.timings;
+        let mut args = Args::new(ctx.clone(), 12);
+        args.push_arg(spec)?;
+        args.push_arg(response.status)?;
+        args.push_arg(body)?;
+        args.push_arg(url)?;
+        args.push_arg(headers)?;
+        for timing in [t.blocked, t.connecting, t.tls_handshaking, t.sending, t.waiting, t.receiving, t.duration] {
+            args.push_arg(timing)?;
         }
+        self.received.construct_args(args)
     }
-    Ok(out)
 }
 
-fn send<'js>(ctx: Ctx<'js>, spec: Object<'js>) -> Result<Object<'js>> {
-    let binary = spec.get::<_, Option<bool>>("binary")?.unwrap_or(false);
-    let request = request(&ctx, &spec)?;
-    response(&ctx, http::send(&request), binary)
+fn send<'js>(
+    ctx: Ctx<'js>,
+    spec: Array<'js>,
+    received: Constructor<'js>,
+    failed: Constructor<'js>,
+) -> Result<Value<'js>> {
+    let request = request(&spec)?;
+    let result = http::send(&request);
+    Makers { received, failed }.make(&ctx, spec, &request.url, result)
 }
 
-fn batch<'js>(ctx: Ctx<'js>, specs: Array<'js>) -> Result<Array<'js>> {
-    let mut requests = Vec::with_capacity(specs.len());
-    let mut binary = Vec::with_capacity(specs.len());
-    for spec in specs.iter::<Object>() {
-        let spec = spec?;
-        binary.push(spec.get::<_, Option<bool>>("binary")?.unwrap_or(false));
-        requests.push(request(&ctx, &spec)?);
-    }
+fn batch<'js>(
+    ctx: Ctx<'js>,
+    specs: Array<'js>,
+    received: Constructor<'js>,
+    failed: Constructor<'js>,
+) -> Result<Array<'js>> {
+    let specs = specs.iter::<Array>().collect::<Result<Vec<_>>>()?;
+    let requests = specs.iter().map(request).collect::<Result<Vec<_>>>()?;
+    let makers = Makers { received, failed };
     let out = Array::new(ctx.clone())?;
-    for (index, (result, binary)) in http::batch(&requests).into_iter().zip(binary).enumerate() {
-        out.set(index, response(&ctx, result, binary)?)?;
+    let results = http::batch(&requests);
+    for (index, ((result, spec), request)) in results.into_iter().zip(specs).zip(&requests).enumerate() {
+        out.set(index, makers.make(&ctx, spec, &request.url, result)?)?;
     }
     Ok(out)
 }

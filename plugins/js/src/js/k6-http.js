@@ -1,6 +1,10 @@
 // k6/http on the host's measured HTTP client: every request is made,
 // timed and recorded by the host with k6's metric names and tags.
-import { native, parseDuration, refuseInInitContext, state, tagsWith } from 'vespid:state';
+import {
+  native, parseDuration, refuseInInitContext, state, tagsWith, wire, headerObject,
+  WIRE_METHOD, WIRE_URL, WIRE_HEADERS, WIRE_BODY,
+} from 'vespid:state';
+import { send as nativeSend } from 'vespid:native';
 import { b64encode } from 'k6/encoding';
 
 /** An `http.expectedStatuses(...)` result: status ranges as [min, max]. */
@@ -88,26 +92,46 @@ function hasHeader(headers, name) {
 }
 
 /**
- * The request the host sends, from k6's (method, url, body, params).
- * `params.jar` needs nothing: the VU's one jar is always used.
+ * The request the host sends (state.js `wire`), from k6's (method, url,
+ * body, params). `params.jar` needs nothing: the VU's one jar is always used.
  */
 function spec(method, target, body, params) {
-  params = params || NO_PARAMS;
+  // Every step costs in an interpreter: a request without params reads no
+  // params at all.
   let address = target;
   let name;
-  if (target instanceof TaggedURL) {
-    address = target.url;
-    name = target.name;
+  if (typeof address !== 'string') {
+    if (target instanceof TaggedURL) {
+      address = target.url;
+      name = target.name;
+    }
+    address = String(address);
   }
-  address = String(address);
   const headers = [];
-  if (params.headers) for (const key in params.headers) headers.push([key, String(params.headers[key])]);
-  if (params.cookies) {
-    const pairs = Object.keys(params.cookies).map((key) => {
-      const cookie = params.cookies[key];
-      return `${key}=${cookie && typeof cookie === 'object' ? cookie.value : cookie}`;
-    });
-    if (pairs.length) headers.push(['Cookie', pairs.join('; ')]);
+  let tags;
+  let timeout;
+  let redirects;
+  let responseType = state.responseType;
+  let expected = state.expected;
+  if (params) {
+    if (params.headers) for (const key in params.headers) headers.push([key, String(params.headers[key])]);
+    if (params.cookies) {
+      const pairs = Object.keys(params.cookies).map((key) => {
+        const cookie = params.cookies[key];
+        return `${key}=${cookie && typeof cookie === 'object' ? cookie.value : cookie}`;
+      });
+      if (pairs.length) headers.push(['Cookie', pairs.join('; ')]);
+    }
+    tags = params.tags;
+    if (tags && tags.name !== undefined) {
+      name = String(tags.name);
+      tags = Object.assign({}, tags);
+      delete tags.name;
+    }
+    if (params.responseType) responseType = params.responseType;
+    if (params.responseCallback !== undefined) expected = expectedRanges(params.responseCallback);
+    if (params.timeout !== undefined) timeout = parseDuration(params.timeout);
+    redirects = params.redirects;
   }
   const credentials = address.includes('@') && /^(https?:\/\/)([^/@]*)@/.exec(address);
   if (credentials) {
@@ -125,27 +149,11 @@ function spec(method, target, body, params) {
       if (!hasHeader(headers, 'content-type')) headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
     }
   }
-  let tags = params.tags;
-  if (tags && tags.name !== undefined) {
-    name = String(tags.name);
-    tags = Object.assign({}, tags);
-    delete tags.name;
-  }
-  const responseType = params.responseType || (state.options.discardResponseBodies ? 'none' : 'text');
-  const expected = params.responseCallback !== undefined ? expectedRanges(params.responseCallback) : state.expected;
-  return {
-    method,
-    url: address,
-    headers,
-    body,
-    name,
-    tags: tagsWith(tags),
-    timeout: params.timeout === undefined ? undefined : parseDuration(params.timeout),
-    redirects: params.redirects,
-    expected,
-    discard: responseType === 'none',
-    binary: responseType === 'binary',
-  };
+  if (state.group) tags = tagsWith(tags);
+  return wire(
+    method, address, headers, body, name, tags, timeout, redirects, expected,
+    responseType === 'none', responseType === 'binary',
+  );
 }
 
 /** A parsed `Set-Cookie` header: k6's `response.cookies` entry. */
@@ -186,22 +194,42 @@ function select(value, selector) {
   return value;
 }
 
-/** What a request without params has. */
-const NO_PARAMS = Object.freeze({});
-
 /**
- * The response of a request: the host's result object itself, its
- * prototype adding k6's defaults and the fields few scripts read (built on
- * first use), so a plain request copies nothing in JavaScript.
+ * The response of a request, made by the host (`vespid:native` calls the
+ * constructor). Adding a property to an object is among the dearest steps
+ * of the interpreter, so only the fields every script reads are own
+ * properties; the rest (timings, headers, request, cookies) wait in one
+ * array and are built on first use.
  */
 class Response {
+  constructor(spec, status, body, url, headers, blocked, connecting, tls_handshaking, sending, waiting, receiving, duration) {
+    this.status = status;
+    this.body = body;
+    this.url = url;
+    this._raw = [spec, headers, blocked, connecting, tls_handshaking, sending, waiting, receiving, duration];
+  }
+
+  get timings() {
+    const [, , blocked, connecting, tls_handshaking, sending, waiting, receiving, duration] = this._raw;
+    const timings = { blocked, connecting, tls_handshaking, sending, waiting, receiving, duration };
+    Object.defineProperty(this, 'timings', { value: timings, enumerable: true });
+    return timings;
+  }
+
+  get headers() {
+    const headers = headerObject(this._raw[1]);
+    Object.defineProperty(this, 'headers', { value: headers, enumerable: true });
+    return headers;
+  }
+
   get request() {
-    const spec = this._spec;
+    const spec = this._raw[0];
+    const body = spec[WIRE_BODY];
     const request = {
-      method: spec.method,
-      url: spec.url,
-      headers: Object.fromEntries(spec.headers.map(([key, value]) => [key, [value]])),
-      body: typeof spec.body === 'string' ? spec.body : '',
+      method: spec[WIRE_METHOD],
+      url: spec[WIRE_URL],
+      headers: Object.fromEntries(spec[WIRE_HEADERS].map(([key, value]) => [key, [value]])),
+      body: typeof body === 'string' ? body : '',
     };
     Object.defineProperty(this, 'request', { value: request });
     return request;
@@ -219,7 +247,7 @@ class Response {
     const cookies = {};
     const header = this.headers['Set-Cookie'];
     if (header) {
-      // Joined with ', ' by the host; an Expires date holds ', ' too.
+      // Joined with ', '; an Expires date holds ', ' too.
       for (const line of header.split(/, (?=[^;=,]+=)/)) {
         const cookie = parseSetCookie(line);
         (cookies[cookie.name] = cookies[cookie.name] || []).push(cookie);
@@ -241,20 +269,14 @@ class Response {
 }
 Response.prototype.error = '';
 Response.prototype.error_code = 0;
-Response.prototype.headers = Object.freeze({});
-Response.prototype.body = null;
-Response.prototype.timings = Object.freeze({
-  blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0, duration: 0,
-});
 
-/** The host's `result` of `spec` as a Response. */
-function responseOf(result, spec) {
-  Object.setPrototypeOf(result, Response.prototype);
-  result._spec = spec;
-  if (result.url === undefined) result.url = spec.url;
-  // k6: a discarded body (responseType 'none') is null, not ''.
-  if (spec.discard) result.body = null;
-  return result;
+/** A request that got no response: k6's status 0 with `error` and `error_code`. */
+class FailedResponse extends Response {
+  constructor(spec, error, error_code) {
+    super(spec, 0, null, spec[WIRE_URL], '', 0, 0, 0, 0, 0, 0, 0);
+    this.error = error;
+    this.error_code = error_code;
+  }
 }
 
 /**
@@ -304,18 +326,22 @@ export function cookieJar() {
 }
 
 export function request(method, target, body, params) {
-  refuseInInitContext();
-  const request = spec(String(method).toUpperCase(), target, body, params);
-  return responseOf(native.send(request), request);
+  return send(String(method).toUpperCase(), target, body, params);
 }
 
-export const get = (target, params) => request('GET', target, null, params);
-export const head = (target, params) => request('HEAD', target, null, params);
-export const options = (target, body, params) => request('OPTIONS', target, body, params);
-export const post = (target, body, params) => request('POST', target, body, params);
-export const put = (target, body, params) => request('PUT', target, body, params);
-export const patch = (target, body, params) => request('PATCH', target, body, params);
-export const del = (target, body, params) => request('DELETE', target, body, params);
+/** `request` with the method already in capitals. */
+function send(method, target, body, params) {
+  if (state.initContext) refuseInInitContext();
+  return nativeSend(spec(method, target, body, params), Response, FailedResponse);
+}
+
+export const get = (target, params) => send('GET', target, null, params);
+export const head = (target, params) => send('HEAD', target, null, params);
+export const options = (target, body, params) => send('OPTIONS', target, body, params);
+export const post = (target, body, params) => send('POST', target, body, params);
+export const put = (target, body, params) => send('PUT', target, body, params);
+export const patch = (target, body, params) => send('PATCH', target, body, params);
+export const del = (target, body, params) => send('DELETE', target, body, params);
 
 /** One `batch` entry in any of k6's forms. */
 function batchSpec(entry) {
@@ -332,8 +358,7 @@ export function batch(requests) {
   const keys = Array.isArray(requests) ? null : Object.keys(requests);
   const entries = keys ? keys.map((key) => requests[key]) : requests;
   const specs = entries.map(batchSpec);
-  const results = native.batch(specs);
-  const responses = results.map((result, index) => responseOf(result, specs[index]));
+  const responses = native.batch(specs, Response, FailedResponse);
   if (!keys) return responses;
   const byKey = {};
   keys.forEach((key, index) => (byKey[key] = responses[index]));

@@ -1,13 +1,15 @@
 // k6: check, sleep, group, fail, randomSeed.
 import { native, state, tagsWith } from 'vespid:state';
+import { check as nativeCheck } from 'vespid:native';
 
 export function check(value, sets, tags) {
   let all = true;
-  const merged = tagsWith(tags);
-  for (const name in sets) {
-    const condition = sets[name];
+  const merged = state.group ? tagsWith(tags) : tags;
+  const names = Object.keys(sets);
+  for (let i = 0; i < names.length; i++) {
+    const condition = sets[names[i]];
     const passed = typeof condition === 'function' ? !!condition(value) : !!condition;
-    if (!native.check(name, passed, merged)) all = false;
+    if (!nativeCheck(names[i], passed, merged)) all = false;
   }
   return all;
 }

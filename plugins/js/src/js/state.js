@@ -10,6 +10,8 @@ export const state = {
   group: '',
   /** The script's `options` (k6's `export const options`), or {}. */
   options: {},
+  /** The responseType of a request that names none: 'none' under discardResponseBodies. */
+  responseType: 'text',
   /** Statuses http_req_failed treats as expected, from setResponseCallback. */
   expected: undefined,
 };
@@ -17,6 +19,7 @@ export const state = {
 /** Called by the runtime once the script's module has been evaluated. */
 export function scriptLoaded(options) {
   state.options = options || {};
+  state.responseType = state.options.discardResponseBodies ? 'none' : 'text';
   state.initContext = false;
 }
 
@@ -48,6 +51,41 @@ export function parseDuration(value) {
     rest = rest.slice(match[0].length);
   }
   return total;
+}
+
+/**
+ * A request as `vespid:native` takes it: positions, not property names, so
+ * the host looks nothing up per request (native.rs `wire` reads this order).
+ */
+export function wire(method, url, headers, body, name, tags, timeout, redirects, expected, discard, binary) {
+  return [method, url, headers, body, name, tags, timeout, redirects, expected, discard, binary];
+}
+
+/** The positions in a `wire` request that the modules read back. */
+export const WIRE_METHOD = 0;
+export const WIRE_URL = 1;
+export const WIRE_HEADERS = 2;
+export const WIRE_BODY = 3;
+
+/**
+ * Response headers as an object, from the host's `Name: value` lines
+ * (repeated headers joined by ', ', as k6 shows them). The host hands
+ * over one string so that a script which never reads headers pays for
+ * no object.
+ */
+const hasOwn = Object.prototype.hasOwnProperty;
+
+export function headerObject(lines) {
+  const headers = {};
+  if (!lines) return headers;
+  for (const line of lines.split('\n')) {
+    const at = line.indexOf(': ');
+    if (at < 0) continue;
+    const name = line.slice(0, at);
+    const value = line.slice(at + 2);
+    headers[name] = hasOwn.call(headers, name) ? `${headers[name]}, ${value}` : value;
+  }
+  return headers;
 }
 
 export { native };

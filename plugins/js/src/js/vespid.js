@@ -2,27 +2,36 @@
 // shape (http, metrics, log, vu, data, check, sleep), for scripts written
 // for Vespid rather than carried over from k6. sdk/js/vespid.d.ts
 // documents it.
-import { native, refuseInInitContext } from 'vespid:state';
+import { native, refuseInInitContext, wire as wireRequest, headerObject } from 'vespid:state';
 
 /** A request that got no response: `kind` names the WIT error case. */
 export class HttpError extends Error {
-  constructor(result) {
-    super(result.error);
+  // Made by the host (`vespid:native`), like Response.
+  constructor(spec, message, code, kind) {
+    super(message);
     this.name = 'HttpError';
     /** 'timeout', 'connectionRefused', 'connectionReset', 'dns', 'tls', 'invalidUrl', 'tooManyRedirects' or 'other'. */
-    this.kind = result.kind;
+    this.kind = kind;
     /** k6's error code for the same failure (1050 for a timeout, ...). */
-    this.code = result.error_code;
+    this.code = code;
   }
 }
 
 class Response {
-  constructor(result) {
-    this.status = result.status;
-    this.headers = result.headers;
-    this.body = result.body;
-    this.url = result.url;
-    this.timings = result.timings;
+  // Made by the host (`vespid:native`): headers arrive as lines, made an
+  // object on first use.
+  constructor(spec, status, body, url, headers, blocked, connecting, tls_handshaking, sending, waiting, receiving, duration) {
+    this.status = status;
+    this.body = body === null ? '' : body; // discarded: '' here, null in k6
+    this.url = url;
+    this.timings = { blocked, connecting, tls_handshaking, sending, waiting, receiving, duration };
+    this._headers = headers;
+  }
+
+  get headers() {
+    const headers = headerObject(this._headers);
+    Object.defineProperty(this, 'headers', { value: headers, enumerable: true });
+    return headers;
   }
 
   /** The value of header `name`, whatever its case (repeated headers joined by ', '). */
@@ -56,37 +65,33 @@ function wire(request) {
     body = JSON.stringify(request.json);
     if (!headers.some(([name]) => name.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
   }
-  return {
-    method: String(request.method || 'GET').toUpperCase(),
-    url: String(request.url),
+  return wireRequest(
+    String(request.method || 'GET').toUpperCase(),
+    String(request.url),
     headers,
     body,
-    name: request.name,
-    tags: request.tags,
-    timeout: request.timeoutMs,
-    redirects: request.maxRedirects,
-    expected: request.expectedStatuses && request.expectedStatuses.map(statusRange),
-    discard: !!request.discardBody,
-    binary: !!request.binary,
-  };
-}
-
-function settle(result) {
-  return result.status === 0 && result.kind ? new HttpError(result) : new Response(result);
+    request.name,
+    request.tags,
+    request.timeoutMs,
+    request.maxRedirects,
+    request.expectedStatuses && request.expectedStatuses.map(statusRange),
+    !!request.discardBody,
+    !!request.binary,
+  );
 }
 
 export const http = {
   /** Sends one request; throws an HttpError when no response came. */
   send(request) {
     refuseInInitContext();
-    const outcome = settle(native.send(wire(request)));
+    const outcome = native.send(wire(request), Response, HttpError);
     if (outcome instanceof HttpError) throw outcome;
     return outcome;
   },
   /** Sends requests concurrently; each entry is a response or an HttpError (not thrown). */
   batch(requests) {
     refuseInInitContext();
-    return native.batch(requests.map(wire)).map(settle);
+    return native.batch(requests.map(wire), Response, HttpError);
   },
   get(url, options) {
     return http.send(Object.assign({}, options, { method: 'GET', url }));
