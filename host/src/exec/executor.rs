@@ -199,15 +199,10 @@ pub async fn run_executor(
     graceful_stop: Duration,
     interrupt: CancellationToken,
 ) -> Result<(), TaskFailed> {
-    let stops = Stops::default();
-    let stopper = tokio::spawn({
-        let stops = stops.clone();
-        async move {
-            interrupt.cancelled().await;
-            stops.soft.cancel();
-            stops.hard.cancel();
-        }
-    });
+    // Children of `interrupt`: cancelled in the same call that cancels it,
+    // so a VU that aborts the test from inside cannot start one more
+    // iteration before the executor hears of it.
+    let stops = Stops { soft: interrupt.child_token(), hard: interrupt.child_token() };
     tokio::select! {
         _ = ctx.live.clock.sleep_until(start) => {}
         _ = stops.soft.cancelled() => {}
@@ -223,7 +218,6 @@ pub async fn run_executor(
             }
         }
     };
-    stopper.abort();
     outcome
 }
 

@@ -342,7 +342,7 @@ impl VuRunner {
 
 /// The stop signals of one executor: after `soft` no iteration starts;
 /// at `hard` running ones are abandoned.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Stops {
     pub soft: CancellationToken,
     pub hard: CancellationToken,

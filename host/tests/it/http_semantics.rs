@@ -244,3 +244,27 @@ async fn the_cookie_jar_lives_per_vu_by_default_or_per_iteration_on_request() {
         assert!(echoes[0].header("cookie") == ["c=1"], "the iteration that set it carries it");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rust_guest_fills_reads_and_empties_its_own_jar() {
+    let server = target(Protocol::Http).await;
+    let url = env("URL", &server, "/echo");
+    let args = ["--iterations", "2", "--env", &url, "--env", "JAR_COOKIE=flavour=oat", "--env", "CLEAR_COOKIES=1"];
+    let run = run_guest("http-probe", &args).await;
+    run.assert_ok();
+    assert_eq!(run.check("jar holds flavour"), (1, 1), "held before the first request, cleared after it");
+    let echoes = server.echoes();
+    let [first, second] = echoes.as_slice() else { panic!("two requests to /echo: {echoes:?}") };
+    assert_eq!(first.header("cookie"), ["flavour=oat"]);
+    assert!(second.header("cookie").is_empty(), "{:?}", second.header("cookie"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rust_guest_aborts_the_test_with_exit_108() {
+    let server = target(Protocol::Http).await;
+    let url = env("URL", &server, "/");
+    let run = run_guest("http-probe", &["--iterations", "10", "--env", &url, "--env", "ABORT_AT_ITERATION=2"]).await;
+    assert_eq!(run.code, 108, "{}", run.stderr);
+    assert!(run.stderr.contains("the probe reached ABORT_AT_ITERATION"), "{}", run.stderr);
+    assert_server_saw(&run, &server, 3);
+}

@@ -7,7 +7,11 @@
 //! after the request). Checks: `EXPECT_STATUS` records "status is <n>",
 //! `EXPECT_BODY_LEN` records "body length is <n>", for each response. A
 //! transport error fails the iteration with the error's text; any response
-//! passes.
+//! passes. The WIT 0.1.1 calls: `JAR_COOKIE` (`name=value`) is put in the
+//! VU's jar for `URL` at init, and each iteration checks "jar holds
+//! <name>" before its request; `CLEAR_COOKIES=1` empties the jar for `URL`
+//! after each request; `ABORT_AT_ITERATION=n` aborts the test after the
+//! VU's iteration n (counted from 0).
 use std::time::Duration;
 
 use vespid_sdk::{Scenario, check, http, vu};
@@ -19,6 +23,10 @@ struct Probe {
     pause: Option<Duration>,
     expect_status: Option<u16>,
     expect_body_len: Option<usize>,
+    url: String,
+    jar_cookie: Option<String>,
+    clear_cookies: bool,
+    abort_at: Option<u32>,
 }
 
 fn env_number(key: &str) -> vespid_sdk::Result<Option<u64>> {
@@ -55,7 +63,7 @@ fn status_ranges(text: &str) -> Result<Vec<(u16, u16)>, String> {
 impl Scenario for Probe {
     fn init(_setup_data: &str) -> vespid_sdk::Result<Self> {
         let url = vu::env("URL").ok_or("URL is required")?;
-        let mut request = http::request(method(vu::env("METHOD").as_deref()), url);
+        let mut request = http::request(method(vu::env("METHOD").as_deref()), url.clone());
         for line in vu::env("HEADERS").iter().flat_map(|lines| lines.split('|')) {
             let (name, value) = line.split_once(':').ok_or_else(|| format!("HEADERS: no ':' in {line:?}"))?;
             request = request.header(name.trim(), value.trim());
@@ -74,6 +82,10 @@ impl Scenario for Probe {
                 request = request.expect_status(min, max);
             }
         }
+        let jar_cookie = vu::env("JAR_COOKIE");
+        if let Some(cookie) = &jar_cookie {
+            http::set_cookie(&url, cookie)?;
+        }
         if vu::env("DISCARD_BODY").as_deref() == Some("1") {
             request = request.discard_body();
         }
@@ -84,12 +96,19 @@ impl Scenario for Probe {
             pause: env_number("PAUSE_MS")?.map(Duration::from_millis),
             expect_status: env_number("EXPECT_STATUS")?.map(|s| s as u16),
             expect_body_len: env_number("EXPECT_BODY_LEN")?.map(|n| n as usize),
+            jar_cookie: jar_cookie.map(|cookie| cookie.split('=').next().unwrap_or_default().to_string()),
+            clear_cookies: vu::env("CLEAR_COOKIES").as_deref() == Some("1"),
+            abort_at: env_number("ABORT_AT_ITERATION")?.map(|n| n as u32),
+            url,
         })
     }
 
     fn run(&mut self, _task: &str) -> vespid_sdk::Result {
         if let Some(url) = self.first_url.take() {
             http::get(url).send()?;
+        }
+        if let Some(name) = &self.jar_cookie {
+            check(&format!("jar holds {name}"), http::cookies_for(&self.url).iter().any(|(held, _)| held == name));
         }
         let responses = match self.batch {
             Some(n) => http::batch(vec![self.request.clone(); n]),
@@ -103,6 +122,12 @@ impl Scenario for Probe {
             if let Some(len) = self.expect_body_len {
                 check(&format!("body length is {len}"), response.body.len() == len);
             }
+        }
+        if self.clear_cookies {
+            http::clear_cookies(&self.url, None);
+        }
+        if self.abort_at == Some(vu::iteration()) {
+            vu::abort_test("the probe reached ABORT_AT_ITERATION");
         }
         if let Some(pause) = self.pause {
             vu::sleep(pause);
