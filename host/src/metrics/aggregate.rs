@@ -258,17 +258,28 @@ impl Aggregate {
 
     /// `metric` merged per value of tag `key` (e.g. each check by name), sorted by value.
     pub fn by_tag(&self, metric: MetricId, key: &str) -> Vec<(String, MetricSummary)> {
-        let mut groups: BTreeMap<&str, Agg> = BTreeMap::new();
+        self.by_tags(metric, &[key]).into_iter().map(|(mut values, agg)| (values.remove(0), agg)).collect()
+    }
+
+    /// `metric` merged per combination of the values of tags `keys`, sorted:
+    /// a series without the first tag is left out; another missing tag
+    /// counts as "" (each check by name and group: a check outside any
+    /// group has no group tag).
+    pub fn by_tags(&self, metric: MetricId, keys: &[&str]) -> Vec<(Vec<String>, MetricSummary)> {
+        let mut groups: BTreeMap<Vec<&str>, Agg> = BTreeMap::new();
         for (tags, agg) in self.series_of(metric) {
-            let Some(value) = tags.get(key) else { continue };
-            match groups.get_mut(value) {
+            if keys.first().is_some_and(|first| tags.get(first).is_none()) {
+                continue;
+            }
+            let values: Vec<&str> = keys.iter().map(|key| tags.get(key).unwrap_or_default()).collect();
+            match groups.get_mut(&values) {
                 Some(merged) => merged.merge(agg),
                 None => {
-                    groups.insert(value, agg.clone());
+                    groups.insert(values, agg.clone());
                 }
             }
         }
-        groups.into_iter().map(|(value, agg)| (value.to_string(), agg)).collect()
+        groups.into_iter().map(|(values, agg)| (values.into_iter().map(String::from).collect(), agg)).collect()
     }
 }
 

@@ -40,6 +40,10 @@ builtins! {
 /// The tag that names a check in the `checks` rate.
 pub const CHECK_TAG: &str = "check";
 
+/// k6's group tag: the path of the groups a sample was made in
+/// (`::outer::inner`), absent outside any group.
+pub const GROUP_TAG: &str = "group";
+
 /// The tag naming the plugin version (a digest of its file) a sample came
 /// from, so results tell hot-reloaded versions apart.
 pub const PLUGIN_VERSION_TAG: &str = "plugin_version";

@@ -71,6 +71,10 @@ pub(super) fn metrics_object(report: &Report, registry: &Registry, detail: Detai
         // Indexing a missing key of an object inserts it.
         entry["thresholds"][threshold.expression.as_str()] = verdict;
     }
+    if let Some((name, agg)) = super::export_k6::expected_durations(report) {
+        let entry = || metric_entry(agg.kind(), Unit::Time, agg.values(report.elapsed), detail);
+        metrics.entry(name).or_insert_with(entry);
+    }
     metrics
 }
 

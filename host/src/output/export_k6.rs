@@ -3,13 +3,17 @@
 //! job's `jq '.metrics.http_req_duration["p(95)"]'` keeps working: each
 //! metric's values flat (trends: k6's default summaryTrendStats; rates:
 //! `passes`, `fails`, `value`), thresholds as `expression: failed`, checks
-//! under `root_group`.
+//! in their groups under `root_group`. The group tree and the
+//! `http_req_duration{expected_response:true}` submetric k6 always shows
+//! are shared with handleSummary's layout.
+
+use std::collections::BTreeMap;
 
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 
 use super::Report;
-use crate::metrics::{Agg, MetricKind, Registry};
+use crate::metrics::{Agg, MetricKind, Registry, names};
 
 /// k6's default `summaryTrendStats`.
 pub(super) const TREND_STATS: [&str; 6] = ["avg", "min", "med", "max", "p(90)", "p(95)"];
@@ -34,18 +38,65 @@ pub fn export_k6_json(report: &Report, registry: &Registry) -> Value {
         // k6 writes whether the threshold failed.
         entry["thresholds"][threshold.expression.as_str()] = json!(!outcome.passed);
     }
-    let checks: Map<String, Value> =
-        report.checks().into_iter().map(|(name, passes, fails)| (name.clone(), check(&name, passes, fails))).collect();
-    json!({
-        "root_group": { "name": "", "path": "", "id": id(""), "groups": {}, "checks": checks },
-        "metrics": metrics,
-    })
+    if let Some((name, agg)) = expected_durations(report) {
+        metrics.entry(name).or_insert_with(|| values(&agg, report));
+    }
+    json!({ "root_group": root_group(report, Listing::ByName), "metrics": metrics })
 }
 
-/// A check of the root group, as k6 describes it.
-pub(super) fn check(name: &str, passes: u64, fails: u64) -> Value {
-    let path = format!("::{name}");
-    json!({ "name": name, "path": path, "id": id(&path), "passes": passes, "fails": fails })
+/// The submetric k6 adds to every summary: `http_req_duration` of the
+/// responses with an expected status. `None` when there was none.
+pub(super) fn expected_durations(report: &Report) -> Option<(String, Agg)> {
+    let id = names::HTTP_REQ_DURATION;
+    let agg = report.aggregate.summary(id, |tags| tags.get("expected_response") == Some("true"))?;
+    Some(("http_req_duration{expected_response:true}".to_string(), agg))
+}
+
+/// How a group lists its groups and checks: `--summary-export` keys them
+/// by name, handleSummary's `data` has arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Listing {
+    ByName,
+    InArrays,
+}
+
+/// The checks of a run in k6's group tree (`root_group`): each group by its
+/// path (`::outer::inner`, the group tag), each check in the group it ran in.
+pub(super) fn root_group(report: &Report, listing: Listing) -> Value {
+    let mut root = GroupTree::default();
+    for (group, name, passes, fails) in report.checks_in_groups() {
+        let mut node = &mut root;
+        for part in group.split("::").filter(|part| !part.is_empty()) {
+            node = node.groups.entry(part.to_string()).or_default();
+        }
+        node.checks.push((name, passes, fails));
+    }
+    root.to_json("", "", listing)
+}
+
+#[derive(Default)]
+struct GroupTree {
+    groups: BTreeMap<String, GroupTree>,
+    checks: Vec<(String, u64, u64)>,
+}
+
+impl GroupTree {
+    fn to_json(&self, name: &str, path: &str, listing: Listing) -> Value {
+        let checks = self.checks.iter().map(|(check, passes, fails)| {
+            let path = format!("{path}::{check}");
+            let entry = json!({ "name": check, "path": path, "id": id(&path), "passes": passes, "fails": fails });
+            (check.clone(), entry)
+        });
+        let groups = self
+            .groups
+            .iter()
+            .map(|(group, tree)| (group.clone(), tree.to_json(group, &format!("{path}::{group}"), listing)));
+        let (groups, checks) = match listing {
+            Listing::ByName => (Value::Object(groups.collect()), Value::Object(checks.collect())),
+            Listing::InArrays => (groups.map(|(_, v)| v).collect(), checks.map(|(_, v)| v).collect()),
+        };
+        json!({ "name": name, "path": path, "id": id(path), "groups": groups, "checks": checks })
+    }
 }
 
 /// One metric's values, flat, under k6's keys.
@@ -89,5 +140,23 @@ mod tests {
         assert_eq!(check["path"], "::status is 200");
         assert_eq!((check["passes"].as_u64(), check["fails"].as_u64()), (Some(10), Some(0)));
         assert_eq!(check["id"].as_str().map(str::len), Some(32));
+        // k6's ids of `group('auth', () => check(...))`, as k6 1.1.0 writes them.
+        let auth = &root["groups"]["auth"];
+        assert_eq!((&auth["name"], &auth["path"]), (&json!("auth"), &json!("::auth")));
+        assert_eq!(auth["id"], id("::auth"));
+        let grouped = &auth["checks"]["body has <token> & \"quotes\""];
+        assert_eq!(grouped["path"], "::auth::body has <token> & \"quotes\"");
+        assert_eq!((grouped["passes"].as_u64(), grouped["fails"].as_u64()), (Some(8), Some(2)));
+        assert_eq!(root["checks"].as_object().map(Map::len), Some(1), "the grouped check is not in the root");
+        // Only the 100 home requests had an expected status (1..=100 ms).
+        let expected = &metrics["http_req_duration{expected_response:true}"];
+        assert_eq!((&expected["max"], &expected["min"]), (&json!(100.0), &json!(1.0)));
+    }
+
+    #[test]
+    fn group_ids_are_k6_s() {
+        // k6 1.1.0's summary export of `group('g1', () => check(r, { ok }))`.
+        assert_eq!(id("::g1"), "9ccb03cc5acd728a2fe595bbd1f14da3");
+        assert_eq!(id("::g1::ok"), "a78dc076641b6ca35ffd09a7c2c8ee7d");
     }
 }

@@ -10,16 +10,14 @@ use serde_json::{Value, json};
 
 use super::Report;
 use super::export::{Detail, metrics_object};
-use super::export_k6::{TREND_STATS, check, id};
+use super::export_k6::{Listing, TREND_STATS, root_group};
 use crate::Error;
 use crate::metrics::Registry;
 
 /// The `data` argument of k6's `handleSummary`.
 pub fn handle_summary_data(report: &Report, registry: &Registry) -> Value {
-    let checks: Vec<Value> =
-        report.checks().into_iter().map(|(name, passes, fails)| check(&name, passes, fails)).collect();
     json!({
-        "root_group": { "name": "", "path": "", "id": id(""), "groups": [], "checks": checks },
+        "root_group": root_group(report, Listing::InArrays),
         "options": { "summaryTrendStats": TREND_STATS, "summaryTimeUnit": "", "noColor": false },
         "state": {
             "isStdOutTTY": std::io::stdout().is_terminal(),
@@ -67,13 +65,18 @@ mod tests {
         assert_eq!(data["state"]["testRunDurationMs"], json!(10_000.0));
         assert_eq!(data["options"]["summaryTrendStats"], json!(["avg", "min", "med", "max", "p(90)", "p(95)"]));
         let root = &data["root_group"];
-        assert_eq!((&root["name"], &root["path"], &root["groups"]), (&json!(""), &json!(""), &json!([])));
+        assert_eq!((&root["name"], &root["path"]), (&json!(""), &json!("")));
         let check = root["checks"].as_array().and_then(|checks| checks.iter().find(|c| c["name"] == "status is 200"));
         let check = check.expect("the check is listed");
         assert_eq!(
             (&check["path"], &check["passes"], &check["fails"]),
             (&json!("::status is 200"), &json!(10), &json!(0))
         );
+        let auth = &root["groups"][0];
+        assert_eq!((&auth["name"], &auth["path"]), (&json!("auth"), &json!("::auth")));
+        assert_eq!(auth["checks"][0]["path"], json!("::auth::body has <token> & \"quotes\""));
+        let expected = &data["metrics"]["http_req_duration{expected_response:true}"];
+        assert_eq!((&expected["type"], &expected["values"]["max"]), (&json!("trend"), &json!(100.0)));
 
         let duration = &data["metrics"]["http_req_duration"];
         assert_eq!((&duration["type"], &duration["contains"]), (&json!("trend"), &json!("time")));

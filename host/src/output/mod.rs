@@ -149,11 +149,31 @@ impl Report {
         self.aggregate
             .by_tag(names::CHECKS, names::CHECK_TAG)
             .into_iter()
-            .map(|(name, agg)| match agg {
-                crate::metrics::Agg::Rate { trues, total } => (name, trues, total - trues),
-                _ => (name, 0, 0),
+            .map(|(name, agg)| (name, rate_counts(&agg)))
+            .map(|(name, (passes, fails))| (name, passes, fails))
+            .collect()
+    }
+
+    /// Each check by the group it ran in (k6's group path, "" outside
+    /// any group): (group, check, passes, fails).
+    pub fn checks_in_groups(&self) -> Vec<(String, String, u64, u64)> {
+        self.aggregate
+            .by_tags(names::CHECKS, &[names::CHECK_TAG, names::GROUP_TAG])
+            .into_iter()
+            .map(|(mut keys, agg)| {
+                let group = keys.pop().unwrap_or_default();
+                let (passes, fails) = rate_counts(&agg);
+                (group, keys.pop().unwrap_or_default(), passes, fails)
             })
             .collect()
+    }
+}
+
+/// A rate's true and false sample counts.
+fn rate_counts(agg: &crate::metrics::Agg) -> (u64, u64) {
+    match agg {
+        crate::metrics::Agg::Rate { trues, total } => (*trues, total - trues),
+        _ => (0, 0),
     }
 }
 
@@ -166,8 +186,10 @@ pub(crate) fn test_report() -> (crate::metrics::Sink, Report) {
 
     let sink = Sink::new();
     let record = |tags: &TagSet, samples: &[Sample]| sink.record(0, tags, tags, samples);
+    // Every login is answered with an unexpected status.
     for (name, durations) in [("home", (1..=100).map(f64::from).collect::<Vec<_>>()), ("login", vec![500.0; 10])] {
-        let tags = TagSet::new([("name", name), ("scenario", "default")]);
+        let expected = if name == "home" { "true" } else { "false" };
+        let tags = TagSet::new([("name", name), ("scenario", "default"), ("expected_response", expected)]);
         for ms in durations {
             record(
                 &tags,
@@ -179,8 +201,12 @@ pub(crate) fn test_report() -> (crate::metrics::Sink, Report) {
             );
         }
     }
+    // The second check runs in group "auth".
     for (check, passes, fails) in [("status is 200", 10, 0), ("body has <token> & \"quotes\"", 8, 2)] {
-        let tags = TagSet::new([(names::CHECK_TAG, check), ("scenario", "default")]);
+        let mut tags = TagSet::new([(names::CHECK_TAG, check), ("scenario", "default")]);
+        if fails > 0 {
+            tags = TagSet::new([(names::CHECK_TAG, check), ("scenario", "default"), (names::GROUP_TAG, "::auth")]);
+        }
         for ok in std::iter::repeat_n(true, passes).chain(std::iter::repeat_n(false, fails)) {
             record(&tags, &[Sample::flag(names::CHECKS, ok)]);
         }
