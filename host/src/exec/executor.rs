@@ -207,7 +207,7 @@ pub async fn run_executor(
         _ = ctx.live.clock.sleep_until(start) => {}
         _ = stops.soft.cancelled() => {}
     }
-    let outcome = if stops.soft.is_cancelled() {
+    if stops.soft.is_cancelled() {
         Ok(())
     } else {
         match plan.arrivals() {
@@ -217,8 +217,7 @@ pub async fn run_executor(
                 run_looping(plan, &ctx, vus, segment, looping, &stops).await
             }
         }
-    };
-    outcome
+    }
 }
 
 /// When the VUs of a closed-model executor are active, in test time.
