@@ -27,6 +27,11 @@ const BUILTINS: &[(&str, &str)] = &[
     ("vespid:prelude", include_str!("js/prelude.js")),
 ];
 
+/// The built-in modules the runtime's snapshot evaluates (with what they
+/// import): the ones most scripts use. The rest are evaluated by the VUs
+/// whose script imports them; evaluating them all would enlarge every VU.
+pub const PRELOADED: [&str; 6] = ["vespid:prelude", "k6", "k6/http", "k6/metrics", "k6/execution", "k6/data"];
+
 /// The Rust module every built-in one is written on.
 const NATIVE: &str = "vespid:native";
 
