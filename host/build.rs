@@ -18,7 +18,7 @@ fn main() {
     // reused from another checkout's target folder must build this one's runtime.
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| fail("cargo sets CARGO_MANIFEST_DIR"));
     let root = Path::new(&manifest_dir).parent().expect("host lives in the workspace").to_path_buf();
-    for watched in ["plugins/js/src", "plugins/js/Cargo.toml", "wit", ".cargo/config.toml"] {
+    for watched in ["plugins/js/src", "plugins/js/wit", "plugins/js/Cargo.toml", "wit", ".cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let missing: Vec<&str> =

@@ -208,7 +208,7 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Do not use the compiled-plugin cache (~/.cache/vespid).
+    /// Do not use the compiled-plugin cache (~/.cache/vespid/wasmtime).
     #[arg(long)]
     pub no_compile_cache: bool,
 

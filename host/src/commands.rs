@@ -146,7 +146,8 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
         return inspect_script(args).await;
     }
     crate::config::existing_file(&args.plugin)?;
-    let engine = build_engine(EngineOptions { max_instances: 1, cache: true, memory: DEFAULT_VU_MEMORY })?;
+    let engine =
+        build_engine(EngineOptions { max_instances: 1, cache: true, memory: DEFAULT_VU_MEMORY, runtime: false })?;
     let plugin = Arc::new(Plugin::load(&args.plugin, &engine)?);
     let info = exec::describe(&engine, &plugin, &[]).await.map_err(Error::Setup)?;
     print_plugin(args, &plugin, &info, &format!("vespid:scenario/scenario@{}", plugin.wit_version));

@@ -24,6 +24,9 @@ pub struct EngineOptions {
     pub cache: bool,
     /// Largest linear memory of one instance, in bytes: its pooling slot.
     pub memory: usize,
+    /// The run has a script, whose runtime component (a snapshot with
+    /// its heap in data segments) wants copy-on-write memory images.
+    pub runtime: bool,
 }
 
 /// Core instances, tables and memories a component instance may need. Rust
@@ -46,11 +49,13 @@ pub fn build_engine(options: EngineOptions) -> Result<Engine, PluginError> {
     config.memory_guard_size(0);
     config.memory_reservation_for_growth(0);
     // Copy data segments instead of mapping a copy-on-write image per
-    // instance: measured here with 10,000 VUs, start time halves (fewer
-    // mmap calls contending for the process's memory-map lock), memory maps
-    // drop from 6 to 4 per VU and resident memory stays the same. Guests
-    // with megabytes of data (JS, Python) may want the image back.
-    config.memory_init_cow(false);
+    // instance: measured here with 10,000 VUs of a Rust guest, start time
+    // halves (fewer mmap calls contending for the process's memory-map
+    // lock), memory maps drop from 6 to 4 per VU and resident memory stays
+    // the same. A language runtime's snapshot holds ~1 MB of data (the
+    // started interpreter) that each VU mostly only reads: mapped, those
+    // pages are shared; copied, each VU would own them all.
+    config.memory_init_cow(options.runtime);
 
     let n = options.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::default();
@@ -79,10 +84,16 @@ pub fn build_engine(options: EngineOptions) -> Result<Engine, PluginError> {
 }
 
 fn cache_dir() -> Option<PathBuf> {
+    Some(cache_root()?.join("wasmtime"))
+}
+
+/// vespid's directory in the user's cache directory (`~/.cache/vespid`):
+/// the compilation cache and the runtime snapshots.
+pub(super) fn cache_root() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("vespid").join("wasmtime"))
+    Some(base.join("vespid"))
 }
 
 /// A thread that advances the engine's epoch every [`EPOCH_TICK`] until dropped.

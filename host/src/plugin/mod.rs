@@ -7,6 +7,7 @@
 mod engine;
 mod load;
 mod runtime;
+mod snapshot;
 mod watch;
 
 pub use engine::{EngineOptions, EpochTicker, build_engine};

@@ -69,9 +69,25 @@ pub fn component(language: Language, engine: &Engine) -> Result<Component, Plugi
     if let Some((_, _, component)) = latest.iter().find(|(l, e, _)| *l == language && Engine::same(e, engine)) {
         return Ok(component.clone());
     }
-    let component = Component::new(engine, language.component_bytes())
-        .map_err(|err| PluginError::Engine(format!("compiling the {language:?} runtime: {err:#}")))?;
+    let component = compile(language, engine)?;
     latest.retain(|(l, _, _)| *l != language);
     latest.push((language, engine.clone(), component.clone()));
     Ok(component)
+}
+
+/// Compiles the runtime's snapshot (its built-in modules already loaded),
+/// or the runtime itself when there is no usable snapshot.
+fn compile(language: Language, engine: &Engine) -> Result<Component, PluginError> {
+    let runtime = language.component_bytes();
+    if let Some(snapshot) = super::snapshot::of(runtime) {
+        match Component::new(engine, snapshot) {
+            Ok(component) => return Ok(component),
+            Err(err) => {
+                tracing::debug!("the {language:?} runtime's snapshot does not compile, using the runtime: {err:#}");
+                super::snapshot::discard(runtime);
+            }
+        }
+    }
+    Component::new(engine, runtime)
+        .map_err(|err| PluginError::Engine(format!("compiling the {language:?} runtime: {err:#}")))
 }

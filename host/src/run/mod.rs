@@ -33,7 +33,7 @@ use crate::metrics::{Aggregate, Registry, Sink, evaluate};
 use crate::output::{
     ChangeLog, Goal, OutputSpec, Outputs, Progress, Report, ScenarioReport, handle_summary_data, write_handled,
 };
-use crate::plugin::{EngineOptions, EpochTicker, FileWatcher, Plugin, build_engine};
+use crate::plugin::{EngineOptions, EpochTicker, FileWatcher, Language, Plugin, build_engine};
 use crate::{Error, limits};
 
 /// How a run that produced its report ended.
@@ -61,7 +61,9 @@ impl Plugins {
     /// Compiles (or takes from the cache) every plugin the plan names and
     /// asks each to describe itself. `max_instances` sizes the pool.
     async fn load(plan: &Plan, max_instances: u32) -> Result<Plugins, Error> {
-        let engine = build_engine(EngineOptions { max_instances, cache: plan.compile_cache, memory: plan.vu_memory })?;
+        let runtime = plan.scenarios.iter().any(|scenario| Language::of(&scenario.plugin).is_some());
+        let options = EngineOptions { max_instances, cache: plan.compile_cache, memory: plan.vu_memory, runtime };
+        let engine = build_engine(options)?;
         let mut by_path = HashMap::new();
         for scenario in &plan.scenarios {
             if by_path.contains_key(&scenario.plugin) {

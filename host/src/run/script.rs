@@ -37,7 +37,8 @@ pub struct LoadedScript {
 /// Loads the script `args.target` on its runtime and plans it under `args`.
 pub async fn load_script(args: &Overrides) -> Result<LoadedScript, Error> {
     existing_file(&args.target)?;
-    let options = EngineOptions { max_instances: 1, cache: !args.no_compile_cache, memory: DEFAULT_VU_MEMORY };
+    let options =
+        EngineOptions { max_instances: 1, cache: !args.no_compile_cache, memory: DEFAULT_VU_MEMORY, runtime: true };
     let engine = build_engine(options)?;
     let (path, compiler) = (args.target.clone(), engine.clone());
     let plugin = tokio::task::spawn_blocking(move || Plugin::load(&path, &compiler))

@@ -36,6 +36,8 @@ mod iterations;
 mod js;
 /// JavaScript modules: k6/crypto, jslib built-ins, the cookie jar, the init context, the `vespid` module, examples/js.
 mod js_modules;
+/// The JavaScript runtime's snapshot: VUs started from it are independent; a broken or absent cache falls back.
+mod js_snapshot;
 /// JavaScript scenarios against their Rust twins, and a script reloaded under --watch.
 mod js_twins;
 /// `--out json=FILE` and `--out csv=FILE`: every point, counted against the summary and the server.

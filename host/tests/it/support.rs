@@ -96,6 +96,11 @@ pub async fn vespid(args: &[&str]) -> Outcome {
     start(args).finish().await
 }
 
+/// [`vespid`] with extra environment variables.
+pub async fn vespid_with_env(args: &[&str], env: &[(&str, &Path)]) -> Outcome {
+    start_with_env(args, env).finish().await
+}
+
 /// A `vespid` process still running, for tests that interrupt it.
 pub struct Running {
     child: tokio::process::Child,
@@ -140,10 +145,15 @@ impl Running {
 /// unless `args` name an address, no control API; for `dev`, with a
 /// summary export).
 pub fn start(args: &[&str]) -> Running {
+    start_with_env(args, &[])
+}
+
+/// [`start`] with extra environment variables.
+pub fn start_with_env(args: &[&str], env: &[(&str, &Path)]) -> Running {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("summary.json");
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_vespid"));
-    command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.args(args).envs(env.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped());
     match args.first() {
         Some(&"run") => {
             command.arg("--quiet").arg("--summary-export").arg(&export);

@@ -10,6 +10,7 @@ mod crypto;
 mod loader;
 mod native;
 mod script;
+mod vu_state;
 
 use std::cell::RefCell;
 
@@ -20,7 +21,8 @@ use script::LoadedScript;
 #[allow(unsafe_code)] // the generated glue between the component ABI and Rust
 mod bindings {
     use crate::Export;
-    wit_bindgen::generate!({ path: "../../wit", world: "script-runtime" });
+    // The public script-runtime world plus the snapshot's `wizer-initialize` (wit/runtime.wit).
+    wit_bindgen::generate!({ path: ["../../wit", "wit"], world: "vespid:js-runtime/runtime", generate_all });
     export!(Export with_types_in crate::bindings);
 }
 
@@ -84,6 +86,13 @@ impl runner::Guest for Export {
             script.set_data(&setup_data)?;
             script.call("teardown").map(drop)
         })
+    }
+}
+
+impl bindings::Guest for Export {
+    /// Called once, by the host's snapshot of this component (wizer), never by a VU.
+    fn wizer_initialize() {
+        script::prepare();
     }
 }
 

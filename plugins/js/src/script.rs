@@ -4,12 +4,45 @@
 //! naming the file, line and column; the JavaScript stack goes to the log
 //! at debug level.
 
+use std::cell::RefCell;
+
 use rquickjs::{
     CatchResultExt, CaughtError, Context, Ctx, Exception, Function, Module, Object, Persistent, Runtime, Value,
 };
 
 use crate::bindings::vespid::scenario::{log, script};
-use crate::loader::{ScriptLoader, ScriptResolver};
+use crate::loader::{PRELOADED, ScriptLoader, ScriptResolver};
+use crate::vu_state;
+
+thread_local! {
+    /// QuickJS with the built-in modules evaluated, made by [`prepare`] in
+    /// the runtime's snapshot; the instance's first load takes it.
+    static PREPARED: RefCell<Option<(Runtime, Context)>> = const { RefCell::new(None) };
+}
+
+/// `wizer-initialize`: starts QuickJS and evaluates the [`PRELOADED`]
+/// modules, which call no host import at their top level, so that the
+/// snapshot holds them and a VU starts with them. On failure nothing is
+/// kept (there is no one to tell: imports are off limits here) and every
+/// VU starts QuickJS itself, as without a snapshot.
+pub fn prepare() {
+    let prepared = start().ok().filter(|(_, context)| {
+        context.with(|ctx| {
+            PRELOADED.iter().all(|name| Module::import(&ctx, *name).and_then(|module| module.finish::<()>()).is_ok())
+        })
+    });
+    PREPARED.with_borrow_mut(|slot| *slot = prepared);
+}
+
+/// A QuickJS runtime and context with the module loader and the per-VU
+/// `Math.random`.
+fn start() -> Result<(Runtime, Context), String> {
+    let runtime = Runtime::new().map_err(|err| format!("cannot start QuickJS: {err}"))?;
+    runtime.set_loader(ScriptResolver, ScriptLoader);
+    let context = Context::full(&runtime).map_err(|err| format!("cannot start QuickJS: {err}"))?;
+    context.with(|ctx| vu_state::install(&ctx)).map_err(|err| format!("cannot start QuickJS: {err}"))?;
+    Ok((runtime, context))
+}
 
 /// Names a module exports that are not functions the host can run.
 const NOT_TASKS: [&str; 5] = ["options", "setup", "teardown", "handleSummary", "init"];
@@ -26,16 +59,20 @@ pub struct LoadedScript {
 }
 
 impl LoadedScript {
-    /// Makes the runtime and evaluates the script's init context.
+    /// Takes the snapshot's runtime (or makes one) and evaluates the
+    /// script's init context.
     pub fn load() -> Result<LoadedScript, String> {
         let source = script::source();
         let name = source.name.rsplit(['/', '\\']).next().unwrap_or(&source.name).to_string();
-        let runtime = Runtime::new().map_err(|err| format!("cannot start QuickJS: {err}"))?;
-        runtime.set_loader(ScriptResolver, ScriptLoader);
-        let context = Context::full(&runtime).map_err(|err| format!("cannot start QuickJS: {err}"))?;
+        let (runtime, context) = match PREPARED.take() {
+            Some(prepared) => prepared,
+            None => start()?,
+        };
+        context.with(|ctx| vu_state::start(&ctx))?;
         let namespace = context.with(|ctx| {
             let evaluate = || -> rquickjs::Result<Persistent<Object<'static>>> {
-                Module::import(&ctx, "vespid:prelude")?.finish::<()>()?;
+                let prelude: Object = Module::import(&ctx, "vespid:prelude")?.finish()?;
+                prelude.get::<_, Function>("startVu")?.call::<_, ()>(())?;
                 let (module, promise) = Module::declare(ctx.clone(), name.as_str(), source.text)?.eval()?;
                 promise.finish::<()>()?;
                 let namespace = module.namespace()?;

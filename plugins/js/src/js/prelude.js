@@ -1,4 +1,6 @@
-// The globals every k6 script sees: console, open, __ENV, __VU, __ITER.
+// The globals every k6 script sees: console, open, __ITER, and __ENV and
+// __VU, which `startVu` sets: this module may be evaluated once for all VUs,
+// in the runtime's snapshot, where no host call is allowed.
 import * as native from 'vespid:native';
 
 function text(args) {
@@ -26,6 +28,10 @@ globalThis.console = {
 };
 
 globalThis.open = (path, mode) => native.readFile(String(path), mode === 'b');
-globalThis.__ENV = native.env();
-globalThis.__VU = native.vuId();
 Object.defineProperty(globalThis, '__ITER', { get: () => native.iteration(), configurable: true });
+
+/** Sets this VU's globals; the runtime calls it before the script loads. */
+export function startVu() {
+  globalThis.__ENV = native.env();
+  globalThis.__VU = native.vuId();
+}
