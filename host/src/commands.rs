@@ -149,7 +149,7 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
     let engine =
         build_engine(EngineOptions { max_instances: 1, cache: true, memory: DEFAULT_VU_MEMORY, runtime: false })?;
     let plugin = Arc::new(Plugin::load(&args.plugin, &engine)?);
-    let info = exec::describe(&engine, &plugin, &[]).await.map_err(Error::Setup)?;
+    let info = exec::describe(&engine, &plugin, &[], Default::default()).await.map_err(Error::Setup)?;
     print_plugin(args, &plugin, &info, &format!("vespid:scenario/scenario@{}", plugin.wit_version));
     println!("imports: {}", plugin.imports.join(", "));
     Ok(())
@@ -161,7 +161,8 @@ async fn inspect(args: &InspectArgs) -> Result<(), Error> {
 async fn inspect_script(args: &InspectArgs) -> Result<(), Error> {
     let overrides = Overrides { target: args.plugin.clone(), env: args.env.clone(), ..Overrides::default() };
     let loaded = run::load_script(&overrides).await?;
-    let info = exec::describe(&loaded.engine, &loaded.plugin, &args.env).await.map_err(Error::Script)?;
+    let info =
+        exec::describe(&loaded.engine, &loaded.plugin, &args.env, Default::default()).await.map_err(Error::Script)?;
     print_plugin(args, &loaded.plugin, &info, "vespid:scenario/script-runtime (the built-in JavaScript runtime)");
     for warning in &loaded.warnings {
         println!("warning: {warning}");

@@ -55,7 +55,7 @@ impl RunShared {
         http: HttpOptions,
         log_level: LogLevel,
         memory_cap: usize,
-        data: DataSets,
+        data: Arc<DataSets>,
         sink: Arc<Sink>,
         live: bool,
         stop: CancellationToken,
@@ -64,7 +64,7 @@ impl RunShared {
             http: Arc::new(HttpShared::new(http)?),
             errors: sink.errors().clone(),
             sink,
-            data: Arc::new(data),
+            data,
             log_level,
             memory_cap,
             live,
@@ -102,15 +102,15 @@ impl ScenarioShared {
         Arc::new(ScenarioShared { run: run.clone(), name: name.into(), env: env.into(), tags: tags.into() })
     }
 
-    /// A scenario of its own with default capabilities, for a plugin's
-    /// `describe` outside a run.
-    pub fn detached() -> Result<Arc<Self>, HttpSetupError> {
+    /// A scenario of its own with default capabilities and the data sets
+    /// `data`, for a plugin's `describe` outside a run.
+    pub fn detached(data: Arc<DataSets>) -> Result<Arc<Self>, HttpSetupError> {
         let run = RunShared::new(
             HttpOptions::default(),
             LogLevel::Info,
             // The engine's pool still bounds the instance.
             usize::MAX,
-            DataSets::default(),
+            data,
             Arc::new(Sink::new()),
             false,
             CancellationToken::new(),

@@ -12,7 +12,7 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::bindings::runner::Info;
 use crate::bindings::{Scenario, ScriptRuntime};
-use crate::caps::{CpuBudgetExceeded, MemoryCapExceeded, ScenarioShared, SharedArrays, StderrMark, VuState};
+use crate::caps::{CpuBudgetExceeded, DataSets, MemoryCapExceeded, ScenarioShared, SharedArrays, StderrMark, VuState};
 use crate::plugin::Plugin;
 
 /// How long `describe` may take: it only returns a constant.
@@ -306,7 +306,12 @@ async fn unlimited<T>(call: impl Future<Output = T>) -> Result<T, tokio::time::e
 
 /// wasmtime errors carry a cause chain over several lines; keep the first.
 fn one_line(err: &wasmtime::Error) -> String {
-    format!("{err:#}").lines().next().unwrap_or_default().to_string()
+    // A wasm backtrace is context around the cause, and many lines long.
+    let text = match err.downcast_ref::<wasmtime::WasmBacktrace>() {
+        Some(_) => err.root_cause().to_string(),
+        None => format!("{err:#}"),
+    };
+    text.lines().next().unwrap_or_default().to_string()
 }
 
 /// What a script says about how it is run: its options as JSON, and the
@@ -317,10 +322,13 @@ pub async fn script_options(
     plugin: &Plugin,
     env: &[(String, String)],
 ) -> Result<(String, SharedArrays), VuError> {
-    let shared = ScenarioShared::detached().map_err(|err| VuError::Instantiate(err.to_string()))?;
+    let shared = ScenarioShared::detached(Arc::default()).map_err(|err| VuError::Instantiate(err.to_string()))?;
     let shared = ScenarioShared::new(&shared.run, "", env, &[]);
     let factory = VuFactory { engine: engine.clone(), shared, limits: CallLimits::default() };
     let mut instance = factory.instantiate(plugin, 0).await?;
+    // `share` hands the host a whole SharedArray in one call: as much as
+    // the instance's memory holds, past wasmtime's default of 128 MiB.
+    instance.store.set_hostcall_fuel(usize::MAX);
     let arrays = SharedArrays::default();
     instance.state().script.collect_shares(arrays.clone());
     let options = instance.options().await?;
@@ -330,9 +338,16 @@ pub async fn script_options(
 /// What a plugin says about itself, asked on a throwaway instance with
 /// default capabilities (`describe` must not call imports). A script's
 /// runtime evaluates the script to answer, so it sees `env` (the
-/// scenario's): an init context that needs `__ENV` must not fail here.
-pub async fn describe(engine: &Engine, plugin: &Plugin, env: &[(String, String)]) -> Result<Info, VuError> {
-    let shared = ScenarioShared::detached().map_err(|err| VuError::Instantiate(err.to_string()))?;
+/// scenario's) and the run's data sets `data`: an init context that needs
+/// `__ENV`, or a SharedArray the options pass built, must not fail here
+/// (nor build the array again under a VU's memory cap).
+pub async fn describe(
+    engine: &Engine,
+    plugin: &Plugin,
+    env: &[(String, String)],
+    data: Arc<DataSets>,
+) -> Result<Info, VuError> {
+    let shared = ScenarioShared::detached(data).map_err(|err| VuError::Instantiate(err.to_string()))?;
     let shared = ScenarioShared::new(&shared.run, "", env, &[]);
     let factory = VuFactory { engine: engine.clone(), shared, limits: CallLimits::default() };
     factory.instantiate(plugin, 0).await?.describe().await

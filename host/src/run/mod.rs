@@ -59,8 +59,9 @@ struct Plugins {
 
 impl Plugins {
     /// Compiles (or takes from the cache) every plugin the plan names and
-    /// asks each to describe itself. `max_instances` sizes the pool.
-    async fn load(plan: &Plan, max_instances: u32) -> Result<Plugins, Error> {
+    /// asks each to describe itself, with the run's data sets `data`.
+    /// `max_instances` sizes the pool.
+    async fn load(plan: &Plan, max_instances: u32, data: &Arc<DataSets>) -> Result<Plugins, Error> {
         let runtime = plan.scenarios.iter().any(|scenario| Language::of(&scenario.plugin).is_some());
         let options = EngineOptions { max_instances, cache: plan.compile_cache, memory: plan.vu_memory, runtime };
         let engine = build_engine(options)?;
@@ -75,7 +76,7 @@ impl Plugins {
                 .map_err(|err| Error::Runtime(format!("plugin loading stopped: {err}")))??;
             let plugin = Arc::new(plugin);
             // The name it returns may tag every sample of the real run.
-            let info = describe(&engine, &plugin, &scenario.env).await.map_err(Error::Setup)?;
+            let info = describe(&engine, &plugin, &scenario.env, data.clone()).await.map_err(Error::Setup)?;
             by_path.insert(scenario.plugin.clone(), (plugin, info));
         }
         Ok(Plugins { engine, by_path })
@@ -94,7 +95,8 @@ impl Plugins {
 /// the plan, each plugin (compiled, its world, its tasks) — without setup
 /// or VUs. Returns one line per scenario.
 pub async fn validate(plan: &Plan) -> Result<Vec<String>, Error> {
-    let plugins = Plugins::load(plan, 1).await?;
+    let data = load_data(plan).await?;
+    let plugins = Plugins::load(plan, 1, &data).await?;
     let mut lines = Vec::new();
     for scenario in &plan.scenarios {
         let (name, _) = plugins.resolve(scenario)?;
@@ -126,23 +128,11 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let control = ControlServer::bind(&plan.control).await?;
     // VUs (with room for live scale-ups), one setup instance per scenario,
     // and one more for a reload's probe or a teardown on a newer version.
-    let load = Plugins::load(&plan, capacity + plan.scenarios.len() as u32 + 1);
+    // Data first: a script's describe reads the shared arrays it built.
+    let data = until_interrupted(&stop, load_data(&plan)).await.ok_or(Error::Interrupted)??;
+    let load = Plugins::load(&plan, capacity + plan.scenarios.len() as u32 + 1, &data);
     let plugins = until_interrupted(&stop, load).await.ok_or(Error::Interrupted)??;
     let resolved = plan.scenarios.iter().map(|s| plugins.resolve(s)).collect::<Result<Vec<_>, _>>()?;
-    let sources = plan.data.clone();
-    let shared = std::mem::take(&mut *plan.shared_arrays.lock().unwrap_or_else(|poison| poison.into_inner()));
-    let load = tokio::task::spawn_blocking(move || {
-        let mut sets = DataSets::load(&sources)?;
-        for (name, items) in shared {
-            sets.add_shared(name, &items)?;
-        }
-        Ok::<_, crate::caps::DataError>(sets)
-    });
-    let data = until_interrupted(&stop, load)
-        .await
-        .ok_or(Error::Interrupted)?
-        .map_err(|err| Error::Runtime(format!("data loading stopped: {err}")))?
-        .map_err(ConfigError::from)?;
     let _ticker = EpochTicker::start(&plugins.engine);
     let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
     let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() }.with_limits(plan.metric_limits));
@@ -406,6 +396,23 @@ async fn scripts_summary(
         }
     }
     handled
+}
+
+/// The plan's data sets and the shared arrays its script built (taken
+/// from the plan), loaded off the async threads.
+async fn load_data(plan: &Plan) -> Result<Arc<DataSets>, Error> {
+    let sources = plan.data.clone();
+    let shared = std::mem::take(&mut *plan.shared_arrays.lock().unwrap_or_else(|poison| poison.into_inner()));
+    let load = tokio::task::spawn_blocking(move || {
+        let mut sets = DataSets::load(&sources)?;
+        for (name, items) in shared {
+            sets.add_shared(name, &items)?;
+        }
+        Ok::<_, crate::caps::DataError>(sets)
+    });
+    let sets =
+        load.await.map_err(|err| Error::Runtime(format!("data loading stopped: {err}")))?.map_err(ConfigError::from)?;
+    Ok(Arc::new(sets))
 }
 
 /// Runs `work` unless `interrupt` comes first (then `None`, and `work` is dropped).

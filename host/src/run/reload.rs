@@ -130,7 +130,8 @@ impl Reloader {
             .map_err(|err| err.to_string())?;
         let plugin = Arc::new(plugin);
         let env = targets.first().map(|t| t.plan.env.as_slice()).unwrap_or_default();
-        let info = describe(&self.engine, &plugin, env).await.map_err(|err| err.to_string())?;
+        let data = targets.first().map(|t| t.ctx.factory.shared.run.data.clone()).unwrap_or_default();
+        let info = describe(&self.engine, &plugin, env, data).await.map_err(|err| err.to_string())?;
         let mut codes = Vec::with_capacity(targets.len());
         for target in targets {
             let tasks = resolve_tasks(&target.plan, &target.name, &info).map_err(|err| err.to_string())?;

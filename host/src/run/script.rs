@@ -7,9 +7,14 @@ use std::sync::Arc;
 use wasmtime::Engine;
 
 use crate::Error;
-use crate::config::{DEFAULT_VU_MEMORY, Overrides, Plan, existing_file};
+use crate::config::{Overrides, Plan, existing_file};
 use crate::exec::script_options;
 use crate::plugin::{EngineOptions, Language, Plugin, build_engine};
+
+/// The memory of the one instance that loads a script for its options:
+/// wasm32's whole 4 GiB, not a VU's cap, as k6 builds a `SharedArray` of
+/// any size there (once per run; VUs read it from the host).
+const SCRIPT_LOAD_MEMORY: usize = 4 << 30;
 
 /// The plan `args` describe: a run file's, a plugin's, or a script's with
 /// its options (the options it ignores are logged as warnings).
@@ -38,7 +43,7 @@ pub struct LoadedScript {
 pub async fn load_script(args: &Overrides) -> Result<LoadedScript, Error> {
     existing_file(&args.target)?;
     let options =
-        EngineOptions { max_instances: 1, cache: !args.no_compile_cache, memory: DEFAULT_VU_MEMORY, runtime: true };
+        EngineOptions { max_instances: 1, cache: !args.no_compile_cache, memory: SCRIPT_LOAD_MEMORY, runtime: true };
     let engine = build_engine(options)?;
     let (path, compiler) = (args.target.clone(), engine.clone());
     let plugin = tokio::task::spawn_blocking(move || Plugin::load(&path, &compiler))

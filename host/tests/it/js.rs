@@ -419,6 +419,19 @@ async fn open_local_modules_and_shared_array() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_shared_array_larger_than_a_vu_s_memory_is_built_once_and_read_by_every_vu() {
+    let server = target(Protocol::Http).await;
+    let run = run_script("big_shared_array.js", &server, &["--vu-memory-limit", "16MiB"]).await;
+    run.assert_ok();
+    assert_eq!(run.check("the whole array is there"), (8, 0));
+    assert_eq!(run.check("items are read in place"), (8, 0));
+    // ~26 MB of items: built by the instance that loads the script, never
+    // again (not by describe, nor by a VU, which could not hold it).
+    let builds = run.stderr.lines().filter(|l| l.contains("building the big array")).count();
+    assert_eq!(builds, 1, "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_remote_import_fails_at_load_naming_the_url() {
     let server = target(Protocol::Http).await;
     let run = run_script("remote.js", &server, &[]).await;
