@@ -47,6 +47,14 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
     for line in report.metric_lines(registry) {
         let dots = ".".repeat(32usize.saturating_sub(line.name.len()));
         let _ = writeln!(out, "     {}{}: {}", line.name, dots, describe(&line.summary, line.unit, report));
+        // As k6 shows it: the durations of the responses with an expected status.
+        if line.name == "http_req_duration"
+            && let Some((_, expected)) = super::export_k6::expected_durations(report)
+        {
+            let label = "  { expected_response:true }";
+            let dots = ".".repeat(32usize.saturating_sub(label.len()));
+            let _ = writeln!(out, "     {label}{dots}: {}", describe(&expected, line.unit, report));
+        }
     }
     if !report.errors.is_empty() {
         let _ = writeln!(out, "\n  errors:");
@@ -210,5 +218,18 @@ mod tests {
             \x20    ✗ 'count>0' no samples: metric never_recorded never recorded\n\n";
         let at = text.find(block).unwrap_or_else(|| panic!("no thresholds block in:\n{text}"));
         assert!(at < text.find("status is 200").expect("checks") && at < text.find("http_reqs....").expect("metrics"));
+    }
+
+    #[test]
+    fn the_expected_responses_durations_follow_http_req_duration_as_in_k6() {
+        let (sink, report) = crate::output::test_report();
+        let text = render_summary(&report, &sink.registry);
+        let all = text.lines().position(|l| l.trim_start().starts_with("http_req_duration..")).expect("the metric");
+        let next = text.lines().nth(all + 1).expect("a line after it");
+        // Only the home requests (1..=100 ms) had an expected status.
+        assert!(
+            next.starts_with("       { expected_response:true }....: avg=50.50ms min=1.00ms med=50.02ms max=100.00ms"),
+            "{next}"
+        );
     }
 }
