@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::file::Source;
 use super::{ConfigError, Plan, TaskChoice};
+use crate::caps::{CookieJarScope, HttpDebug};
 use crate::exec::{ExecutorPlan, Ramp};
 
 /// k6 option names and their run-file keys, at the top level.
@@ -292,12 +293,29 @@ pub fn options_json(plan: &Plan, default_name: &str) -> Value {
             list.push(spec);
         }
     }
-    json!({
+    let http = &plan.http;
+    let mut options = json!({
         "scenarios": scenarios,
         "thresholds": thresholds,
         "setupTimeout": duration_text(plan.limits.setup_timeout),
         "teardownTimeout": duration_text(plan.limits.teardown_timeout),
-    })
+        "userAgent": http.user_agent,
+        "insecureSkipTLSVerify": http.insecure_skip_tls_verify,
+        "maxRedirects": http.max_redirects,
+        "batch": http.batch,
+        "batchPerHost": http.batch_per_host,
+        "noCookiesReset": http.cookie_jar == CookieJarScope::PerVu,
+    });
+    let debug = match http.debug {
+        HttpDebug::Off => None,
+        HttpDebug::Headers => Some("headers"),
+        HttpDebug::Full => Some("full"),
+        HttpDebug::Summary => Some("summary"),
+    };
+    if let Some(debug) = debug {
+        options["httpDebug"] = json!(debug);
+    }
+    options
 }
 
 /// An executor and its own options, in k6's names; rates per second.

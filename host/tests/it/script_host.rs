@@ -145,7 +145,7 @@ async fn inspect_prints_a_script_s_functions_and_resolved_options_without_runnin
         export const options = {\n\
           scenarios: { browse: { executor: 'constant-vus', vus: 3, duration: '20s', exec: 'browse', env: { A: '1' } } },\n\
           thresholds: { http_req_failed: [{ threshold: 'rate<0.01', abortOnFail: true }] },\n\
-          summaryTimeUnit: 'ms',\n\
+          summaryTimeUnit: 'ms', userAgent: 'shop-test/1.0', maxRedirects: 2, noCookiesReset: true,\n\
         };\n\
         export function browse() { http.get(`${__ENV.BASE_URL}/`); }\n";
     let script = write_script(dir.path(), "shop.js", source);
@@ -165,6 +165,11 @@ async fn inspect_prints_a_script_s_functions_and_resolved_options_without_runnin
     );
     assert_eq!((&browse["exec"], &browse["env"]["A"]), (&"browse".into(), &"1".into()));
     assert_eq!(options["thresholds"]["http_req_failed"][0]["abortOnFail"], true);
+    assert_eq!(
+        (&options["userAgent"], &options["maxRedirects"], &options["noCookiesReset"]),
+        (&"shop-test/1.0".into(), &2.into(), &true.into())
+    );
+    assert_eq!((&options["insecureSkipTLSVerify"], &options["batchPerHost"]), (&false.into(), &6.into()));
 }
 
 #[tokio::test(flavor = "multi_thread")]
