@@ -40,6 +40,10 @@ builtins! {
 /// The tag that names a check in the `checks` rate.
 pub const CHECK_TAG: &str = "check";
 
+/// k6's tag on HTTP samples: "true" when the status was one the request
+/// expected (`http_req_duration{expected_response:true}`).
+pub const EXPECTED_RESPONSE_TAG: &str = "expected_response";
+
 /// k6's group tag: the path of the groups a sample was made in
 /// (`::outer::inner`), absent outside any group.
 pub const GROUP_TAG: &str = "group";

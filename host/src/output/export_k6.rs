@@ -48,7 +48,7 @@ pub fn export_k6_json(report: &Report, registry: &Registry) -> Value {
 /// responses with an expected status. `None` when there was none.
 pub(super) fn expected_durations(report: &Report) -> Option<(String, Agg)> {
     let id = names::HTTP_REQ_DURATION;
-    let agg = report.aggregate.summary(id, |tags| tags.get("expected_response") == Some("true"))?;
+    let agg = report.aggregate.summary(id, |tags| tags.get(names::EXPECTED_RESPONSE_TAG) == Some("true"))?;
     Some(("http_req_duration{expected_response:true}".to_string(), agg))
 }
 

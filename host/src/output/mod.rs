@@ -149,8 +149,10 @@ impl Report {
         self.aggregate
             .by_tag(names::CHECKS, names::CHECK_TAG)
             .into_iter()
-            .map(|(name, agg)| (name, rate_counts(&agg)))
-            .map(|(name, (passes, fails))| (name, passes, fails))
+            .map(|(name, agg)| {
+                let (passes, fails) = rate_counts(&agg);
+                (name, passes, fails)
+            })
             .collect()
     }
 

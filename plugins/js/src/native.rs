@@ -164,10 +164,11 @@ mod wire {
 
 /// The request JavaScript describes: `[method, url, headers: [[k, v]],
 /// body, name, tags, timeout, redirects, expected: [[min, max]], discard,
-/// binary]` (see [`wire`]).
-fn request(spec: &Array<'_>) -> Result<http::Request> {
+/// binary]` (see [`wire`]; the modules send the method in capitals), and
+/// whether it wants the body as an ArrayBuffer.
+fn request(spec: &Array<'_>) -> Result<(http::Request, bool)> {
     let method: String = spec.get(wire::METHOD)?;
-    let method = match method.to_ascii_uppercase().as_str() {
+    let method = match method.as_str() {
         "GET" => http::Method::Get,
         "HEAD" => http::Method::Head,
         "POST" => http::Method::Post,
@@ -195,7 +196,7 @@ fn request(spec: &Array<'_>) -> Result<http::Request> {
         let bound = |at: usize| pair.get(at).copied().unwrap_or(0.0).clamp(0.0, 65535.0) as u16;
         http::StatusRange { min: bound(0), max: bound(1) }
     };
-    Ok(http::Request {
+    let request = http::Request {
         method,
         url: spec.get(wire::URL)?,
         headers: headers.unwrap_or_default().into_iter().map(pair).collect(),
@@ -206,7 +207,8 @@ fn request(spec: &Array<'_>) -> Result<http::Request> {
         max_redirects: spec.get(wire::REDIRECTS)?,
         expected_statuses: expected.unwrap_or_default().into_iter().map(range).collect(),
         discard_body: spec.get::<Option<bool>>(wire::DISCARD)?.unwrap_or(false),
-    })
+    };
+    Ok((request, spec.get::<Option<bool>>(wire::BINARY)?.unwrap_or(false)))
 }
 
 /// A copy of an ArrayBuffer's bytes (empty once detached).
@@ -282,26 +284,28 @@ struct Makers<'js> {
 }
 
 impl<'js> Makers<'js> {
-    /// The response to `spec` (the request's array, handed back so the
-    /// object can keep it; `url` is the URL it asked for) as JavaScript sees it. `headers` arrive as one
-    /// string of `Name: value` lines (k6's capitalisation), split only if a
-    /// script reads them; the URL is the request's own string unless a
-    /// redirect changed it; a discarded body is null.
+    /// The response to `request` (made from `spec`, the array handed back
+    /// so the object can keep it) as JavaScript sees it. `headers` arrive
+    /// as one string of `Name: value` lines (k6's capitalisation), split
+    /// only if a script reads them; the URL is the request's own string
+    /// unless a redirect changed it; a discarded body is null, a `binary`
+    /// one an ArrayBuffer.
     fn make(
         &self,
         ctx: &Ctx<'js>,
         spec: Array<'js>,
-        url: &str,
+        request: &http::Request,
+        binary: bool,
         result: std::result::Result<http::Response, http::Error>,
     ) -> Result<Value<'js>> {
         let response = match result {
             Ok(response) => response,
             Err(err) => return self.failed.construct((spec, error_text(&err), error_code(&err), error_kind(&err))),
         };
-        let url = if response.url == url { spec.get(wire::URL)? } else { response.url.into_js(ctx)? };
-        let body = if spec.get::<Option<bool>>(wire::DISCARD)?.unwrap_or(false) {
+        let url = if response.url == request.url { spec.get(wire::URL)? } else { response.url.into_js(ctx)? };
+        let body = if request.discard_body {
             Value::new_null(ctx.clone())
-        } else if spec.get::<Option<bool>>(wire::BINARY)?.unwrap_or(false) {
+        } else if binary {
             ArrayBuffer::new(ctx.clone(), response.body)?.into_value()
         } else {
             match String::from_utf8(response.body) {
@@ -337,9 +341,9 @@ fn send<'js>(
     received: Constructor<'js>,
     failed: Constructor<'js>,
 ) -> Result<Value<'js>> {
-    let request = request(&spec)?;
+    let (request, binary) = request(&spec)?;
     let result = http::send(&request);
-    Makers { received, failed }.make(&ctx, spec, &request.url, result)
+    Makers { received, failed }.make(&ctx, spec, &request, binary, result)
 }
 
 fn batch<'js>(
@@ -349,12 +353,14 @@ fn batch<'js>(
     failed: Constructor<'js>,
 ) -> Result<Array<'js>> {
     let specs = specs.iter::<Array>().collect::<Result<Vec<_>>>()?;
-    let requests = specs.iter().map(request).collect::<Result<Vec<_>>>()?;
+    let (requests, binaries): (Vec<http::Request>, Vec<bool>) =
+        specs.iter().map(request).collect::<Result<Vec<_>>>()?.into_iter().unzip();
     let makers = Makers { received, failed };
     let out = Array::new(ctx.clone())?;
     let results = http::batch(&requests);
-    for (index, ((result, spec), request)) in results.into_iter().zip(specs).zip(&requests).enumerate() {
-        out.set(index, makers.make(&ctx, spec, &request.url, result)?)?;
+    let each = results.into_iter().zip(specs).zip(requests.iter().zip(binaries));
+    for (index, ((result, spec), (request, binary))) in each.enumerate() {
+        out.set(index, makers.make(&ctx, spec, request, binary, result)?)?;
     }
     Ok(out)
 }

@@ -129,7 +129,7 @@ impl VuHttp {
                     ("method", label.method.as_str()),
                     ("name", label.name),
                     ("status", &status_text),
-                    ("expected_response", if expected { "true" } else { "false" }),
+                    (names::EXPECTED_RESPONSE_TAG, if expected { "true" } else { "false" }),
                 ];
                 let pairs = builtin
                     .into_iter()

@@ -1,7 +1,7 @@
 // k6/http on the host's measured HTTP client: every request is made,
 // timed and recorded by the host with k6's metric names and tags.
 import {
-  native, parseDuration, refuseInInitContext, state, tagsWith, wire, headerObject,
+  native, parseDuration, refuseInInitContext, state, tagsWith, wire, headerObject, keep,
   WIRE_METHOD, WIRE_URL, WIRE_HEADERS, WIRE_BODY,
 } from 'vespid:state';
 import { send as nativeSend } from 'vespid:native';
@@ -211,15 +211,11 @@ class Response {
 
   get timings() {
     const [, , blocked, connecting, tls_handshaking, sending, waiting, receiving, duration] = this._raw;
-    const timings = { blocked, connecting, tls_handshaking, sending, waiting, receiving, duration };
-    Object.defineProperty(this, 'timings', { value: timings, enumerable: true });
-    return timings;
+    return keep(this, 'timings', { blocked, connecting, tls_handshaking, sending, waiting, receiving, duration });
   }
 
   get headers() {
-    const headers = headerObject(this._raw[1]);
-    Object.defineProperty(this, 'headers', { value: headers, enumerable: true });
-    return headers;
+    return keep(this, 'headers', headerObject(this._raw[1]));
   }
 
   get request() {
@@ -231,8 +227,7 @@ class Response {
       headers: Object.fromEntries(spec[WIRE_HEADERS].map(([key, value]) => [key, [value]])),
       body: typeof body === 'string' ? body : '',
     };
-    Object.defineProperty(this, 'request', { value: request });
-    return request;
+    return keep(this, 'request', request, false);
   }
 
   get status_text() {
@@ -253,8 +248,7 @@ class Response {
         (cookies[cookie.name] = cookies[cookie.name] || []).push(cookie);
       }
     }
-    Object.defineProperty(this, 'cookies', { value: cookies });
-    return cookies;
+    return keep(this, 'cookies', cookies, false);
   }
 
   json(selector) {

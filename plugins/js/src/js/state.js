@@ -73,6 +73,16 @@ export const WIRE_BODY = 3;
  * over one string so that a script which never reads headers pays for
  * no object.
  */
+/**
+ * Makes `value` the own property `name` of `object` and returns it: a
+ * response field built on its first read (from a getter of the same name)
+ * and kept, so that later reads cost nothing.
+ */
+export function keep(object, name, value, enumerable = true) {
+  Object.defineProperty(object, name, { value, enumerable });
+  return value;
+}
+
 const hasOwn = Object.prototype.hasOwnProperty;
 
 export function headerObject(lines) {

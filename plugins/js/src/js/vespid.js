@@ -2,7 +2,7 @@
 // shape (http, metrics, log, vu, data, check, sleep), for scripts written
 // for Vespid rather than carried over from k6. sdk/js/vespid.d.ts
 // documents it.
-import { native, refuseInInitContext, wire as wireRequest, headerObject } from 'vespid:state';
+import { native, refuseInInitContext, wire as wireRequest, headerObject, keep } from 'vespid:state';
 
 /** A request that got no response: `kind` names the WIT error case. */
 export class HttpError extends Error {
@@ -29,9 +29,7 @@ class Response {
   }
 
   get headers() {
-    const headers = headerObject(this._headers);
-    Object.defineProperty(this, 'headers', { value: headers, enumerable: true });
-    return headers;
+    return keep(this, 'headers', headerObject(this._headers));
   }
 
   /** The value of header `name`, whatever its case (repeated headers joined by ', '). */
