@@ -150,6 +150,16 @@ declare module 'vespid' {
     id(): number;
     /** This VU's current iteration, from 0. */
     iteration(): number;
+    /** The current iteration's number within the scenario, from 0, unique across its VUs. */
+    scenarioIteration(): number;
+    /** VUs taking part in the run right now, over all scenarios. */
+    activeVus(): number;
+    /**
+     * Stops the whole test: no VU starts another iteration, teardown runs
+     * and the run exits with code 108 naming `reason`. The calling
+     * iteration goes on until it returns.
+     */
+    abortTest(reason?: string): void;
     /** The name of the scenario the VU belongs to. */
     scenario(): string;
     /** A value the run supplied with `--env KEY=VALUE`; never the host's own environment. */

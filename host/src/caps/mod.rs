@@ -15,6 +15,7 @@ mod stderr;
 mod vu;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -47,6 +48,8 @@ pub struct RunShared {
     pub live: bool,
     /// Set when a plugin stops the test (k6's `exec.test.abort()`).
     pub abort: TestAbort,
+    /// VUs taking part right now, over all scenarios.
+    active_vus: AtomicU32,
 }
 
 impl RunShared {
@@ -69,7 +72,13 @@ impl RunShared {
             memory_cap,
             live,
             abort: TestAbort::new(stop),
+            active_vus: AtomicU32::new(0),
         }))
+    }
+
+    /// VUs taking part right now, over all scenarios (k6's `exec.instance.vusActive`).
+    pub fn active_vus(&self) -> u32 {
+        self.active_vus.load(Ordering::Relaxed)
     }
 
     /// Counts the error that failed iteration `iteration` of VU `vu`; live,
@@ -84,8 +93,8 @@ impl RunShared {
     }
 }
 
-/// What the VUs of one scenario share: the run, and the scenario's name,
-/// env and tags.
+/// What the VUs of one scenario share: the run, the scenario's name, env
+/// and tags, and its counts of active VUs and started iterations.
 pub struct ScenarioShared {
     pub run: Arc<RunShared>,
     /// The scenario name, tagged on every sample.
@@ -95,11 +104,45 @@ pub struct ScenarioShared {
     pub env: Arc<[(String, String)]>,
     /// The run's and the scenario's tags (`--tag`, `tags = {…}`), on every sample.
     pub tags: Arc<[(String, String)]>,
+    /// VUs taking part right now (the `vus` metric).
+    active_vus: AtomicU32,
+    /// Iterations started so far by all of the scenario's VUs.
+    iterations_started: AtomicU64,
 }
 
 impl ScenarioShared {
     pub fn new(run: &Arc<RunShared>, name: &str, env: &[(String, String)], tags: &[(String, String)]) -> Arc<Self> {
-        Arc::new(ScenarioShared { run: run.clone(), name: name.into(), env: env.into(), tags: tags.into() })
+        Arc::new(ScenarioShared {
+            run: run.clone(),
+            name: name.into(),
+            env: env.into(),
+            tags: tags.into(),
+            active_vus: AtomicU32::new(0),
+            iterations_started: AtomicU64::new(0),
+        })
+    }
+
+    /// A VU of this scenario starts taking part: inside an active stretch
+    /// of a looping executor, or allocated to an arrival-rate one.
+    pub fn vu_joined(&self) {
+        self.active_vus.fetch_add(1, Ordering::Relaxed);
+        self.run.active_vus.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The VU counted by [`Self::vu_joined`] stops taking part.
+    pub fn vu_left(&self) {
+        self.active_vus.fetch_sub(1, Ordering::Relaxed);
+        self.run.active_vus.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// This scenario's VUs taking part right now.
+    pub fn active_vus(&self) -> u32 {
+        self.active_vus.load(Ordering::Relaxed)
+    }
+
+    /// Numbers an iteration that starts: 0, 1, 2, … across the scenario's VUs.
+    pub fn next_iteration(&self) -> u64 {
+        self.iterations_started.fetch_add(1, Ordering::Relaxed)
     }
 
     /// A scenario of its own with default capabilities and the data sets

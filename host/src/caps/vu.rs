@@ -1,6 +1,6 @@
-//! The WIT `vu` interface: the VU's id and iteration, the scenario name,
-//! the run-supplied env (never the host's), host-side sleep, and a test
-//! aborted from inside.
+//! The WIT `vu` interface: the VU's id and iterations, the scenario name,
+//! the run's active VUs, the run-supplied env (never the host's), host-side
+//! sleep, and a test aborted from inside.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -15,12 +15,14 @@ use super::{LogLevel, ScenarioShared, VuState};
 pub struct VuCtx {
     id: u32,
     iteration: u32,
+    /// The current iteration's number within the scenario, across its VUs.
+    scenario_iteration: u64,
     shared: Arc<ScenarioShared>,
 }
 
 impl VuCtx {
     pub fn new(id: u32, shared: &Arc<ScenarioShared>) -> Self {
-        VuCtx { id, iteration: 0, shared: shared.clone() }
+        VuCtx { id, iteration: 0, scenario_iteration: 0, shared: shared.clone() }
     }
 
     pub fn id(&self) -> u32 {
@@ -40,9 +42,11 @@ impl VuCtx {
         self.iteration
     }
 
-    /// Set by the executor before each iteration.
-    pub fn set_iteration(&mut self, iteration: u32) {
+    /// Set by the executor before each iteration: the VU's own count and
+    /// the scenario's.
+    pub fn set_iteration(&mut self, iteration: u32, scenario_iteration: u64) {
         self.iteration = iteration;
+        self.scenario_iteration = scenario_iteration;
     }
 }
 
@@ -79,6 +83,14 @@ impl Host for VuState {
     fn abort_test(&mut self, reason: String) -> wasmtime::Result<()> {
         self.vu.shared.run.abort.abort(reason);
         Ok(())
+    }
+
+    fn scenario_iteration(&mut self) -> wasmtime::Result<u64> {
+        Ok(self.vu.scenario_iteration)
+    }
+
+    fn active_vus(&mut self) -> wasmtime::Result<u32> {
+        Ok(self.vu.shared.run.active_vus())
     }
 }
 

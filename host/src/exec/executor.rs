@@ -277,9 +277,9 @@ impl Looping {
             }
             // A VU leaving before the end gets the ramp-down grace; at the end, the graceful stop.
             let grace = if until == self.end { self.graceful_stop } else { self.ramp_down };
-            ctx.active_vus.fetch_add(1, Ordering::Relaxed);
+            ctx.factory.shared.vu_joined();
             let ended = vu.run_span(ctx, self.start + until, grace, budget, stops, &scale).await;
-            ctx.active_vus.fetch_sub(1, Ordering::Relaxed);
+            ctx.factory.shared.vu_left();
             if ended == SpanEnd::Done {
                 return;
             }
@@ -367,10 +367,10 @@ async fn run_arrivals(
     let mut tasks = JoinSet::new();
     let serve = |tasks: &mut JoinSet<()>, mut vu: VuRunner, first: Option<Instant>| {
         let (ctx, idle, jobs, stops) = (ctx.clone(), idle.clone(), jobs.clone(), stops.clone());
-        ctx.active_vus.fetch_add(1, Ordering::Relaxed);
+        ctx.factory.shared.vu_joined();
         tasks.spawn(async move {
             vu.serve_arrivals(&ctx, first, &jobs, &idle, &stops).await;
-            ctx.active_vus.fetch_sub(1, Ordering::Relaxed);
+            ctx.factory.shared.vu_left();
         });
     };
     let spare: Vec<u32> = segment.owned(u64::from(plan.max_vus())).skip(vus.len()).map(|index| index as u32).collect();

@@ -38,9 +38,6 @@ pub struct ExecCtx {
     /// The scenario's VU ids are `first_id + index`, index from 0, so ids
     /// stay unique across scenarios and segments.
     pub first_id: u32,
-    /// VUs taking part right now (the `vus` metric): inside an active
-    /// stretch of a looping executor, or allocated to an arrival-rate one.
-    pub active_vus: AtomicU32,
     pub executor: ExecutorPlan,
     /// The run's test clock and VU capacity.
     pub live: Arc<Live>,
@@ -66,7 +63,6 @@ impl ExecCtx {
             setup_data,
             think_time,
             first_id,
-            active_vus: AtomicU32::new(0),
             executor,
             live,
             scale: tokio::sync::watch::Sender::new(Scale::default()),
@@ -278,7 +274,7 @@ impl VuRunner {
         };
         let started = Instant::now();
         let outcome = match ready {
-            Ok(()) => self.run_task().await,
+            Ok(()) => self.run_task(ctx.factory.shared.next_iteration()).await,
             Err(err) => Err(err),
         };
         // The iteration that aborted the test threw to stop there: it is cut, not failed.
@@ -304,13 +300,14 @@ impl VuRunner {
         failed
     }
 
-    /// Runs one task on the ready instance.
-    async fn run_task(&mut self) -> Result<(), VuError> {
+    /// Runs one task on the ready instance, as the scenario's iteration
+    /// number `scenario_iteration`.
+    async fn run_task(&mut self, scenario_iteration: u64) -> Result<(), VuError> {
         let Some(vu) = &mut self.vu else {
             return Err(VuError::Instantiate("no instance".into()));
         };
         let state = vu.state();
-        state.vu.set_iteration(self.iteration);
+        state.vu.set_iteration(self.iteration, scenario_iteration);
         state.http.begin_iteration();
         let outcome = vu.run(self.code.tasks.pick(&mut self.rng)).await;
         if outcome.as_ref().is_err_and(VuError::poisons_instance) {

@@ -8,7 +8,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -216,7 +215,7 @@ impl Api {
                     executor: ctx.executor.name().to_string(),
                     factor: scale.factor,
                     vus_target: scale.vus,
-                    vus: ctx.active_vus.load(Ordering::Relaxed),
+                    vus: ctx.factory.shared.active_vus(),
                     plugin_version: ctx.code().plugin.version.to_string(),
                 }
             })

@@ -11,7 +11,6 @@ mod script;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -237,7 +236,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         abort_thresholds: plan.thresholds.iter().filter(|t| t.abort_on_fail).cloned().collect(),
         interrupt: stop.clone(),
         vus: Box::new(move || {
-            let now = active.iter().map(|ctx| ctx.active_vus.load(Ordering::Relaxed)).sum();
+            let now = active.iter().map(|ctx| ctx.factory.shared.active_vus()).sum();
             (now, vus_max + active.iter().map(|ctx| ctx.extra_vus()).sum::<u32>())
         }),
         changes: changes.clone(),

@@ -260,6 +260,19 @@ async fn a_rust_guest_fills_reads_and_empties_its_own_jar() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_rust_guest_numbers_the_scenario_s_iterations_across_its_vus() {
+    let server = target(Protocol::Http).await;
+    let url = env("URL", &server, "/");
+    let numbered = env("NUMBERED_URL", &server, "/bytes/");
+    let run = run_guest("http-probe", &["--vus", "4", "--iterations", "12", "--env", &url, "--env", &numbered]).await;
+    run.assert_ok();
+    for iteration in 0..12 {
+        assert_eq!(server.path_count(&format!("/bytes/{iteration}")), 1, "iteration {iteration}");
+    }
+    assert_server_saw(&run, &server, 24);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_rust_guest_aborts_the_test_with_exit_108() {
     let server = target(Protocol::Http).await;
     let url = env("URL", &server, "/");

@@ -387,9 +387,22 @@ async fn custom_metrics_execution_facts_and_base64() {
     assert!(threshold_ok(&run, "good_answers{kind:big}", "rate==1"));
     assert_eq!(run.count("order_latency"), 6);
     assert_eq!(run.value("order_latency", "max"), 12.5);
-    for name in ["vu.idInTest", "scenario.name", "vu.iterationInScenario"] {
+    for name in [
+        "vu.idInTest",
+        "scenario.name",
+        "vu.iterationInScenario",
+        "instance.vusActive",
+        "test.options",
+        "unsupported facts",
+    ] {
         assert_eq!(run.check(name), (6, 0), "{name}");
     }
+    for iteration in 0..6 {
+        assert_eq!(server.path_count(&format!("/bytes/{iteration}")), 1, "scenario.iterationInTest {iteration}");
+    }
+    // exec.vu.tags, set at the end of each VU's first iteration, tags its second.
+    assert!(threshold_ok(&run, "orders{tier:gold}", "count==9"));
+    assert!(threshold_ok(&run, "http_reqs{tier:gold}", "count==3"));
     for name in ["b64 std", "b64 rawstd", "b64 url", "b64 rawurl", "b64 bytes"] {
         assert_eq!(run.check(name), (6, 0), "{name}");
     }

@@ -1,4 +1,5 @@
-//! The calling VU's identity, the run's `--env` values and host-side sleep.
+//! The calling VU's identity and iterations, the run's active VUs and
+//! `--env` values, host-side sleep and stopping the test.
 
 use std::time::Duration;
 
@@ -12,6 +13,19 @@ pub fn id() -> u32 {
 /// This VU's current iteration, from 0.
 pub fn iteration() -> u32 {
     wit::iteration()
+}
+
+/// The current iteration's number within the scenario, from 0, unique
+/// across all of its VUs (k6's `exec.scenario.iterationInInstance`). Needs a
+/// host speaking WIT 0.1.1 or later.
+pub fn scenario_iteration() -> u64 {
+    wit::scenario_iteration()
+}
+
+/// VUs taking part in the run right now, over all scenarios (k6's
+/// `exec.instance.vusActive`). Needs a host speaking WIT 0.1.1 or later.
+pub fn active_vus() -> u32 {
+    wit::active_vus()
 }
 
 /// The scenario's name.

@@ -149,7 +149,7 @@ function spec(method, target, body, params) {
       if (!hasHeader(headers, 'content-type')) headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
     }
   }
-  if (state.group) tags = tagsWith(tags);
+  if (state.group || state.vuTagged) tags = tagsWith(tags);
   return wire(
     method, address, headers, body, name, tags, timeout, redirects, expected,
     responseType === 'none', responseType === 'binary',

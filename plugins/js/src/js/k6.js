@@ -4,7 +4,7 @@ import { check as nativeCheck } from 'vespid:native';
 
 export function check(value, sets, tags) {
   let all = true;
-  const merged = state.group ? tagsWith(tags) : tags;
+  const merged = state.group || state.vuTagged ? tagsWith(tags) : tags;
   const names = Object.keys(sets);
   for (let i = 0; i < names.length; i++) {
     const condition = sets[names[i]];
@@ -26,7 +26,7 @@ export function group(name, body) {
   try {
     return body();
   } finally {
-    native.trendAdd('group_duration', now() - start, { group: state.group });
+    native.trendAdd('group_duration', now() - start, tagsWith(undefined));
     state.group = parent;
   }
 }

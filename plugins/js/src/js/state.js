@@ -14,6 +14,10 @@ export const state = {
   responseType: 'text',
   /** Statuses http_req_failed treats as expected, from setResponseCallback. */
   expected: undefined,
+  /** Tags the script set on its VU (k6's `exec.vu.tags`), as strings. */
+  vuTags: {},
+  /** Whether `vuTags` ever got one: `tagsWith` has to add them. */
+  vuTagged: false,
 };
 
 /** Called by the runtime once the script's module has been evaluated. */
@@ -28,10 +32,16 @@ export function refuseInInitContext() {
   if (state.initContext) throw new Error('Making http requests in the init context is not supported');
 }
 
-/** `extra` tags (an object or undefined) plus the group tag, or undefined. */
+/**
+ * `extra` tags (an object or undefined) over the VU's tags and the group
+ * tag, or undefined. `extra` itself unless `state.group || state.vuTagged`,
+ * which the hot paths test before calling.
+ */
 export function tagsWith(extra) {
-  if (!state.group) return extra;
-  const tags = { group: state.group };
+  if (!state.group && !state.vuTagged) return extra;
+  const tags = {};
+  for (const key in state.vuTags) tags[key] = state.vuTags[key];
+  if (state.group) tags.group = state.group;
   if (extra) for (const key in extra) tags[key] = extra[key];
   return tags;
 }

@@ -119,6 +119,9 @@ export const sleep = (ms) => native.sleep(Number(ms));
 export const vu = {
   id: () => native.vuId(),
   iteration: () => native.iteration(),
+  scenarioIteration: () => native.scenarioIteration(),
+  activeVus: () => native.activeVus(),
+  abortTest: (reason) => native.abortTest(reason === undefined ? '' : String(reason)),
   scenario: () => native.scenario(),
   env: (key) => __ENV[key],
   envAll: () => Object.assign({}, __ENV),

@@ -11,7 +11,8 @@
 //! VU's jar for `URL` at init, and each iteration checks "jar holds
 //! <name>" before its request; `CLEAR_COOKIES=1` empties the jar for `URL`
 //! after each request; `ABORT_AT_ITERATION=n` aborts the test after the
-//! VU's iteration n (counted from 0).
+//! VU's iteration n (counted from 0); `NUMBERED_URL=prefix` GETs prefix +
+//! the scenario's iteration number before the request.
 use std::time::Duration;
 
 use vespid_sdk::{Scenario, check, http, vu};
@@ -20,6 +21,8 @@ struct Probe {
     request: http::RequestBuilder,
     batch: Option<usize>,
     first_url: Option<String>,
+    /// Each iteration also GETs this prefix + the scenario's iteration number.
+    numbered_url: Option<String>,
     pause: Option<Duration>,
     expect_status: Option<u16>,
     expect_body_len: Option<usize>,
@@ -93,6 +96,7 @@ impl Scenario for Probe {
             request,
             batch: env_number("BATCH")?.map(|n| n as usize),
             first_url: vu::env("FIRST_URL"),
+            numbered_url: vu::env("NUMBERED_URL"),
             pause: env_number("PAUSE_MS")?.map(Duration::from_millis),
             expect_status: env_number("EXPECT_STATUS")?.map(|s| s as u16),
             expect_body_len: env_number("EXPECT_BODY_LEN")?.map(|n| n as usize),
@@ -106,6 +110,9 @@ impl Scenario for Probe {
     fn run(&mut self, _task: &str) -> vespid_sdk::Result {
         if let Some(url) = self.first_url.take() {
             http::get(url).send()?;
+        }
+        if let Some(prefix) = &self.numbered_url {
+            http::get(format!("{prefix}{}", vu::scenario_iteration())).send()?;
         }
         if let Some(name) = &self.jar_cookie {
             check(&format!("jar holds {name}"), http::cookies_for(&self.url).iter().any(|(held, _)| held == name));
