@@ -52,6 +52,8 @@ pub struct LoadedScript {
     context: Context,
     _runtime: Runtime,
     namespace: Persistent<Object<'static>>,
+    /// The exported function called last, so that an iteration looks up no name.
+    last_called: RefCell<Option<(String, Persistent<Function<'static>>)>>,
     /// `setup`'s data, parsed once per VU (k6 hands each VU a copy).
     data: Option<Persistent<Value<'static>>>,
     /// The main module's name: the script's file name.
@@ -85,7 +87,7 @@ impl LoadedScript {
             };
             evaluate().catch(&ctx).map_err(|err| one_line(&ctx, err))
         })?;
-        Ok(LoadedScript { context, _runtime: runtime, namespace, data: None, name })
+        Ok(LoadedScript { context, _runtime: runtime, namespace, last_called: RefCell::new(None), data: None, name })
     }
 
     /// The script's `options` as JSON; "{}" without any.
@@ -163,7 +165,7 @@ impl LoadedScript {
                 Some(data) => data.clone().restore(ctx)?,
                 None => Value::new_undefined(ctx.clone()),
             };
-            let result = call_awaited(&namespace, name, data)?;
+            let result = call_awaited(self.exported(ctx, &namespace, name)?, data)?;
             if result.is_undefined() {
                 return Ok(None);
             }
@@ -175,7 +177,7 @@ impl LoadedScript {
     /// content) pairs it returns; a content that is not text is written as JSON.
     pub fn handle_summary(&self, summary: &str) -> Result<Vec<(String, String)>, String> {
         self.with(|ctx, namespace| {
-            let result = call_awaited(&namespace, "handleSummary", ctx.json_parse(summary)?)?;
+            let result = call_awaited(namespace.get("handleSummary")?, ctx.json_parse(summary)?)?;
             let Some(outputs) = result.into_object() else {
                 return Ok(Vec::new());
             };
@@ -194,6 +196,19 @@ impl LoadedScript {
 
     /// Runs `body` on the context with the module's namespace; an exception
     /// becomes one line.
+    /// The exported function `name`, looked up once for a run of calls to it.
+    fn exported<'js>(&self, ctx: &Ctx<'js>, namespace: &Object<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
+        let mut last = self.last_called.borrow_mut();
+        if let Some((called, function)) = last.as_ref()
+            && called == name
+        {
+            return function.clone().restore(ctx);
+        }
+        let function: Function = namespace.get(name)?;
+        *last = Some((name.to_string(), Persistent::save(ctx, function.clone())));
+        Ok(function)
+    }
+
     fn with<T>(&self, body: impl for<'js> FnOnce(&Ctx<'js>, Object<'js>) -> rquickjs::Result<T>) -> Result<T, String> {
         self.context.with(|ctx| {
             let run = || {
@@ -205,9 +220,8 @@ impl LoadedScript {
     }
 }
 
-/// Calls `namespace[name](arg)` and waits for it if it returns a promise.
-fn call_awaited<'js>(namespace: &Object<'js>, name: &str, arg: Value<'js>) -> rquickjs::Result<Value<'js>> {
-    let function: Function = namespace.get(name)?;
+/// Calls `function(arg)` and waits for it if it returns a promise.
+fn call_awaited<'js>(function: Function<'js>, arg: Value<'js>) -> rquickjs::Result<Value<'js>> {
     let result: Value = function.call((arg,))?;
     match result.as_promise() {
         Some(promise) => promise.finish::<Value>(),
