@@ -15,7 +15,7 @@ mod stderr;
 mod vu;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -107,7 +107,7 @@ pub struct ScenarioShared {
     /// VUs taking part right now (the `vus` metric).
     active_vus: AtomicU32,
     /// Iterations started so far by all of the scenario's VUs.
-    iterations_started: AtomicU64,
+    iterations_started: AtomicU32,
 }
 
 impl ScenarioShared {
@@ -118,7 +118,7 @@ impl ScenarioShared {
             env: env.into(),
             tags: tags.into(),
             active_vus: AtomicU32::new(0),
-            iterations_started: AtomicU64::new(0),
+            iterations_started: AtomicU32::new(0),
         })
     }
 
@@ -141,7 +141,7 @@ impl ScenarioShared {
     }
 
     /// Numbers an iteration that starts: 0, 1, 2, … across the scenario's VUs.
-    pub fn next_iteration(&self) -> u64 {
+    pub fn next_iteration(&self) -> u32 {
         self.iterations_started.fetch_add(1, Ordering::Relaxed)
     }
 

@@ -16,7 +16,7 @@ pub struct VuCtx {
     id: u32,
     iteration: u32,
     /// The current iteration's number within the scenario, across its VUs.
-    scenario_iteration: u64,
+    scenario_iteration: u32,
     shared: Arc<ScenarioShared>,
 }
 
@@ -44,7 +44,7 @@ impl VuCtx {
 
     /// Set by the executor before each iteration: the VU's own count and
     /// the scenario's.
-    pub fn set_iteration(&mut self, iteration: u32, scenario_iteration: u64) {
+    pub fn set_iteration(&mut self, iteration: u32, scenario_iteration: u32) {
         self.iteration = iteration;
         self.scenario_iteration = scenario_iteration;
     }
@@ -85,7 +85,7 @@ impl Host for VuState {
         Ok(())
     }
 
-    fn scenario_iteration(&mut self) -> wasmtime::Result<u64> {
+    fn scenario_iteration(&mut self) -> wasmtime::Result<u32> {
         Ok(self.vu.scenario_iteration)
     }
 

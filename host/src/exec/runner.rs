@@ -302,7 +302,7 @@ impl VuRunner {
 
     /// Runs one task on the ready instance, as the scenario's iteration
     /// number `scenario_iteration`.
-    async fn run_task(&mut self, scenario_iteration: u64) -> Result<(), VuError> {
+    async fn run_task(&mut self, scenario_iteration: u32) -> Result<(), VuError> {
         let Some(vu) = &mut self.vu else {
             return Err(VuError::Instantiate("no instance".into()));
         };

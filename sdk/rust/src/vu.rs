@@ -18,7 +18,7 @@ pub fn iteration() -> u32 {
 /// The current iteration's number within the scenario, from 0, unique
 /// across all of its VUs (k6's `exec.scenario.iterationInInstance`). Needs a
 /// host speaking WIT 0.1.1 or later.
-pub fn scenario_iteration() -> u64 {
+pub fn scenario_iteration() -> u32 {
     wit::scenario_iteration()
 }
 
