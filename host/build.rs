@@ -1,7 +1,9 @@
-//! Builds the language runtime components the `vespid` binary embeds
+//! Builds the language runtime components the `vespid` binary embeds and
+//! hands their paths to `include_bytes!` through env vars: JavaScript
 //! (plugins/js) for wasm32-wasip2, with the workspace's guest profile and
-//! target folder (so `cargo xtask build-plugins` and this share one build),
-//! and hands their paths to `include_bytes!` through env vars.
+//! target folder (so `cargo xtask build-plugins` and this share one build);
+//! Python (plugins/python) with componentize-py, which `cargo xtask setup`
+//! installs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +20,14 @@ fn main() {
     // reused from another checkout's target folder must build this one's runtime.
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| fail("cargo sets CARGO_MANIFEST_DIR"));
     let root = Path::new(&manifest_dir).parent().expect("host lives in the workspace").to_path_buf();
-    for watched in ["plugins/js/src", "plugins/js/wit", "plugins/js/Cargo.toml", "wit", ".cargo/config.toml"] {
+    for watched in [
+        "plugins/js/src",
+        "plugins/js/wit",
+        "plugins/js/Cargo.toml",
+        "plugins/python/runtime",
+        "wit",
+        ".cargo/config.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let missing: Vec<&str> =
@@ -31,6 +40,36 @@ fn main() {
     }
     let wasm = build_runtime(&root, "vespid-js");
     println!("cargo:rustc-env=VESPID_JS_RUNTIME={}", wasm.display());
+    let wasm = build_python_runtime(&root);
+    println!("cargo:rustc-env=VESPID_PYTHON_RUNTIME={}", wasm.display());
+}
+
+/// The componentize-py release `cargo xtask setup` installs (xtask/src/tasks.rs).
+const COMPONENTIZE_PY: &str = "target/tools/componentize-py-0.25.1/bin/componentize-py";
+
+/// Builds plugins/python/runtime into a component of the public
+/// `script-runtime` world and returns its path.
+fn build_python_runtime(root: &Path) -> PathBuf {
+    let tool = root.join(COMPONENTIZE_PY);
+    if !tool.exists() {
+        fail("building the Python runtime needs componentize-py: run `cargo xtask setup` (it installs it from PyPI)");
+    }
+    let out = root.join("target/runtimes/vespid_python.wasm");
+    if let Some(folder) = out.parent() {
+        std::fs::create_dir_all(folder)
+            .unwrap_or_else(|err| fail(&format!("cannot create {}: {err}", folder.display())));
+    }
+    let status = Command::new(&tool)
+        .current_dir(root)
+        .args(["--quiet", "-d", "wit", "-w", "script-runtime", "componentize", "vespid_runtime"])
+        .args(["-p", "plugins/python/runtime", "-o"])
+        .arg(&out)
+        .status();
+    match status {
+        Ok(status) if status.success() => out,
+        Ok(status) => fail(&format!("building the Python runtime failed ({status}); see the errors above")),
+        Err(err) => fail(&format!("cannot run {}: {err}", tool.display())),
+    }
 }
 
 /// Builds the guest package `package` and returns its component's path.

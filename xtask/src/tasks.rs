@@ -48,12 +48,18 @@ const DEBIAN_PACKAGES: [(&str, &str); 3] = [
 
 /// Installs the Debian packages that are missing (as root, or through sudo).
 fn ensure_debian_packages() -> Result<()> {
-    let missing: Vec<&str> =
+    let mut missing: Vec<&str> =
         DEBIAN_PACKAGES.iter().filter(|(_, file)| !Path::new(file).exists()).map(|(package, _)| *package).collect();
+    // The virtual environments of componentize-py and the peers; a
+    // metapackage, so told by what it gives Python.
+    let venv = Command::new("python3").args(["-c", "import ensurepip, venv"]).output();
+    if !venv.is_ok_and(|out| out.status.success()) {
+        missing.push("python3-venv");
+    }
     if missing.is_empty() {
         return Ok(());
     }
-    println!("installing {} (needed to build the JavaScript runtime)", missing.join(", "));
+    println!("installing {} (needed to build the language runtimes)", missing.join(", "));
     let root = Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"));
     let apt = |args: &[&str]| {
         // Not root: through sudo.
@@ -75,7 +81,35 @@ fn ensure_debian_packages() -> Result<()> {
 /// Everything building the plugins needs.
 pub fn setup() -> Result<()> {
     ensure_wasm_target()?;
-    ensure_debian_packages()
+    ensure_debian_packages()?;
+    ensure_componentize_py()
+}
+
+/// The componentize-py release the Python runtime (plugins/python) is built with.
+const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+
+/// componentize-py, installed with pip into the virtual environment
+/// `target/tools/componentize-py-<version>` (where host/build.rs looks
+/// for it) when it is not there yet.
+fn ensure_componentize_py() -> Result<()> {
+    let venv = root().join(format!("target/tools/componentize-py-{COMPONENTIZE_PY_VERSION}"));
+    let tool = venv.join("bin/componentize-py");
+    let installed = Command::new(&tool).arg("--version").output();
+    if installed.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(COMPONENTIZE_PY_VERSION)) {
+        return Ok(());
+    }
+    println!("installing componentize-py {COMPONENTIZE_PY_VERSION} from PyPI into {}", venv.display());
+    if !venv.join("bin/python").is_file() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    run(Command::new(venv.join("bin/python")).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("componentize-py=={COMPONENTIZE_PY_VERSION}"),
+    ]))
 }
 
 /// Builds every workspace member except the host and xtask for wasm32-wasip2.

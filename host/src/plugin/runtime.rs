@@ -1,6 +1,6 @@
 //! Language runtimes: the script files vespid runs on a runtime component
-//! built into the binary (JavaScript on plugins/js), told apart by their
-//! extension. A runtime is compiled once per engine (and once per machine
+//! built into the binary (JavaScript on plugins/js, Python on
+//! plugins/python), told apart by their extension. A runtime is compiled once per engine (and once per machine
 //! through the compilation cache); each script is data handed to it.
 //! TypeScript is recognised but not stripped here (no type-stripping crate
 //! small enough yet, see docs/k6.md): it is refused with the one step that
@@ -17,6 +17,8 @@ use crate::caps::Script;
 
 /// The JavaScript runtime component (plugins/js), built by `host/build.rs`.
 static JS_RUNTIME: &[u8] = include_bytes!(env!("VESPID_JS_RUNTIME"));
+/// The Python runtime component (plugins/python), built by `host/build.rs`.
+static PYTHON_RUNTIME: &[u8] = include_bytes!(env!("VESPID_PYTHON_RUNTIME"));
 
 /// A script language with a built-in runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub enum Language {
     JavaScript,
     /// Runs on the JavaScript runtime once its types are stripped.
     TypeScript,
+    /// Locustfiles and Vespid-native Python scenarios.
+    Python,
 }
 
 impl Language {
@@ -33,6 +37,7 @@ impl Language {
         match path.extension()?.to_str()? {
             "js" | "mjs" => Some(Language::JavaScript),
             "ts" | "mts" => Some(Language::TypeScript),
+            "py" => Some(Language::Python),
             _ => None,
         }
     }
@@ -57,7 +62,15 @@ impl Language {
     fn component_bytes(self) -> &'static [u8] {
         match self {
             Language::JavaScript | Language::TypeScript => JS_RUNTIME,
+            Language::Python => PYTHON_RUNTIME,
         }
+    }
+
+    /// Whether the runtime is snapshotted by vespid (with its built-in
+    /// modules loaded) before use. componentize-py already initialises the
+    /// Python runtime while it builds it.
+    fn snapshotted(self) -> bool {
+        self != Language::Python
     }
 }
 
@@ -79,7 +92,7 @@ pub fn component(language: Language, engine: &Engine) -> Result<Component, Plugi
 /// or the runtime itself when there is no usable snapshot.
 fn compile(language: Language, engine: &Engine) -> Result<Component, PluginError> {
     let runtime = language.component_bytes();
-    if let Some(snapshot) = super::snapshot::of(runtime) {
+    if let Some(snapshot) = language.snapshotted().then(|| super::snapshot::of(runtime)).flatten() {
         match Component::new(engine, snapshot) {
             Ok(component) => return Ok(component),
             Err(err) => {

@@ -44,6 +44,8 @@ mod js_twins;
 mod outputs;
 /// Bad plugin files and the `inspect` command.
 mod plugins;
+/// Python scenarios: locustfiles on the built-in runtime, user classes, tasks, failures, load errors.
+mod python;
 /// Hot reload: plugins replaced under load, broken versions refused.
 mod reload;
 /// `vespid new`: the project it creates builds outside the repository and runs; bad names, existing folders.

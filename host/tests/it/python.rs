@@ -1,0 +1,80 @@
+//! Python scenarios: locustfiles from tests/scripts/python run on the
+//! built-in CPython runtime against the demo target; every count is checked
+//! against what the server saw.
+
+use crate::js::script;
+use crate::support::*;
+
+/// `vespid run tests/scripts/python/<name> -e LOCUST_HOST=<server> <args>`.
+async fn run_locustfile(name: &str, server: &DemoTarget, args: &[&str]) -> Outcome {
+    compile_the_runtime_once().await;
+    let path = script(&format!("python/{name}"));
+    let host = env("LOCUST_HOST", server, "");
+    let mut all = vec!["run", path.to_str().expect("utf-8 path"), "-e", &host];
+    all.extend_from_slice(args);
+    vespid(&all).await
+}
+
+/// Puts the 25 MB runtime in the compilation cache before the tests' runs,
+/// which would otherwise each compile it at the same time on a cold cache.
+async fn compile_the_runtime_once() {
+    static COMPILED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    COMPILED
+        .get_or_init(|| async {
+            let path = script("python/no_user.py");
+            vespid(&["inspect", path.to_str().expect("utf-8 path")]).await;
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_classes_share_the_vus_by_weight_and_run_their_tasks() {
+    let server = target(Protocol::Http).await;
+    let out = tempfile::tempdir().expect("temp dir");
+    let points_file = out.path().join("points.json");
+    let json = format!("json={}", points_file.display());
+    let run =
+        run_locustfile("users.py", &server, &["--vus", "3", "--iterations", "30", "-e", "GREETING=hi", "--out", &json])
+            .await;
+    run.assert_ok();
+    // on_start once per user: VUs 1 and 2 are Browsers (weight 2), VU 3 a Buyer.
+    assert_eq!(server.path_count("/status/202"), 2, "Browser.on_start");
+    assert_eq!(server.path_count("/status/203"), 1, "Buyer.on_start");
+    // One request per task run, every request counted by both sides.
+    let tasks = ["/status/200", "/echo", "/status/500"].map(|path| server.path_count(path));
+    assert_eq!(tasks.iter().sum::<u64>(), 30, "{tasks:?}");
+    assert!(tasks.iter().all(|&count| count > 0), "every task ran: {tasks:?}");
+    assert_server_saw(&run, &server, 33);
+    assert_eq!(run.count("iterations"), 30);
+    assert_eq!(run.fails("iterations_failed"), 30, "no task failed");
+    // A 500 fails the request, as in Locust; nothing else does.
+    assert_eq!(run.passes("http_req_failed"), tasks[2]);
+    let points = points(&points_file);
+    assert_eq!(points_of(&points, "http_reqs", &[("name", "checkout")]).len() as u64, tasks[2]);
+    assert_eq!(points_of(&points, "http_reqs", &[("name", "browser start")]).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exception_in_a_task_fails_the_iteration_and_the_run_goes_on() {
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("failing.py", &server, &["--vus", "2", "--iterations", "6"]).await;
+    run.assert_ok();
+    assert_server_saw(&run, &server, 6);
+    assert_eq!(run.passes("iterations_failed"), 6);
+    assert!(run.stderr.contains("failing.py:9: KeyError: 'missing'"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locustfile_that_cannot_load_is_one_line_with_exit_code_107() {
+    let server = target(Protocol::Http).await;
+    for (file, expected) in [
+        ("syntax_error.py", "syntax_error.py:4:23: SyntaxError: expected ':'"),
+        ("missing_module.py", "missing_module.py:2: ModuleNotFoundError: No module named 'faker'"),
+        ("no_user.py", "no_user.py: no User class"),
+    ] {
+        let run = run_locustfile(file, &server, &["--vus", "1", "--iterations", "1"]).await;
+        assert_eq!(run.code, 107, "{file}: {}", run.stderr);
+        assert_one_line(&run.stderr, expected);
+    }
+    assert_eq!(server.stats().requests, 0);
+}

@@ -1,0 +1,2 @@
+# Needs a package the runtime does not have.
+import faker

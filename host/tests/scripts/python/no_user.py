@@ -1,0 +1,2 @@
+# No User class at all.
+import json

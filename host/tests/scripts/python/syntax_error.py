@@ -1,0 +1,5 @@
+from locust import HttpUser, task
+
+
+class Broken(HttpUser)
+    pass

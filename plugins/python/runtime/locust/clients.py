@@ -1,0 +1,172 @@
+"""`self.client` of an HttpUser: a requests-like session on the host's
+measured HTTP client. Every request is made, timed and recorded by the
+host (k6's metric names, Locust's request name as the `name` tag); the
+user's cookies live in the VU's own jar for the user's lifetime."""
+import datetime
+import json as jsonlib
+from urllib.parse import urlencode, urljoin
+
+from componentize_py_types import Err
+from wit_world.imports import http
+
+from .exception import ResponseError
+
+_METHODS = {
+    "GET": http.Method_Get, "HEAD": http.Method_Head, "POST": http.Method_Post, "PUT": http.Method_Put,
+    "PATCH": http.Method_Patch, "DELETE": http.Method_Delete, "OPTIONS": http.Method_Options,
+}
+
+
+class CaseInsensitiveDict(dict):
+    """Response headers, read by any capitalisation (as requests does)."""
+
+    def __init__(self, pairs):
+        super().__init__()
+        self._names = {}
+        for name, value in pairs:
+            key = self._names.setdefault(name.lower(), name)
+            super().__setitem__(key, f"{self[key]}, {value}" if dict.__contains__(self, key) else value)
+
+    def __getitem__(self, name):
+        return super().__getitem__(self._names.get(name.lower(), name))
+
+    def __contains__(self, name):
+        return isinstance(name, str) and name.lower() in self._names
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
+class Response:
+    """The answer to one request, as requests shapes it; status_code 0 and
+    `error` when no answer came."""
+
+    def __init__(self, method, url, answer=None, error=None):
+        self.request_method = method
+        self.error = error
+        if answer is None:
+            self.status_code = 0
+            self.headers = CaseInsensitiveDict([])
+            self.content = b""
+            self.url = url
+            self.elapsed = datetime.timedelta(0)
+        else:
+            self.status_code = answer.status
+            self.headers = CaseInsensitiveDict(answer.headers)
+            self.content = answer.body
+            self.url = answer.url
+            self.elapsed = datetime.timedelta(milliseconds=answer.timings.duration)
+
+    @property
+    def text(self):
+        return self.content.decode("utf-8", "replace")
+
+    @property
+    def ok(self):
+        return self.error is None and self.status_code < 400
+
+    @property
+    def reason(self):
+        return self.error or ""
+
+    def json(self, **kwargs):
+        return jsonlib.loads(self.content, **kwargs)
+
+    def raise_for_status(self):
+        if self.error is not None:
+            raise ResponseError(self.error)
+        if self.status_code >= 400:
+            raise ResponseError(f"{self.status_code} for url: {self.url}")
+
+    def __bool__(self):
+        return self.ok
+
+    def __repr__(self):
+        return f"<Response [{self.status_code}]>"
+
+
+def _error_text(error):
+    value = getattr(error, "value", None)
+    kind = type(error).__name__.removeprefix("Error_")
+    return kind if value is None else f"{kind}: {value}"
+
+
+class HttpSession:
+    """Locust's HttpSession (and FastHttpSession: same API on the same client)."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url or ""
+        self.headers = {}
+
+    def _url(self, url):
+        if "://" in url:
+            return url
+        if not self.base_url:
+            raise ValueError(f"{url!r} is relative and the user has no host: set `host` on the class or LOCUST_HOST")
+        return urljoin(self.base_url.rstrip("/") + "/", url.lstrip("/")) if url else self.base_url
+
+    def request(self, method, url, name=None, catch_response=False, *, params=None, data=None, json=None,
+                headers=None, cookies=None, timeout=None, allow_redirects=True, **unsupported):
+        if catch_response:
+            raise NotImplementedError("catch_response=True is not supported by vespid yet")
+        if unsupported:
+            raise TypeError(f"request() got arguments vespid does not support: {', '.join(sorted(unsupported))}")
+        method = str(method).upper()
+        address = self._url(url)
+        if params:
+            query = urlencode(params, doseq=True)
+            address += ("&" if "?" in address else "?") + query
+        sent = dict(self.headers)
+        sent.update(headers or {})
+        body = b""
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            sent.setdefault("Content-Type", "application/json")
+        elif isinstance(data, dict):
+            body = urlencode(data, doseq=True).encode()
+            sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif isinstance(data, str):
+            body = data.encode()
+        elif data is not None:
+            body = bytes(data)
+        if cookies:
+            sent["Cookie"] = "; ".join(f"{key}={value}" for key, value in cookies.items())
+        kind = _METHODS.get(method)
+        request = http.Request(
+            method=kind() if kind else http.Method_Other(method),
+            url=address,
+            headers=[(str(key), str(value)) for key, value in sent.items()],
+            body=body,
+            name=name,
+            tags=[],
+            timeout_ms=None if timeout is None else max(1, int(float(timeout) * 1000)),
+            max_redirects=None if allow_redirects else 0,
+            expected_statuses=[],
+            discard_body=False,
+        )
+        try:
+            return Response(method, address, answer=http.send(request))
+        except Err as failed:
+            return Response(method, address, error=_error_text(failed.value))
+
+    def get(self, url, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url, **kwargs):
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url, **kwargs):
+        return self.request("OPTIONS", url, **kwargs)
+
+    def post(self, url, data=None, json=None, **kwargs):
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url, data=None, **kwargs):
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url, data=None, **kwargs):
+        return self.request("PATCH", url, data=data, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self.request("DELETE", url, **kwargs)

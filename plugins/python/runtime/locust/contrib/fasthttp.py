@@ -1,0 +1,4 @@
+"""`from locust.contrib.fasthttp import FastHttpUser`: the same user."""
+from ..user import FastHttpUser
+
+__all__ = ["FastHttpUser"]

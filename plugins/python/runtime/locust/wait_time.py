@@ -1,0 +1,28 @@
+"""Locust's wait times: functions of the user giving the seconds to wait
+after each task."""
+import random
+import time
+
+
+def between(min_wait, max_wait):
+    return lambda user: min_wait + random.random() * (max_wait - min_wait)
+
+
+def constant(wait_time):
+    return lambda user: wait_time
+
+
+def constant_pacing(wait_time):
+    """Waits so that a task and its wait take `wait_time` seconds together."""
+
+    def pacing(user):
+        started = getattr(user, "_task_started", None)
+        if started is None:
+            return wait_time
+        return max(0.0, wait_time - (time.monotonic() - started))
+
+    return pacing
+
+
+def constant_throughput(task_runs_per_second):
+    return constant_pacing(1.0 / task_runs_per_second)
