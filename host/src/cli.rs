@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::caps::{CookieJarScope, DnsOptions, HttpDebug, LogLevel};
-use crate::config::{Overrides, parse_duration, parse_key_value, parse_size, parse_stage};
+use crate::config::{Overrides, parse_duration, parse_key_value, parse_size, parse_spawn_rate, parse_stage};
 use crate::exec::Segment;
 use crate::output::{ExportFormat, OutputSpec};
 use crate::scaffold::Lang;
@@ -86,13 +86,25 @@ pub struct RunArgs {
     /// A plugin (a WebAssembly component targeting vespid:scenario/scenario@0.1.0) or a run file (*.toml).
     pub target: PathBuf,
 
-    /// Number of virtual users (with --stage: the VUs at the start).
-    #[arg(short = 'u', long, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Number of virtual users (with --stage: the VUs at the start). Also Locust's --users.
+    #[arg(short = 'u', long, visible_alias = "users", value_parser = clap::value_parser!(u32).range(1..))]
     pub vus: Option<u32>,
 
-    /// Run for this long (constant-vus), e.g. 30s, 1m30s. With --iterations: the maximum duration.
-    #[arg(short = 'd', long, value_parser = parse_duration)]
+    /// Run for this long (constant-vus), e.g. 30s, 1m30s. With --iterations: the maximum duration. Also Locust's -t/--run-time.
+    #[arg(short = 'd', long, visible_alias = "run-time", visible_short_alias = 't', value_parser = parse_duration)]
     pub duration: Option<Duration>,
+
+    /// Locust's spawn rate: users started per second up to --users, which then run until --run-time (a ramping-vus executor from 0).
+    #[arg(short = 'r', long, value_parser = parse_spawn_rate)]
+    pub spawn_rate: Option<f64>,
+
+    /// Locust's --host: the base URL of a locustfile's users (LOCUST_HOST in the run's env).
+    #[arg(short = 'H', long)]
+    pub host: Option<String>,
+
+    /// Accepted for Locust's command lines: vespid has no web UI.
+    #[arg(long)]
+    pub headless: bool,
 
     /// Iterations shared by all VUs (shared-iterations, as k6); without --duration, at most 10m.
     #[arg(short = 'i', long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -246,8 +258,15 @@ impl RunArgs {
             duration: self.duration,
             iterations: self.iterations,
             stages: self.stage.clone(),
+            spawn_rate: self.spawn_rate,
             graceful_stop: self.graceful_stop,
-            env: self.env.clone(),
+            // Before the --env pairs: a LOCUST_HOST given with -e wins, as later pairs do.
+            env: self
+                .host
+                .iter()
+                .map(|host| ("LOCUST_HOST".to_string(), host.clone()))
+                .chain(self.env.clone())
+                .collect(),
             tags: self.tag.clone(),
             data: self.data.clone(),
             scenario: self.scenario.clone(),

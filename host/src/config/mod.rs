@@ -24,7 +24,7 @@ use self::options::{control_options, http_options, metric_limits};
 use self::scenario::{duration, existing_plugin, pairs, scenario_from_file};
 use self::shortcuts::{Shortcuts, shortcut_executor};
 use self::values::Layered;
-pub use self::values::{parse_duration, parse_key_value, parse_size, parse_stage};
+pub use self::values::{parse_duration, parse_key_value, parse_size, parse_spawn_rate, parse_stage};
 use self::values::{parse_rate, per_second};
 use crate::caps::{
     CookieJarScope, DataError, DataFormat, DataSource, DnsOptions, HttpDebug, HttpOptions, LogLevel, SharedArrays,
@@ -87,6 +87,8 @@ pub struct Overrides {
     pub iterations: Option<u64>,
     /// ramping-vus stages as (duration, target VUs).
     pub stages: Vec<(Duration, u32)>,
+    /// Locust's spawn rate, users per second.
+    pub spawn_rate: Option<f64>,
     pub graceful_stop: Option<Duration>,
     pub env: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,

@@ -1,6 +1,7 @@
 //! k6's shortcut options (`--vus`, `--duration`, `--iterations`,
-//! `--stage`, or the same keys at the top of a run file) and k6's rules
-//! for the one executor they make. It validates values; it reads no file.
+//! `--stage`, or the same keys at the top of a run file), Locust's
+//! `--spawn-rate`, and k6's rules for the one executor they make. It
+//! validates values; it reads no file.
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ pub(super) struct Shortcuts {
     duration: Option<Duration>,
     iterations: Option<u64>,
     stages: Vec<Stage>,
+    spawn_rate: Option<f64>,
 }
 
 impl Shortcuts {
@@ -28,6 +30,7 @@ impl Shortcuts {
                 .iter()
                 .map(|&(duration, target)| Stage { duration, target: f64::from(target) })
                 .collect(),
+            spawn_rate: args.spawn_rate,
         }
     }
 
@@ -37,6 +40,7 @@ impl Shortcuts {
             duration: file.duration.as_deref().map(|d| duration(source, &["duration"], d, false)).transpose()?,
             iterations: file.iterations.map(|n| count(source, &["iterations"], n, 1).map(u64::from)).transpose()?,
             stages: file.stages.as_deref().map(|s| vu_stages(source, &["stages"], s)).transpose()?.unwrap_or_default(),
+            spawn_rate: None,
         })
     }
 
@@ -47,6 +51,7 @@ impl Shortcuts {
             duration: flags.duration.or(self.duration),
             iterations: flags.iterations.or(self.iterations),
             stages: if flags.stages.is_empty() { self.stages.clone() } else { flags.stages.clone() },
+            spawn_rate: flags.spawn_rate.or(self.spawn_rate),
         }
     }
 
@@ -57,6 +62,7 @@ impl Shortcuts {
             ("duration", self.duration.is_some()),
             ("iterations", self.iterations.is_some()),
             ("stage", !self.stages.is_empty()),
+            ("spawn-rate", self.spawn_rate.is_some()),
         ]
         .into_iter()
         .find_map(|(name, set)| set.then_some(name))
@@ -72,6 +78,9 @@ pub(super) fn shortcut_executor(options: &Shortcuts) -> Result<ExecutorPlan, Con
         && duration.is_zero()
     {
         return Err(ConfigError::Flag { flag: "duration", message: "must be greater than 0".into() });
+    }
+    if let Some(rate) = options.spawn_rate {
+        return spawn_ramp(options, rate);
     }
     if !options.stages.is_empty() {
         if options.iterations.is_some() || options.duration.is_some() {
@@ -100,4 +109,22 @@ pub(super) fn shortcut_executor(options: &Shortcuts) -> Result<ExecutorPlan, Con
         (None, Some(duration)) => ExecutorPlan::ConstantVus { vus, duration },
         (None, None) => ExecutorPlan::PerVuIterations { vus, iterations: 1, max_duration: DEFAULT_MAX_DURATION },
     })
+}
+
+/// Locust's `-u N -r R -t T`: users start at R per second until N run, and
+/// all of them run until T: a ramping-vus executor from 0 VUs.
+fn spawn_ramp(options: &Shortcuts, rate: f64) -> Result<ExecutorPlan, ConfigError> {
+    if !options.stages.is_empty() || options.iterations.is_some() {
+        return Err(ConfigError::Flag { flag: "spawn-rate", message: "excludes --stage and --iterations".into() });
+    }
+    let Some(total) = options.duration else {
+        return Err(ConfigError::Flag { flag: "spawn-rate", message: "needs --run-time (Locust's -t)".into() });
+    };
+    let users = f64::from(options.vus.unwrap_or(1));
+    let spawning = Duration::from_secs_f64(users / rate).min(total);
+    let mut stages = vec![Stage { duration: spawning, target: (rate * spawning.as_secs_f64()).min(users) }];
+    if total > spawning {
+        stages.push(Stage { duration: total - spawning, target: users });
+    }
+    Ok(ExecutorPlan::RampingVus { ramp: Ramp { start: 0.0, stages }, graceful_ramp_down: DEFAULT_GRACE })
 }

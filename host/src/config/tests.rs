@@ -68,6 +68,31 @@ fn flags_follow_k6_shortcut_rules() {
 }
 
 #[test]
+fn locust_flags_make_a_spawn_ramp_and_set_the_host() {
+    let executor = |flags: &[&str]| bare(flags).unwrap().scenarios.remove(0).executor;
+    // -u 10 -r 2 -t 1m: 5 s of spawning at 2 users/s, then 10 users until 1m.
+    let ExecutorPlan::RampingVus { ramp, .. } = executor(&["-u", "10", "-r", "2", "-t", "1m", "--headless"]) else {
+        panic!("a spawn rate makes ramping-vus")
+    };
+    assert_eq!(ramp.start, 0.0);
+    let stages: Vec<(Duration, f64)> = ramp.stages.iter().map(|stage| (stage.duration, stage.target)).collect();
+    assert_eq!(stages, [(secs(5), 10.0), (secs(55), 10.0)]);
+    // A run shorter than the spawning: the users reached by then.
+    let ExecutorPlan::RampingVus { ramp, .. } = executor(&["--users", "100", "--spawn-rate", "10", "--run-time", "4s"])
+    else {
+        panic!("a spawn rate makes ramping-vus")
+    };
+    let stages: Vec<(Duration, f64)> = ramp.stages.iter().map(|stage| (stage.duration, stage.target)).collect();
+    assert_eq!(stages, [(secs(4), 40.0)]);
+    let overrides = args(&["x.py", "-H", "http://a", "-e", "LOCUST_HOST=http://b"]);
+    assert_eq!(overrides.env, [("LOCUST_HOST".into(), "http://a".into()), ("LOCUST_HOST".into(), "http://b".into())]);
+    assert_eq!(bare(&["-u", "3", "-r", "1"]).unwrap_err().to_string(), "--spawn-rate: needs --run-time (Locust's -t)");
+    for rate in ["0", "-1", "inf", "x"] {
+        assert!(Cli::try_parse_from(["vespid", "run", "x.py", "-r", rate, "-t", "1m"]).is_err(), "-r {rate}");
+    }
+}
+
+#[test]
 fn bad_flags_name_the_flag() {
     assert_eq!(bare(&["--duration", "0s"]).unwrap_err().to_string(), "--duration: must be greater than 0");
     assert!(

@@ -22,6 +22,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// Parses Locust's spawn rate: users started per second, a positive number.
+pub fn parse_spawn_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("invalid spawn rate {text:?}: use a positive number of users per second, e.g. 10 or 0.5")),
+    }
+}
+
 /// Parses a rate like `200/s`, `12/m`, `5/2s` into iterations per second.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     let invalid = || {

@@ -78,3 +78,19 @@ async fn a_locustfile_that_cannot_load_is_one_line_with_exit_code_107() {
     }
     assert_eq!(server.stats().requests, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn locust_s_flags_spawn_the_users_and_set_the_host() {
+    let server = target(Protocol::Http).await;
+    compile_the_runtime_once().await;
+    let path = script("python/paced.py");
+    let host = server.base_url();
+    let args = ["run", path.to_str().expect("utf-8 path"), "-u", "4", "-r", "4", "-t", "2s", "-H", &host, "--headless"];
+    let run = vespid(&args).await;
+    run.assert_ok();
+    assert_eq!(run.value("vus_max", "value"), 4.0);
+    assert_eq!(run.value("vus", "max"), 4.0, "every user spawned");
+    let requests = server.stats().requests;
+    assert!(requests > 4, "the users ran tasks: {requests}");
+    assert_server_saw(&run, &server, requests);
+}
