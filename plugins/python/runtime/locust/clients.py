@@ -11,9 +11,10 @@ from wit_world.imports import http
 
 from .exception import ResponseError
 
+# One value per method, made once: every step of the interpreter is dear in a task loop.
 _METHODS = {
-    "GET": http.Method_Get, "HEAD": http.Method_Head, "POST": http.Method_Post, "PUT": http.Method_Put,
-    "PATCH": http.Method_Patch, "DELETE": http.Method_Delete, "OPTIONS": http.Method_Options,
+    "GET": http.Method_Get(), "HEAD": http.Method_Head(), "POST": http.Method_Post(), "PUT": http.Method_Put(),
+    "PATCH": http.Method_Patch(), "DELETE": http.Method_Delete(), "OPTIONS": http.Method_Options(),
 }
 
 
@@ -44,18 +45,28 @@ class Response:
     def __init__(self, method, url, answer=None, error=None):
         self.request_method = method
         self.error = error
+        # Headers and elapsed are made on first read: most tasks read neither.
+        self._answer = answer
         if answer is None:
             self.status_code = 0
-            self.headers = CaseInsensitiveDict([])
             self.content = b""
             self.url = url
-            self.elapsed = datetime.timedelta(0)
         else:
             self.status_code = answer.status
-            self.headers = CaseInsensitiveDict(answer.headers)
             self.content = answer.body
             self.url = answer.url
-            self.elapsed = datetime.timedelta(milliseconds=answer.timings.duration)
+
+    @property
+    def headers(self):
+        headers = self.__dict__.get("_headers")
+        if headers is None:
+            headers = self._headers = CaseInsensitiveDict(self._answer.headers if self._answer else [])
+        return headers
+
+    @property
+    def elapsed(self):
+        duration = self._answer.timings.duration if self._answer else 0.0
+        return datetime.timedelta(milliseconds=duration)
 
     @property
     def text(self):
@@ -96,14 +107,17 @@ class HttpSession:
 
     def __init__(self, base_url):
         self.base_url = base_url or ""
+        self._base = self.base_url.rstrip("/")
         self.headers = {}
 
     def _url(self, url):
+        if url.startswith("/") and self._base:
+            return self._base + url
         if "://" in url:
             return url
         if not self.base_url:
             raise ValueError(f"{url!r} is relative and the user has no host: set `host` on the class or LOCUST_HOST")
-        return urljoin(self.base_url.rstrip("/") + "/", url.lstrip("/")) if url else self.base_url
+        return urljoin(self._base + "/", url) if url else self.base_url
 
     def request(self, method, url, name=None, catch_response=False, *, params=None, data=None, json=None,
                 headers=None, cookies=None, timeout=None, allow_redirects=True, **unsupported):
@@ -116,8 +130,7 @@ class HttpSession:
         if params:
             query = urlencode(params, doseq=True)
             address += ("&" if "?" in address else "?") + query
-        sent = dict(self.headers)
-        sent.update(headers or {})
+        sent = {**self.headers, **headers} if headers or self.headers else {}
         body = b""
         if json is not None:
             body = jsonlib.dumps(json).encode()
@@ -131,11 +144,10 @@ class HttpSession:
             body = bytes(data)
         if cookies:
             sent["Cookie"] = "; ".join(f"{key}={value}" for key, value in cookies.items())
-        kind = _METHODS.get(method)
         request = http.Request(
-            method=kind() if kind else http.Method_Other(method),
+            method=_METHODS.get(method) or http.Method_Other(method),
             url=address,
-            headers=[(str(key), str(value)) for key, value in sent.items()],
+            headers=[(str(key), str(value)) for key, value in sent.items()] if sent else [],
             body=body,
             name=name,
             tags=[],
