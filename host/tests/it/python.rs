@@ -94,3 +94,32 @@ async fn locust_s_flags_spawn_the_users_and_set_the_host() {
     assert!(requests > 4, "the users ran tasks: {requests}");
     assert_server_saw(&run, &server, requests);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn task_sets_run_in_order_and_interrupt_back_to_their_parent() {
+    // One VU: the Shopper enters Checkout four times, each time cart, pay, done.
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("tasksets.py", &server, &["-u", "1", "-i", "12"]).await;
+    run.assert_ok();
+    for (path, what) in [
+        ("/status/204", "Checkout.on_start"),
+        ("/status/201", "cart"),
+        ("/status/202", "pay"),
+        ("/status/203", "done"),
+        ("/status/205", "Checkout.on_stop"),
+    ] {
+        assert_eq!(server.path_count(path), 4, "{what}");
+    }
+    assert_server_saw(&run, &server, 20);
+
+    // Two VUs: the second is a Nested user, in and out of Inner inside Outer.
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("tasksets.py", &server, &["-u", "2", "-i", "20"]).await;
+    run.assert_ok();
+    assert_eq!(run.fails("iterations_failed"), 20);
+    let count = |status: u16| server.path_count(&format!("/status/{status}"));
+    assert!(count(207) > 0, "the Nested user ran");
+    assert_eq!(count(201) + count(202) + count(203) + count(207), 20, "one task per iteration");
+    assert!(count(201) >= count(202) && count(202) >= count(203) && count(201) <= count(203) + 1, "in order");
+    assert_eq!((count(204), count(205)), (count(201), count(203)), "on_start per entry, on_stop per exit");
+}

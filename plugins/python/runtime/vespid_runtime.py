@@ -81,8 +81,17 @@ class Loaded:
         for cls in self.classes:
             if getattr(cls, "fixed_count", 0):
                 raise LoadError(f"{self.file}: {cls.__name__}.fixed_count is not supported by vespid yet (use weight)")
-            if not users.tasks_of(cls):
-                raise LoadError(f"{self.file}: {cls.__name__} has no tasks (mark methods with @task or set `tasks`)")
+            self.check_tasks(cls, set())
+
+    def check_tasks(self, cls, seen):
+        """Every user class and task set it can enter has a task to pick."""
+        seen.add(cls)
+        tasks = users.tasks_of(cls)
+        if not any(weight > 0 for _, weight in tasks):
+            raise LoadError(f"{self.file}: {cls.__name__} has no tasks (mark methods with @task or set `tasks`)")
+        for task, _ in tasks:
+            if isinstance(task, type) and issubclass(task, locust.TaskSet) and task not in seen:
+                self.check_tasks(task, seen)
 
     def class_for(self, vu_id):
         """The user class of VU `vu_id` (from 1): the classes share the VUs
@@ -99,26 +108,34 @@ class Loaded:
 
 
 class UserRun:
-    """This VU's user and its tasks with cumulative weights."""
+    """This VU's user, and the task sets it is inside, innermost last."""
 
     def __init__(self, cls):
         self.user = cls()
-        self.tasks = []
-        total = 0
-        for task, weight in users.tasks_of(cls):
-            if weight > 0:
-                total += weight
-                self.tasks.append((task, total))
-        self.total = total
+        self.inside = [self.user]
 
     def run_one(self):
-        task = self.user.pick_task(self.tasks, self.total)
+        """One vespid iteration: one task of the innermost task set (entering
+        the sets it picks on the way), then that set's wait."""
+        current = self.inside[-1]
+        task = current.next_task()
+        while isinstance(task, type) and issubclass(task, locust.TaskSet):
+            current = task(current)
+            self.inside.append(current)
+            current.on_start()
+            task = current.next_task()
         self.user._task_started = time.monotonic()
         try:
-            task(self.user)
+            task(current)
         except locust.RescheduleTask:
             pass
-        wait = self.user.wait_time_seconds()
+        except locust.InterruptTaskSet as interrupt:
+            if current is self.user:
+                raise
+            self.inside.pop().on_stop()
+            if interrupt.reschedule:
+                return
+        wait = current.wait_time_seconds()
         if wait > 0:
             vu.sleep(wait * 1000.0)
 

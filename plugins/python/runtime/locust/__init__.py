@@ -5,12 +5,12 @@ own connections and cookie jar. What Locust has and this module does not
 fails at import with Locust's own ImportError naming it.
 """
 from .exception import InterruptTaskSet, RescheduleTask, StopUser
-from .user import FastHttpUser, HttpUser, User, tag, task
+from .user import FastHttpUser, HttpUser, SequentialTaskSet, TaskSet, User, tag, task
 from .wait_time import between, constant, constant_pacing, constant_throughput
 
 __version__ = "2.0.0+vespid"
 
 __all__ = [
-    "User", "HttpUser", "FastHttpUser", "task", "tag", "between", "constant", "constant_pacing",
+    "User", "HttpUser", "FastHttpUser", "TaskSet", "SequentialTaskSet", "task", "tag", "between", "constant", "constant_pacing",
     "constant_throughput", "StopUser", "RescheduleTask", "InterruptTaskSet",
 ]

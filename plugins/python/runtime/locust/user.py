@@ -1,9 +1,11 @@
-"""Locust's users and tasks: `User`, `HttpUser`, `FastHttpUser`, `@task`,
-`@tag`, and how one user picks its next task (by weight, as Locust does)."""
+"""Locust's users and tasks: `User`, `HttpUser`, `FastHttpUser`, `TaskSet`,
+`SequentialTaskSet`, `@task`, `@tag`, and how a user or a task set picks
+its next task (by weight or in order, as Locust does)."""
 import os
 import random
 
 from .clients import HttpSession
+from .exception import InterruptTaskSet
 
 
 def task(weight=1):
@@ -30,8 +32,10 @@ def tag(*names):
 
 
 def tasks_of(cls):
-    """(task, weight) pairs of a User class: its `tasks` list or dict, or
-    its methods marked `@task` (its own and inherited ones)."""
+    """(task, weight) pairs of a User or TaskSet class, in declared order: its
+    `tasks` list or dict, or its methods marked `@task` (its own and
+    inherited ones). A task is a function of the user (or task set), or a
+    TaskSet class."""
     declared = None
     for klass in cls.__mro__:
         if "tasks" in klass.__dict__ and klass.__dict__["tasks"]:
@@ -52,6 +56,83 @@ def tasks_of(cls):
     return list(found.values())
 
 
+def _cumulative(cls):
+    """The class's tasks with cumulative weights (tasks of weight 0 left
+    out), worked out once per class."""
+    cached = cls.__dict__.get("_vespid_cumulative")
+    if cached is None:
+        cached, total = [], 0
+        for task, weight in tasks_of(cls):
+            if weight > 0:
+                total += weight
+                cached.append((task, total))
+        cls._vespid_cumulative = cached
+    return cached
+
+
+class _TaskPicker:
+    """What Users and TaskSets share: picking the next task by weight, and
+    the wait after it."""
+
+    def next_task(self):
+        tasks = _cumulative(type(self))
+        point = random.random() * tasks[-1][1]
+        for task, cumulative in tasks:
+            if point < cumulative:
+                return task
+        return tasks[-1][0]
+
+    def wait_time_seconds(self):
+        """Seconds to wait after a task: `wait_time` is a method (Locust's
+        `between(…)` and friends bind to their owner), or none."""
+        return 0.0 if self.wait_time is None else float(self.wait_time())
+
+
+class TaskSet(_TaskPicker):
+    """Tasks a user runs as a group: once picked, the user runs the set's
+    tasks (one per vespid iteration) until one calls `interrupt()`."""
+
+    tasks = []
+    wait_time = None
+
+    def __init__(self, parent):
+        self.parent = parent
+        self.user = parent.user if isinstance(parent, TaskSet) else parent
+
+    @property
+    def client(self):
+        return self.user.client
+
+    def on_start(self):
+        pass
+
+    def on_stop(self):
+        pass
+
+    def interrupt(self, reschedule=True):
+        """Leaves this set for its parent; with `reschedule`, without the wait."""
+        raise InterruptTaskSet(reschedule)
+
+    def wait_time_seconds(self):
+        if self.wait_time is None:
+            return self.parent.wait_time_seconds()
+        return super().wait_time_seconds()
+
+
+class SequentialTaskSet(TaskSet):
+    """A TaskSet whose tasks run in the order they are declared, round and round."""
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self._next = 0
+
+    def next_task(self):
+        tasks = _cumulative(type(self))
+        task = tasks[self._next % len(tasks)][0]
+        self._next += 1
+        return task
+
+
 class UserMeta(type):
     """Makes `abstract` default to False for every class that does not say."""
 
@@ -60,7 +141,7 @@ class UserMeta(type):
         return super().__new__(mcs, name, bases, namespace)
 
 
-class User(metaclass=UserMeta):
+class User(_TaskPicker, metaclass=UserMeta):
     """One simulated user: one VU of vespid, with its own connections,
     cookies and state."""
 
@@ -82,18 +163,6 @@ class User(metaclass=UserMeta):
     def on_stop(self):
         pass
 
-    def wait_time_seconds(self):
-        """Seconds to wait after a task: `wait_time` is a method (Locust's
-        `between(…)` and friends bind to the user), or none."""
-        return 0.0 if self.wait_time is None else float(self.wait_time())
-
-    def pick_task(self, tasks, total):
-        """A task by weight; `tasks` holds (task, cumulative weight)."""
-        point = random.random() * total
-        for candidate, cumulative in tasks:
-            if point < cumulative:
-                return candidate
-        return tasks[-1][0]
 
 
 class HttpUser(User):
