@@ -123,3 +123,14 @@ async fn task_sets_run_in_order_and_interrupt_back_to_their_parent() {
     assert!(count(201) >= count(202) && count(202) >= count(203) && count(201) <= count(203) + 1, "in order");
     assert_eq!((count(204), count(205)), (count(201), count(203)), "on_start per entry, on_stop per exit");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_fire_at_the_start_and_stop_of_the_run_and_after_each_request() {
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("events.py", &server, &["-u", "2", "-i", "6", "-e", "CHECKOUT_STATUS=418"]).await;
+    run.assert_ok();
+    assert_eq!(run.fails("iterations_failed"), 6, "every request event had Locust's arguments: {}", run.stderr);
+    assert_eq!((server.path_count("/status/210"), server.path_count("/status/211")), (1, 1), "test_start, test_stop");
+    assert_eq!(server.path_count("/status/418"), 6, "the option came from the run's env");
+    assert_server_saw(&run, &server, 14);
+}

@@ -28,6 +28,7 @@ import base64, collections, dataclasses, datetime, hashlib, json, re, string, ty
 
 import locust  # noqa: E402
 from locust import user as users  # noqa: E402
+from locust.event import Environment, OptionParser  # noqa: E402
 
 
 class LoadError(Exception):
@@ -72,6 +73,11 @@ class Loaded:
         module.__file__ = self.file
         sys.modules[self.name] = module
         exec(compile(source.text, self.file, "exec"), module.__dict__)
+        self.environment = Environment(locust.events, os.environ.get("LOCUST_HOST"))
+        parser = OptionParser()
+        locust.events.init_command_line_parser.fire(parser=parser)
+        self.environment.parsed_options = parser.parse()
+        locust.events.init.fire(environment=self.environment)
         self.classes = [
             value for value in module.__dict__.values()
             if isinstance(value, type) and issubclass(value, locust.User) and not value.__dict__.get("abstract", False)
@@ -110,8 +116,8 @@ class Loaded:
 class UserRun:
     """This VU's user, and the task sets it is inside, innermost last."""
 
-    def __init__(self, cls):
-        self.user = cls()
+    def __init__(self, cls, environment):
+        self.user = cls(environment)
         self.inside = [self.user]
 
     def run_one(self):
@@ -157,8 +163,6 @@ def _guarded(body):
     """Runs `body`; any exception leaves as the WIT error, never as a trap."""
     try:
         return body()
-    except Err:
-        raise
     except BaseException as error:  # noqa: BLE001: every escape would trap the instance
         raise Err(_one_line(error, _script_file)) from None
 
@@ -169,13 +173,17 @@ class Runner(exports.Runner):
         return runner.Info(name=_file_name(script.source()).rsplit(".", 1)[0], tasks=[])
 
     def setup(self):
-        return _guarded(lambda: (_load(), "")[1])
+        def start():
+            locust.events.test_start.fire(environment=_load().environment)
+            return ""
+
+        return _guarded(start)
 
     def init(self, setup_data):
         def start():
             global _user_run
             loaded = _load()
-            _user_run = UserRun(loaded.class_for(vu.id()))
+            _user_run = UserRun(loaded.class_for(vu.id()), loaded.environment)
             _user_run.user.on_start()
 
         _guarded(start)
@@ -184,7 +192,7 @@ class Runner(exports.Runner):
         _guarded(lambda: _user_run.run_one())
 
     def teardown(self, setup_data):
-        pass
+        _guarded(lambda: locust.events.test_stop.fire(environment=_load().environment))
 
 
 class ScriptRunner(exports.ScriptRunner):

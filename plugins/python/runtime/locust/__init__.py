@@ -4,6 +4,7 @@ Each vespid VU is one Locust user: its own instance of a User class, its
 own connections and cookie jar. What Locust has and this module does not
 fails at import with Locust's own ImportError naming it.
 """
+from .event import events
 from .exception import InterruptTaskSet, RescheduleTask, StopUser
 from .user import FastHttpUser, HttpUser, SequentialTaskSet, TaskSet, User, tag, task
 from .wait_time import between, constant, constant_pacing, constant_throughput
@@ -12,5 +13,5 @@ __version__ = "2.0.0+vespid"
 
 __all__ = [
     "User", "HttpUser", "FastHttpUser", "TaskSet", "SequentialTaskSet", "task", "tag", "between", "constant", "constant_pacing",
-    "constant_throughput", "StopUser", "RescheduleTask", "InterruptTaskSet",
+    "constant_throughput", "events", "StopUser", "RescheduleTask", "InterruptTaskSet",
 ]

@@ -4,11 +4,13 @@ host (k6's metric names, Locust's request name as the `name` tag); the
 user's cookies live in the VU's own jar for the user's lifetime."""
 import datetime
 import json as jsonlib
-from urllib.parse import urlencode, urljoin
+import time
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from componentize_py_types import Err
 from wit_world.imports import http
 
+from .event import events
 from .exception import ResponseError
 
 # One value per method, made once: every step of the interpreter is dear in a task loop.
@@ -96,6 +98,26 @@ class Response:
         return f"<Response [{self.status_code}]>"
 
 
+def _fire_request(response, name, started, sent):
+    """Locust's `request` event for one response of `self.client`."""
+    failure = None
+    try:
+        response.raise_for_status()
+    except ResponseError as error:
+        failure = error
+    events.request.fire(
+        request_type=response.request_method,
+        name=name,
+        response_time=response.elapsed.total_seconds() * 1000.0,
+        response_length=len(response.content),
+        response=response,
+        context={},
+        exception=failure,
+        start_time=started,
+        url=response.url,
+    )
+
+
 def _error_text(error):
     value = getattr(error, "value", None)
     kind = type(error).__name__.removeprefix("Error_")
@@ -156,10 +178,14 @@ class HttpSession:
             expected_statuses=[],
             discard_body=False,
         )
+        started = time.time()
         try:
-            return Response(method, address, answer=http.send(request))
+            response = Response(method, address, answer=http.send(request))
         except Err as failed:
-            return Response(method, address, error=_error_text(failed.value))
+            response = Response(method, address, error=_error_text(failed.value))
+        if events.request._handlers:
+            _fire_request(response, name or urlsplit(address).path or "/", started, len(body))
+        return response
 
     def get(self, url, **kwargs):
         return self.request("GET", url, **kwargs)
