@@ -163,7 +163,8 @@ async fn inspect_script(args: &InspectArgs) -> Result<(), Error> {
     let loaded = run::load_script(&overrides).await?;
     let info =
         exec::describe(&loaded.engine, &loaded.plugin, &args.env, Default::default()).await.map_err(Error::Script)?;
-    print_plugin(args, &loaded.plugin, &info, "vespid:scenario/script-runtime (the built-in JavaScript runtime)");
+    let runtime = Language::of(&args.plugin).map_or("", Language::runtime_name);
+    print_plugin(args, &loaded.plugin, &info, &format!("vespid:scenario/script-runtime ({runtime})"));
     for warning in &loaded.warnings {
         println!("warning: {warning}");
     }

@@ -66,6 +66,14 @@ impl Language {
         }
     }
 
+    /// The runtime as `vespid inspect` names it.
+    pub fn runtime_name(self) -> &'static str {
+        match self {
+            Language::JavaScript | Language::TypeScript => "the built-in JavaScript runtime",
+            Language::Python => "the built-in Python runtime",
+        }
+    }
+
     /// Whether the runtime is snapshotted by vespid (with its built-in
     /// modules loaded) before use. componentize-py already initialises the
     /// Python runtime while it builds it.
