@@ -134,3 +134,24 @@ async fn events_fire_at_the_start_and_stop_of_the_run_and_after_each_request() {
     assert_eq!(server.path_count("/status/418"), 6, "the option came from the run's env");
     assert_server_saw(&run, &server, 14);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vespid_native_script_has_weighted_tasks_setup_data_metrics_and_checks() {
+    let server = target(Protocol::Http).await;
+    let path = script("python/native.py");
+    compile_the_runtime_once().await;
+    let base = env("BASE_URL", &server, "");
+    let run = vespid(&["run", path.to_str().expect("utf-8 path"), "-e", &base, "-u", "2", "-i", "20"]).await;
+    run.assert_ok();
+    let (browsed, bought) = (server.path_count("/status/200"), server.path_count("/echo"));
+    assert_eq!(browsed + bought, 20, "one task per iteration");
+    assert!(browsed > 0 && bought > 0, "both tasks picked: {browsed} {bought}");
+    assert_eq!(run.check("browse is 200"), (browsed, 0));
+    assert_eq!(run.check("buy echoed"), (bought, 0));
+    assert_eq!(run.count("browsed"), browsed);
+    assert_eq!(run.count("basket"), bought);
+    assert_eq!(server.path_count("/status/204"), 1, "teardown once");
+    // setup's request to a closed port is counted; the server saw the rest.
+    assert_eq!(run.count("http_reqs"), server.stats().requests + 1);
+    assert_eq!(server.stats().requests, 21);
+}

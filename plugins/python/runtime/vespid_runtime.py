@@ -1,8 +1,10 @@
-"""The Python runtime component: runs a locustfile that the host hands over
-at run time (`script.source`) on CPython, so one prebuilt component serves
-every script. Each instance is one Locust user: `init` loads the script,
-makes this VU's user and calls its `on_start`; `run` runs one task picked
-by weight and then waits the user's `wait_time` through the host.
+"""The Python runtime component: runs a script that the host hands over at
+run time (`script.source`) on CPython, so one prebuilt component serves
+every script. A locustfile: each instance is one Locust user; `init` makes
+this VU's user and calls its `on_start`, `run` runs one task picked by
+weight and then waits the user's `wait_time` through the host. A
+Vespid-native script (the `vespid` package): its top-level functions are
+the runner's (`setup`, `init`, `default` or weighted `tasks`, `teardown`).
 
 Built by componentize-py (plugins/python/build.sh): what runs at import
 here runs once, at build time, and its state is in the component's image.
@@ -27,6 +29,7 @@ embedded_stdlib.install()
 import base64, collections, dataclasses, datetime, hashlib, json, re, string, typing, uuid  # noqa: E401,F401,E402
 
 import locust  # noqa: E402
+import vespid  # noqa: E402,F401 (in the image for native scripts)
 from locust import user as users  # noqa: E402
 from locust.event import Environment, OptionParser  # noqa: E402
 
@@ -57,7 +60,8 @@ def _file_name(source):
 
 
 class Loaded:
-    """The script of this instance: its module and user classes."""
+    """The script of this instance, evaluated, as a locustfile or a
+    Vespid-native script."""
 
     def __init__(self):
         global _script_file
@@ -73,21 +77,37 @@ class Loaded:
         module.__file__ = self.file
         sys.modules[self.name] = module
         exec(compile(source.text, self.file, "exec"), module.__dict__)
+        classes = [
+            value for value in module.__dict__.values()
+            if isinstance(value, type) and issubclass(value, locust.User) and not value.__dict__.get("abstract", False)
+        ]
+        if classes:
+            self.script = Locustfile(self.file, classes)
+        elif callable(module.__dict__.get("default")) or isinstance(module.__dict__.get("tasks"), dict):
+            self.script = NativeScript(self.file, module.__dict__)
+        else:
+            raise LoadError(
+                f"{self.file}: no User class (a subclass of locust.User that is not abstract)"
+                " and no default() or `tasks` of a Vespid-native script"
+            )
+
+
+class Locustfile:
+    """A locustfile: each VU is one user of one of its User classes."""
+
+    def __init__(self, file, classes):
+        self.file = file
+        self.classes = classes
+        for cls in classes:
+            if getattr(cls, "fixed_count", 0):
+                raise LoadError(f"{file}: {cls.__name__}.fixed_count is not supported by vespid yet (use weight)")
+            self.check_tasks(cls, set())
         self.environment = Environment(locust.events, os.environ.get("LOCUST_HOST"))
         parser = OptionParser()
         locust.events.init_command_line_parser.fire(parser=parser)
         self.environment.parsed_options = parser.parse()
         locust.events.init.fire(environment=self.environment)
-        self.classes = [
-            value for value in module.__dict__.values()
-            if isinstance(value, type) and issubclass(value, locust.User) and not value.__dict__.get("abstract", False)
-        ]
-        if not self.classes:
-            raise LoadError(f"{self.file}: no User class (a subclass of locust.User that is not abstract)")
-        for cls in self.classes:
-            if getattr(cls, "fixed_count", 0):
-                raise LoadError(f"{self.file}: {cls.__name__}.fixed_count is not supported by vespid yet (use weight)")
-            self.check_tasks(cls, set())
+        self.user = None
 
     def check_tasks(self, cls, seen):
         """Every user class and task set it can enter has a task to pick."""
@@ -111,6 +131,65 @@ class Loaded:
                 return cls
             slot -= weight
         return self.classes[0]
+
+    def tasks(self):
+        # The user picks its own tasks (and task sets): one task for the host.
+        return []
+
+    def setup(self):
+        locust.events.test_start.fire(environment=self.environment)
+        return ""
+
+    def init(self, setup_data):
+        self.user = UserRun(self.class_for(vu.id()), self.environment)
+        self.user.user.on_start()
+
+    def run(self, task):
+        self.user.run_one()
+
+    def teardown(self, setup_data):
+        locust.events.test_stop.fire(environment=self.environment)
+
+
+class NativeScript:
+    """A Vespid-native script: top-level functions, as the `vespid` package
+    describes, with setup's result handed to the others as JSON data."""
+
+    def __init__(self, file, namespace):
+        self.namespace = namespace
+        weights = namespace.get("tasks")
+        if isinstance(weights, dict):
+            for name in weights:
+                if not callable(namespace.get(name)):
+                    raise LoadError(f"{file}: `tasks` names {name!r}, which is not a function of the script")
+            self.weighted = [(str(name), max(0, int(weight))) for name, weight in weights.items()]
+        else:
+            self.weighted = []
+        self.data = None
+
+    def call(self, name, *args):
+        function = self.namespace.get(name)
+        return function(*args) if callable(function) else None
+
+    def tasks(self):
+        return self.weighted
+
+    def setup(self):
+        result = self.call("setup")
+        return "" if result is None else json.dumps(result)
+
+    def init(self, setup_data):
+        self.data = json.loads(setup_data) if setup_data else None
+        self.call("init", self.data)
+
+    def run(self, task):
+        function = self.namespace.get(task)
+        if not callable(function):
+            raise LoadError(f"the script has no function {task!r}")
+        function(self.data)
+
+    def teardown(self, setup_data):
+        self.call("teardown", json.loads(setup_data) if setup_data else None)
 
 
 class UserRun:
@@ -147,16 +226,16 @@ class UserRun:
 
 
 _loaded = None
-_user_run = None
 # The script's file name, known before it has loaded (for its load errors).
 _script_file = "script"
 
 
-def _load():
+def _script():
+    """This instance's script, loaded by the first call that needs it."""
     global _loaded
     if _loaded is None:
         _loaded = Loaded()
-    return _loaded
+    return _loaded.script
 
 
 def _guarded(body):
@@ -169,35 +248,29 @@ def _guarded(body):
 
 class Runner(exports.Runner):
     def describe(self):
-        # Without loading the script: `options` reports a script that cannot load.
-        return runner.Info(name=_file_name(script.source()).rsplit(".", 1)[0], tasks=[])
+        name = _file_name(script.source()).rsplit(".", 1)[0]
+        try:
+            tasks = _script().tasks()
+        except BaseException:  # noqa: BLE001: `options` already reported it; describe has no error to give
+            tasks = []
+        return runner.Info(name=name, tasks=[runner.Task(name=task, weight=weight) for task, weight in tasks])
 
     def setup(self):
-        def start():
-            locust.events.test_start.fire(environment=_load().environment)
-            return ""
-
-        return _guarded(start)
+        return _guarded(lambda: _script().setup())
 
     def init(self, setup_data):
-        def start():
-            global _user_run
-            loaded = _load()
-            _user_run = UserRun(loaded.class_for(vu.id()), loaded.environment)
-            _user_run.user.on_start()
-
-        _guarded(start)
+        _guarded(lambda: _script().init(setup_data))
 
     def run(self, task):
-        _guarded(lambda: _user_run.run_one())
+        _guarded(lambda: _script().run(task))
 
     def teardown(self, setup_data):
-        _guarded(lambda: locust.events.test_stop.fire(environment=_load().environment))
+        _guarded(lambda: _script().teardown(setup_data))
 
 
 class ScriptRunner(exports.ScriptRunner):
     def options(self):
-        return _guarded(lambda: (_load(), "{}")[1])
+        return _guarded(lambda: (_script(), "{}")[1])
 
     def handle_summary(self, summary):
         return None

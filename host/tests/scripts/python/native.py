@@ -1,0 +1,36 @@
+# A Vespid-native Python script: weighted tasks picked by the host, setup's
+# data handed to every VU as JSON, init per VU, custom metrics and checks,
+# an HttpError for a request without an answer, teardown once.
+from vespid import HttpError, check, http, metrics, vu
+
+tasks = {"browse": 3, "buy": 1}
+
+
+def setup():
+    try:
+        http.get("http://127.0.0.1:9/", timeout_ms=2000)
+        raise AssertionError("nothing listens on port 9")
+    except HttpError as error:
+        assert error.kind == "connection-refused", error.kind
+    return {"base": vu.env("BASE_URL")}
+
+
+def init(data):
+    global BASE
+    BASE = data["base"]
+
+
+def browse(data):
+    response = http.get(BASE + "/status/200", name="browse", tags={"kind": "page"})
+    check("browse is 200", response.status == 200)
+    metrics.counter("browsed", 1, {"kind": "page"})
+
+
+def buy(data):
+    response = http.post(BASE + "/echo", json={"vu": vu.id()})
+    check("buy echoed", response.json()["body"] == '{"vu": %d}' % vu.id())
+    metrics.trend("basket", 12.5)
+
+
+def teardown(data):
+    http.get(data["base"] + "/status/204")
