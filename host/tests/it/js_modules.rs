@@ -1,6 +1,7 @@
 //! The JavaScript runtime's modules against the demo target: k6/crypto,
 //! the built-in jslib libraries, the cookie jar, the init-context rule, the
-//! `vespid` module with weighted tasks, and examples/js.
+//! `vespid` module with weighted tasks, and examples/js (and, through
+//! `assert_examples_run_clean`, examples/python).
 
 use std::path::PathBuf;
 
@@ -12,9 +13,9 @@ fn script(name: &str) -> String {
     path.to_str().expect("utf-8 path").to_string()
 }
 
-/// An example of examples/js.
-fn example(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/js").join(name);
+/// An example of examples/<folder>.
+fn example(folder: &str, name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(folder).join(name);
     path.to_str().expect("utf-8 path").to_string()
 }
 
@@ -136,14 +137,21 @@ async fn a_tasks_export_naming_no_function_fails_in_one_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_js_examples_run_clean() {
+    assert_examples_run_clean("js", "js").await;
+}
+
+/// examples/<folder>/{hello,flow,custom-metrics}.<extension>, the scripts
+/// that mirror examples/rust, give the Rust examples' counts.
+pub(crate) async fn assert_examples_run_clean(folder: &str, extension: &str) {
+    let example = |name: &str| example(folder, &format!("{name}.{extension}"));
     let server = target(Protocol::Http).await;
     let base = env("BASE_URL", &server, "");
-    let hello = vespid(&["run", &example("hello.js"), "--vus", "2", "--iterations", "20", "--env", &base]).await;
+    let hello = vespid(&["run", &example("hello"), "--vus", "2", "--iterations", "20", "--env", &base]).await;
     hello.assert_ok();
     assert_eq!(hello.check("status is 200"), (20, 0));
     assert_eq!(server.path_count("/"), 20);
 
-    let flow = vespid(&["run", &example("flow.js"), "--vus", "2", "--iterations", "20", "--env", &base]).await;
+    let flow = vespid(&["run", &example("flow"), "--vus", "2", "--iterations", "20", "--env", &base]).await;
     flow.assert_ok();
     for name in ["logged in", "session is mine", "orders listed"] {
         assert_eq!(flow.check(name), (20, 0), "check {name}");
@@ -152,8 +160,7 @@ async fn the_js_examples_run_clean() {
         assert_eq!(server.path_count(path), 20, "requests to {path}");
     }
 
-    let shop =
-        vespid(&["run", &example("custom-metrics.js"), "--vus", "4", "--iterations", "200", "--env", &base]).await;
+    let shop = vespid(&["run", &example("custom-metrics"), "--vus", "4", "--iterations", "200", "--env", &base]).await;
     shop.assert_ok();
     let summary = shop.summary.as_ref().expect("summary");
     let kind = |m: &str| summary["metrics"][m]["type"].as_str().unwrap_or("missing").to_string();

@@ -3,6 +3,7 @@
 //! against what the server saw.
 
 use crate::js::script;
+use crate::js_modules::assert_examples_run_clean;
 use crate::support::*;
 
 /// `vespid run tests/scripts/python/<name> -e LOCUST_HOST=<server> <args>`.
@@ -154,4 +155,10 @@ async fn a_vespid_native_script_has_weighted_tasks_setup_data_metrics_and_checks
     // setup's request to a closed port is counted; the server saw the rest.
     assert_eq!(run.count("http_reqs"), server.stats().requests + 1);
     assert_eq!(server.stats().requests, 21);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_examples_run_clean() {
+    compile_the_runtime_once().await;
+    assert_examples_run_clean("python", "py").await;
 }
