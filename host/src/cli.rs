@@ -377,7 +377,7 @@ pub struct NewArgs {
     #[arg(long, value_name = "PATH")]
     pub sdk_path: Option<PathBuf>,
 
-    /// The project's language: a Rust crate, or a k6-style script.js.
+    /// The project's language: a Rust crate, a k6-style script.js, or a locustfile.py.
     #[arg(long, value_enum, default_value = "rust")]
     pub lang: Lang,
 }

@@ -223,6 +223,10 @@ fn new_project(args: &NewArgs) -> Result<(), Error> {
             println!("  vespid demo-target        # in another terminal");
             println!("  vespid run script.js");
         }
+        Lang::Python => {
+            println!("  vespid demo-target        # in another terminal");
+            println!("  vespid run locustfile.py -u 2 -r 1 -t 10s");
+        }
     }
     Ok(())
 }

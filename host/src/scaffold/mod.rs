@@ -1,6 +1,7 @@
 //! `vespid new`: a scenario project made from the templates beside this
-//! file (`rust/*.in` or `js/*.in`, with `{{name}}`, `{{crate}}` and
-//! `{{sdk_path}}` filled in): a Rust crate, or a k6-style script.
+//! file (`rust/*.in`, `js/*.in` or `python/*.in`, with `{{name}}`,
+//! `{{crate}}` and `{{sdk_path}}` filled in): a Rust crate, a k6-style
+//! script or a locustfile.
 //! It only writes a new folder; building and running are the user's.
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,13 @@ const JS_FILES: &[(&str, &str)] = &[
     ("README.md", include_str!("js/README.md.in")),
 ];
 
+/// Each file of a Python project (its runs write the same result files as a script's).
+const PYTHON_FILES: &[(&str, &str)] = &[
+    ("locustfile.py", include_str!("python/locustfile.py.in")),
+    (".gitignore", include_str!("js/gitignore.in")),
+    ("README.md", include_str!("python/README.md.in")),
+];
+
 /// The language of a new project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Lang {
@@ -32,6 +40,8 @@ pub enum Lang {
     Rust,
     /// A k6-style script run on the built-in JavaScript runtime.
     Js,
+    /// A locustfile run on the built-in Python runtime.
+    Python,
 }
 
 impl Lang {
@@ -39,6 +49,7 @@ impl Lang {
         match self {
             Lang::Rust => RUST_FILES,
             Lang::Js => JS_FILES,
+            Lang::Python => PYTHON_FILES,
         }
     }
 }
@@ -138,7 +149,7 @@ pub fn create(name: &str, dir: &Path, sdk: Option<&Path>, lang: Lang) -> Result<
     }
     let sdk = match lang {
         Lang::Rust => Some(sdk_folder(sdk)?),
-        Lang::Js => None,
+        Lang::Js | Lang::Python => None,
     };
     let root = dir.join(name);
     // create_dir, not create_dir_all: it fails if anything is there already.
@@ -229,13 +240,15 @@ mod tests {
     }
 
     #[test]
-    fn a_js_project_is_a_script_with_no_placeholder_left() {
-        let dir = tempfile::tempdir().unwrap();
-        let created = create("my-shop", dir.path(), Some(Path::new("/no/sdk")), Lang::Js).unwrap();
-        assert_eq!(created.files, ["script.js", ".gitignore", "README.md"]);
-        for file in &created.files {
-            let text = std::fs::read_to_string(created.root.join(file)).unwrap();
-            assert!(!text.contains("{{"), "{file} keeps a placeholder");
+    fn a_script_project_is_one_script_with_no_placeholder_left() {
+        for (lang, script) in [(Lang::Js, "script.js"), (Lang::Python, "locustfile.py")] {
+            let dir = tempfile::tempdir().unwrap();
+            let created = create("my-shop", dir.path(), Some(Path::new("/no/sdk")), lang).unwrap();
+            assert_eq!(created.files, [script, ".gitignore", "README.md"]);
+            for file in &created.files {
+                let text = std::fs::read_to_string(created.root.join(file)).unwrap();
+                assert!(!text.contains("{{"), "{file} keeps a placeholder");
+            }
         }
     }
 }

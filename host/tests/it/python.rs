@@ -18,7 +18,7 @@ async fn run_locustfile(name: &str, server: &DemoTarget, args: &[&str]) -> Outco
 
 /// Puts the 25 MB runtime in the compilation cache before the tests' runs,
 /// which would otherwise each compile it at the same time on a cold cache.
-async fn compile_the_runtime_once() {
+pub(crate) async fn compile_the_runtime_once() {
     static COMPILED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     COMPILED
         .get_or_init(|| async {

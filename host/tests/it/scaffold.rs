@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use crate::support::{Protocol, assert_one_line, target, vespid};
+use crate::support::{Outcome, Protocol, assert_one_line, target, vespid};
 
 /// `vespid new NAME` in `dir`, checked, with the project's `target/` a link
 /// to a folder kept across test runs, so only the project's crate is
@@ -87,22 +87,40 @@ async fn new_refuses_an_existing_folder_and_an_invalid_name() {
 /// against the demo target, with nothing to build.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_js_project_runs_as_generated() {
+    let server = target(Protocol::Http).await;
+    let base_url = format!("BASE_URL={}", server.base_url());
+    let run = new_script_project("js", "script.js", &["--iterations", "4", "--env", &base_url]).await;
+    assert_eq!(run.check("status is 200"), (4, 0));
+    assert_eq!(run.count("http_reqs"), 4);
+    assert_eq!(server.stats().requests, 4, "requests the server saw");
+}
+
+/// `vespid new NAME --lang python`: a locustfile that runs as generated,
+/// with Locust's flags, against the demo target.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_python_project_runs_as_generated() {
+    crate::python::compile_the_runtime_once().await;
+    let server = target(Protocol::Http).await;
+    let run = new_script_project("python", "locustfile.py", &["-u", "4", "-i", "4", "-H", &server.base_url()]).await;
+    assert_eq!(run.count("http_reqs"), 4);
+    assert_eq!(server.stats().requests, 4, "requests the server saw");
+}
+
+/// Creates a `--lang lang` project and runs its one `script` with `args`.
+async fn new_script_project(lang: &str, script: &str, args: &[&str]) -> Outcome {
     let dir = tempfile::tempdir().expect("temp dir");
-    let created = vespid(&["new", "my-shop", "--lang", "js", "--dir", dir.path().to_str().expect("utf-8")]).await;
+    let created = vespid(&["new", "my-shop", "--lang", lang, "--dir", dir.path().to_str().expect("utf-8")]).await;
     created.assert_ok();
-    assert!(created.stdout.contains("vespid run script.js"), "{}", created.stdout);
+    assert!(created.stdout.contains(&format!("vespid run {script}")), "{}", created.stdout);
     let project = dir.path().join("my-shop");
-    for file in ["script.js", ".gitignore", "README.md"] {
+    for file in [script, ".gitignore", "README.md"] {
         assert!(project.join(file).is_file(), "{file} created");
     }
     assert!(!project.join("Cargo.toml").exists(), "nothing to build");
-
-    let server = target(Protocol::Http).await;
-    let script = project.join("script.js");
-    let base_url = format!("BASE_URL={}", server.base_url());
-    let run = vespid(&["run", script.to_str().expect("utf-8"), "--iterations", "4", "--env", &base_url]).await;
+    let path = project.join(script);
+    let mut all = vec!["run", path.to_str().expect("utf-8")];
+    all.extend_from_slice(args);
+    let run = vespid(&all).await;
     run.assert_ok();
-    assert_eq!(run.count("http_reqs"), 4);
-    assert_eq!(server.stats().requests, 4, "requests the server saw");
-    assert_eq!(run.check("status is 200"), (4, 0));
+    run
 }

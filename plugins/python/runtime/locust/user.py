@@ -154,8 +154,8 @@ class User(_TaskPicker, metaclass=UserMeta):
 
     def __init__(self, environment=None):
         self.environment = environment
-        if self.host is None:
-            self.host = os.environ.get("LOCUST_HOST")
+        # As in Locust, --host (LOCUST_HOST) wins over the class's own host.
+        self.host = os.environ.get("LOCUST_HOST") or self.host
 
     def on_start(self):
         pass
