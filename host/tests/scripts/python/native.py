@@ -1,6 +1,6 @@
 # A Vespid-native Python script: weighted tasks picked by the host, setup's
 # data handed to every VU as JSON, init per VU, custom metrics and checks,
-# an HttpError for a request without an answer, teardown once.
+# an HttpError for a request without an answer (also in a batch), teardown once.
 from vespid import HttpError, check, http, metrics, vu
 
 tasks = {"browse": 3, "buy": 1}
@@ -12,7 +12,10 @@ def setup():
         raise AssertionError("nothing listens on port 9")
     except HttpError as error:
         assert error.kind == "connection-refused", error.kind
-    return {"base": vu.env("BASE_URL")}
+    base = vu.env("BASE_URL")
+    answered, refused = http.batch([{"url": base + "/status/201"}, {"url": "http://127.0.0.1:9/", "method": "post"}])
+    assert answered.status == 201 and isinstance(refused, HttpError), (answered, refused)
+    return {"base": base}
 
 
 def init(data):

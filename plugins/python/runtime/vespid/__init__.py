@@ -121,9 +121,6 @@ class _Http:
             discard_body=discard,
         )
 
-    def send(self, method: str, url: str, **options) -> Response:
-        return self.request(method, url, **options)
-
     def get(self, url: str, **options) -> Response:
         return self.request("GET", url, **options)
 
