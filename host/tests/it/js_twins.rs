@@ -84,9 +84,6 @@ async fn failures_are_accounted_as_for_the_rust_probe() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_script_swaps_in_under_watch() {
-    let server = target(Protocol::Http).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("versioned.js");
     let version = |code: u16| {
         format!(
             "import http from 'k6/http';\nimport {{ check, sleep }} from 'k6';\nconst CODE = {code};\n\
@@ -94,9 +91,27 @@ async fn a_changed_script_swaps_in_under_watch() {
              export default function () {{\n  check(http.get(`${{__ENV.BASE_URL}}/status/${{CODE}}`), {{ 'status as the version says': (r) => r.status === CODE }});\n  sleep(0.01);\n}}\n"
         )
     };
+    assert_a_changed_script_swaps_in_under_watch("versioned.js", version, &[]).await;
+}
+
+/// `file`, written as `version(201)` and then rewritten as `version(202)`
+/// while `vespid run file --watch <args>` runs 6,000 iterations, each a GET
+/// of /status/<code> checked as "status as the version says": every VU
+/// moves to the new version, and the samples' versions split the
+/// iterations as the server saw them.
+pub(crate) async fn assert_a_changed_script_swaps_in_under_watch(
+    file: &str,
+    version: impl Fn(u16) -> String,
+    args: &[&str],
+) {
+    let server = target(Protocol::Http).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(file);
     std::fs::write(&path, version(201)).expect("write script");
     let base = env("BASE_URL", &server, "");
-    let run = start(&["run", path.to_str().unwrap(), "--watch", "-e", &base]);
+    let mut all = vec!["run", path.to_str().unwrap(), "--watch", "-e", &base];
+    all.extend_from_slice(args);
+    let run = start(&all);
     wait_for("version 1 running", || server.path_count("/status/201") >= 100).await;
     std::fs::write(&path, version(202)).expect("rewrite script");
     wait_for("the new version in use", || server.path_count("/status/202") >= 100).await;

@@ -4,6 +4,7 @@
 
 use crate::js::script;
 use crate::js_modules::assert_examples_run_clean;
+use crate::js_twins::assert_a_changed_script_swaps_in_under_watch;
 use crate::support::*;
 
 /// `vespid run tests/scripts/python/<name> -e LOCUST_HOST=<server> <args>`.
@@ -162,4 +163,18 @@ async fn a_vespid_native_script_has_weighted_tasks_setup_data_metrics_and_checks
 async fn the_python_examples_run_clean() {
     compile_the_runtime_once().await;
     assert_examples_run_clean("python", "py").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_python_script_swaps_in_under_watch() {
+    compile_the_runtime_once().await;
+    let version = |code: u16| {
+        format!(
+            "from vespid import check, http, sleep, vu\n\nCODE = {code}\n\n\n\
+             def default(data):\n    response = http.get(vu.env(\"BASE_URL\") + f\"/status/{{CODE}}\")\n    \
+             check(\"status as the version says\", response.status == CODE)\n    sleep(10)\n"
+        )
+    };
+    assert_a_changed_script_swaps_in_under_watch("versioned.py", version, &["--vus", "10", "--iterations", "6000"])
+        .await;
 }
