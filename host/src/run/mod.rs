@@ -227,6 +227,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         false => None,
     };
     let active: Vec<Arc<ExecCtx>> = contexts.clone();
+    let counted = run.clone();
     let aggregate = Arc::new(Mutex::new(Aggregate::default()));
     let watch = Watch {
         sink: sink.clone(),
@@ -235,10 +236,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         progress: Progress::new(plan.progress, goal(&plan)),
         abort_thresholds: plan.thresholds.iter().filter(|t| t.abort_on_fail).cloned().collect(),
         interrupt: stop.clone(),
-        vus: Box::new(move || {
-            let now = active.iter().map(|ctx| ctx.factory.shared.active_vus()).sum();
-            (now, vus_max + active.iter().map(|ctx| ctx.extra_vus()).sum::<u32>())
-        }),
+        vus: Box::new(move || (counted.active_vus(), vus_max + active.iter().map(|ctx| ctx.extra_vus()).sum::<u32>())),
         changes: changes.clone(),
         live: live.clone(),
     };

@@ -82,8 +82,3 @@ def install():
     if not any(finder is EmbeddedFinder for finder in sys.meta_path):
         # After the built-in and frozen importers, before the path finder.
         sys.meta_path.insert(2, EmbeddedFinder)
-
-
-def count():
-    """How many modules the image holds."""
-    return len(_CODE)
