@@ -9,6 +9,7 @@ wasmtime::component::bindgen!({
     world: "scenario",
     imports: {
         "vespid:scenario/http.send": async | trappable,
+        "vespid:scenario/http.send-unsettled": async | trappable,
         "vespid:scenario/http.batch": async | trappable,
         "vespid:scenario/vu.sleep": async | trappable,
         default: trappable,
@@ -40,7 +41,7 @@ pub use self::runtime_world::vespid::scenario::script;
 pub use self::vespid::scenario::{data, http, log, metrics, vu};
 
 /// The WIT package version this host speaks.
-pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 1);
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 2);
 
 /// The oldest WIT version whose plugins still run: every 0.1.x up to
 /// [`WIT_VERSION`] is the same contract with additions (semver-compatible

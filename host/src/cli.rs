@@ -106,6 +106,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub headless: bool,
 
+    /// Locust's --tags: a locustfile's users run only the tasks tagged with one of these (LOCUST_TAGS in the run's env).
+    #[arg(short = 'T', long, num_args = 1.., value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// Locust's --exclude-tags: a locustfile's users skip the tasks tagged with one of these (LOCUST_EXCLUDE_TAGS).
+    #[arg(short = 'E', long, num_args = 1.., value_name = "TAG")]
+    pub exclude_tags: Vec<String>,
+
     /// Iterations shared by all VUs (shared-iterations, as k6); without --duration, at most 10m.
     #[arg(short = 'i', long, value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
@@ -250,6 +258,17 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// Locust's flags that a locustfile reads from the run's env, under
+    /// Locust's own environment variable names.
+    fn locust_env(&self) -> impl Iterator<Item = (String, String)> {
+        let host = self.host.iter().map(|host| ("LOCUST_HOST".to_string(), host.clone()));
+        let tags = [("LOCUST_TAGS", &self.tags), ("LOCUST_EXCLUDE_TAGS", &self.exclude_tags)]
+            .into_iter()
+            .filter(|(_, tags)| !tags.is_empty())
+            .map(|(key, tags)| (key.to_string(), tags.join(",")));
+        host.chain(tags)
+    }
+
     /// The flags as plain values for `config`.
     pub fn overrides(&self) -> Overrides {
         Overrides {
@@ -261,12 +280,7 @@ impl RunArgs {
             spawn_rate: self.spawn_rate,
             graceful_stop: self.graceful_stop,
             // Before the --env pairs: a LOCUST_HOST given with -e wins, as later pairs do.
-            env: self
-                .host
-                .iter()
-                .map(|host| ("LOCUST_HOST".to_string(), host.clone()))
-                .chain(self.env.clone())
-                .collect(),
+            env: self.locust_env().chain(self.env.clone()).collect(),
             tags: self.tag.clone(),
             data: self.data.clone(),
             scenario: self.scenario.clone(),

@@ -100,6 +100,13 @@ declare module 'vespid' {
   export const http: {
     /** Sends one request; throws an HttpError when no response came. */
     send(request: Request): Response;
+    /**
+     * Sends one request, leaving to the script whether its answer failed
+     * (WIT 0.1.2 `send-unsettled`): its metrics wait for the verdict's
+     * `success()` or `failure()` (false when already given), else its status
+     * decides when the iteration ends. Throws an HttpError when no response came.
+     */
+    sendUnsettled(request: Request): [Response, { success(): boolean; failure(): boolean }];
     /** Sends requests concurrently on extra connections of this VU; results in order. */
     batch(requests: Request[]): (Response | HttpError)[];
     /** `send({ ...options, method: 'GET', url })`. */

@@ -86,6 +86,9 @@ fn locust_flags_make_a_spawn_ramp_and_set_the_host() {
     assert_eq!(stages, [(secs(4), 40.0)]);
     let overrides = args(&["x.py", "-H", "http://a", "-e", "LOCUST_HOST=http://b"]);
     assert_eq!(overrides.env, [("LOCUST_HOST".into(), "http://a".into()), ("LOCUST_HOST".into(), "http://b".into())]);
+    let overrides = args(&["x.py", "--tags", "a", "b", "-E", "c", "--tag", "k=v"]);
+    assert_eq!(overrides.env, [("LOCUST_TAGS".into(), "a,b".into()), ("LOCUST_EXCLUDE_TAGS".into(), "c".into())]);
+    assert_eq!(overrides.tags, [("k".into(), "v".into())]);
     assert_eq!(bare(&["-u", "3", "-r", "1"]).unwrap_err().to_string(), "--spawn-rate: needs --run-time (Locust's -t)");
     for rate in ["0", "-1", "inf", "x"] {
         assert!(Cli::try_parse_from(["vespid", "run", "x.py", "-r", rate, "-t", "1m"]).is_err(), "-r {rate}");

@@ -310,6 +310,7 @@ impl VuRunner {
         state.vu.set_iteration(self.iteration, scenario_iteration);
         state.http.begin_iteration();
         let outcome = vu.run(self.code.tasks.pick(&mut self.rng)).await;
+        vu.state().http.end_iteration();
         if outcome.as_ref().is_err_and(VuError::poisons_instance) {
             self.vu = None;
         }

@@ -273,6 +273,25 @@ async fn a_rust_guest_numbers_the_scenario_s_iterations_across_its_vus() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_rust_guest_judges_answers_sent_unsettled() {
+    // (path, VERDICT, failed requests of 6): the plugin's verdict wins over
+    // the status; without one, the status decides when the iteration ends.
+    for (path, verdict, failed) in
+        [("/status/500", "pass", 0), ("/status/200", "fail", 6), ("/status/404", "later", 6), ("/", "later", 0)]
+    {
+        let server = target(Protocol::Http).await;
+        let url = env("URL", &server, path);
+        let verdict = format!("VERDICT={verdict}");
+        let run = run_guest("http-probe", &["--vus", "2", "--iterations", "6", "--env", &url, "--env", &verdict]).await;
+        run.assert_ok();
+        assert_server_saw(&run, &server, 6);
+        assert_eq!(run.passes("http_req_failed"), failed, "{path} {verdict}");
+        let expected = run.value("http_req_duration{expected_response:true}", "count");
+        assert_eq!(expected as u64, 6 - failed, "{path} {verdict}: expected_response follows the verdict");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_rust_guest_aborts_the_test_with_exit_108() {
     let server = target(Protocol::Http).await;
     let url = env("URL", &server, "/");

@@ -127,6 +127,67 @@ async fn task_sets_run_in_order_and_interrupt_back_to_their_parent() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn fixed_count_users_start_first_and_tags_pick_the_tasks() {
+    let count = |server: &DemoTarget, statuses: &[u16]| -> Vec<u64> {
+        statuses.iter().map(|status| server.path_count(&format!("/status/{status}"))).collect()
+    };
+    // Without tags: VU 1 is the one Admin (fixed_count 1, weight ignored),
+    // VUs 2 and 3 Shoppers; every task runs.
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("tags.py", &server, &["-u", "3", "-i", "40"]).await;
+    run.assert_ok();
+    assert_eq!(count(&server, &[220, 221]), [1, 2], "one Admin, two Shoppers");
+    let tasks = count(&server, &[230, 231, 232, 233, 234, 241]);
+    assert_eq!(tasks.iter().sum::<u64>(), 40, "{tasks:?}");
+    assert_server_saw(&run, &server, 43);
+
+    // --tags browse: the Admin has no such task, so every VU is a Shopper,
+    // which runs its browse task and the task set tagged browse as a whole.
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("tags.py", &server, &["-u", "3", "-i", "30", "--tags", "browse"]).await;
+    run.assert_ok();
+    assert_eq!(count(&server, &[220, 221]), [0, 3], "no Admin started");
+    let [look, reports] = [232, 241].map(|status| server.path_count(&format!("/status/{status}")));
+    assert!(look > 0 && reports > 0 && look + reports == 30, "{look} {reports}");
+    assert_server_saw(&run, &server, 33);
+
+    // -E buy admin: the tasks tagged so never run, the others all do.
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("tags.py", &server, &["-u", "3", "-i", "60", "-E", "buy", "admin"]).await;
+    run.assert_ok();
+    assert_eq!(count(&server, &[220, 221, 231, 233]), [1, 2, 0, 0]);
+    let ran = count(&server, &[230, 232, 234, 241]);
+    assert!(ran.iter().all(|&n| n > 0) && ran.iter().sum::<u64>() == 60, "{ran:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn catch_response_lets_the_task_judge_each_response() {
+    let server = target(Protocol::Http).await;
+    let out = tempfile::tempdir().expect("temp dir");
+    let points_file = out.path().join("points.json");
+    let json = format!("json={}", points_file.display());
+    let run = run_locustfile("catch.py", &server, &["-u", "2", "-i", "6", "--out", &json]).await;
+    run.assert_ok();
+    assert_server_saw(&run, &server, 30);
+    assert_eq!(run.fails("iterations_failed"), 6, "RescheduleTask in the block fails no iteration");
+    // Failed: the 200 the task called a failure, the 500 nobody judged.
+    // Not: the 404 the task called a success, the 201 never entered, the
+    // 203 whose block raised before a verdict.
+    assert_eq!(run.passes("http_req_failed"), 12);
+    let points = points(&points_file);
+    // Named as Locust names them: by the path asked for, without the host.
+    let failed = |status: &str| points_of(&points, "http_req_failed", &[("status", status)]);
+    assert_eq!(failed("200")[0]["tags"]["name"], "/status/200");
+    for (status, verdict) in [("200", 1.0), ("404", 0.0), ("500", 1.0), ("201", 0.0), ("203", 0.0)] {
+        let samples = failed(status);
+        assert_eq!(samples.len(), 6, "status {status}");
+        assert!(samples.iter().all(|point| point["value"] == verdict), "status {status}: {samples:?}");
+    }
+    let missing = points_of(&points, "http_reqs", &[("name", "missing"), ("expected_response", "true")]);
+    assert_eq!(missing.len(), 6, "the 404 judged a success is an expected response");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn events_fire_at_the_start_and_stop_of_the_run_and_after_each_request() {
     let server = target(Protocol::Http).await;
     let run = run_locustfile("events.py", &server, &["-u", "2", "-i", "6", "-e", "CHECKOUT_STATUS=418"]).await;
@@ -156,7 +217,9 @@ async fn a_vespid_native_script_has_weighted_tasks_setup_data_metrics_and_checks
     // setup's two requests to a closed port are counted; the server saw the rest.
     assert_eq!(run.count("http_reqs"), server.stats().requests + 2);
     assert_eq!(server.path_count("/status/201"), 1, "setup's batch");
-    assert_eq!(server.stats().requests, 22);
+    assert_eq!(server.path_count("/status/500"), 1, "teardown's judged request");
+    assert_eq!(server.stats().requests, 23);
+    assert_eq!(run.passes("http_req_failed"), 2, "setup's two refused requests; the 500 was judged a success");
 }
 
 #[tokio::test(flavor = "multi_thread")]

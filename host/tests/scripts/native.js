@@ -1,5 +1,5 @@
 // The vespid module against the demo target: every request option, typed
-// errors, batch, metrics, log, vu facts and data sets.
+// errors, an answer the script judges, batch, metrics, log, vu facts and data sets.
 import vespid, { check, data, http, log, metrics, vu } from 'vespid';
 
 let base;
@@ -50,6 +50,9 @@ export default function () {
 
   const refused = threw(() => http.get('http://127.0.0.1:1/'));
   check('refusal is typed', refused !== undefined && refused.kind === 'connectionRefused');
+
+  const [judged, verdict] = http.sendUnsettled({ url: `${base}/status/500`, name: 'judged' });
+  check('judged a success', judged.status === 500 && verdict.success() && !verdict.failure());
 
   const [first, second] = http.batch([{ url: `${base}/` }, { url: 'http://127.0.0.1:1/' }]);
   check('batch answers in order', first.status === 200 && second.kind === 'connectionRefused');

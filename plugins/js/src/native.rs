@@ -17,6 +17,8 @@ type Maker = for<'js> fn(&Ctx<'js>) -> Result<Function<'js>>;
 
 const FUNCTIONS: &[(&str, Maker)] = &[
     ("send", |ctx| Function::new(ctx.clone(), send)),
+    ("sendUnsettled", |ctx| Function::new(ctx.clone(), send_unsettled)),
+    ("settle", |ctx| Function::new(ctx.clone(), http::settle)),
     ("batch", |ctx| Function::new(ctx.clone(), batch)),
     ("counterAdd", |ctx| {
         Function::new(ctx.clone(), |name: String, value: f64, tags: Opt<Value>| {
@@ -346,6 +348,27 @@ fn send<'js>(
     let (request, binary) = request(&spec)?;
     let result = http::send(&request);
     Makers { received, failed }.make(&ctx, spec, &request, binary, result)
+}
+
+/// `[response, id]` of an answer whose verdict the script gives, or the
+/// HttpError when no response came.
+fn send_unsettled<'js>(
+    ctx: Ctx<'js>,
+    spec: Array<'js>,
+    received: Constructor<'js>,
+    failed: Constructor<'js>,
+) -> Result<Value<'js>> {
+    let (request, binary) = request(&spec)?;
+    let makers = Makers { received, failed };
+    match http::send_unsettled(&request) {
+        Ok((response, id)) => {
+            let pair = Array::new(ctx.clone())?;
+            pair.set(0, makers.make(&ctx, spec, &request, binary, Ok(response))?)?;
+            pair.set(1, id)?;
+            Ok(pair.into_value())
+        }
+        Err(err) => makers.make(&ctx, spec, &request, binary, Err(err)),
+    }
 }
 
 fn batch<'js>(

@@ -97,11 +97,15 @@ class Locustfile:
 
     def __init__(self, file, classes):
         self.file = file
-        self.classes = classes
         for cls in classes:
-            if getattr(cls, "fixed_count", 0):
-                raise LoadError(f"{file}: {cls.__name__}.fixed_count is not supported by vespid yet (use weight)")
             self.check_tasks(cls, set())
+        # --tags / --exclude-tags may leave a class nothing to run: its
+        # users are not started, as Locust starts none of a class without tasks.
+        self.classes = [cls for cls in classes if users.picks_a_task(cls)]
+        if not self.classes:
+            raise LoadError(f"{file}: --tags / --exclude-tags leave no task to run in any User class")
+        self.fixed = [(cls, int(cls.fixed_count)) for cls in self.classes if int(getattr(cls, "fixed_count", 0)) > 0]
+        self.weighted = [cls for cls in self.classes if int(getattr(cls, "fixed_count", 0)) <= 0]
         self.environment = Environment(locust.events, os.environ.get("LOCUST_HOST"))
         parser = OptionParser()
         locust.events.init_command_line_parser.fire(parser=parser)
@@ -120,17 +124,29 @@ class Locustfile:
                 self.check_tasks(task, seen)
 
     def class_for(self, vu_id):
-        """The user class of VU `vu_id` (from 1): the classes share the VUs
-        by `weight`, in a fixed order, so each class's share holds for any
-        count of VUs."""
-        weights = [max(0, int(getattr(cls, "weight", 1))) for cls in self.classes]
+        """The user class of VU `vu_id` (from 1). As Locust spawns them
+        first, the first VUs are the `fixed_count` users, class by class in
+        the file's order; the other classes share the rest by `weight`, in
+        a fixed order, so each class's share holds for any count of VUs."""
+        slot = vu_id - 1
+        for cls, count in self.fixed:
+            if slot < count:
+                return cls
+            slot -= count
+        if not self.weighted:
+            total = sum(count for _, count in self.fixed)
+            raise LoadError(
+                f"{self.file}: VU {vu_id} has no user class: every class has a fixed_count, "
+                f"and they add up to {total} users (run with -u {total})"
+            )
+        weights = [max(0, int(getattr(cls, "weight", 1))) for cls in self.weighted]
         total = sum(weights) or len(weights)
-        slot = (vu_id - 1) % total
-        for cls, weight in zip(self.classes, weights):
+        slot %= total
+        for cls, weight in zip(self.weighted, weights):
             if slot < weight:
                 return cls
             slot -= weight
-        return self.classes[0]
+        return self.weighted[0]
 
     def tasks(self):
         # The user picks its own tasks (and task sets): one task for the host.

@@ -204,6 +204,30 @@ impl RequestBuilder {
     pub fn send(self) -> Result<Response, Error> {
         wit::send(&self.0).map(Response::from).map_err(Error::from)
     }
+
+    /// Sends the request, leaving to the plugin whether its answer failed
+    /// (Locust's `catch_response`): its metrics wait for the [`Verdict`]'s
+    /// `pass` or `fail`, or for the end of the iteration, which judges it
+    /// by its status. Needs a host speaking WIT 0.1.2 or later.
+    pub fn send_unsettled(self) -> Result<(Response, Verdict), Error> {
+        wit::send_unsettled(&self.0).map(|(response, id)| (Response::from(response), Verdict(id))).map_err(Error::from)
+    }
+}
+
+/// The verdict still to give on an answer of [`RequestBuilder::send_unsettled`].
+#[must_use = "an answer never judged is judged by its status when the iteration ends"]
+pub struct Verdict(u32);
+
+impl Verdict {
+    /// Records the answer as succeeded, whatever its status.
+    pub fn pass(self) {
+        wit::settle(self.0, false);
+    }
+
+    /// Records the answer as failed (`http_req_failed`), whatever its status.
+    pub fn fail(self) {
+        wit::settle(self.0, true);
+    }
 }
 
 /// Sends several requests concurrently and returns their results in order.

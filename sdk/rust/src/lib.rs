@@ -1,5 +1,5 @@
 //! Write Vespid scenarios in Rust: a thin, idiomatic layer over the
-//! `vespid:scenario@0.1.1` WIT world. It owns no state of its own beyond the
+//! `vespid:scenario@0.1.2` WIT world. It owns no state of its own beyond the
 //! scenario value kept between iterations; every measurement is the host's.
 //!
 //! A complete scenario (build it with

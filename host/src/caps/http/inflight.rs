@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use super::io::IoStats;
 use super::record::{INTERRUPTED, Label};
 use super::target::Target;
+use super::unsettled::Verdict;
 use super::{HttpCtx, VuHttp};
 use crate::bindings::http::{Error as HttpError, Request, Response};
 
@@ -102,11 +103,16 @@ impl HttpCtx {
     /// Sends `request` on a task of its own (boxed before it moves) and
     /// waits for it; see the module doc for what happens when this future
     /// is dropped first. `iteration` is the VU's, for `--http-debug`.
-    pub async fn send(&self, mut request: Request, iteration: u32) -> Result<Response, HttpError> {
+    pub async fn send(
+        &self,
+        mut request: Request,
+        iteration: u32,
+        verdict: Verdict,
+    ) -> Result<(Response, Option<u32>), HttpError> {
         let inflight = InFlight::new(&mut request, iteration);
         let (vu, task_side) = (self.0.clone(), inflight.clone());
         let exchange: Pin<Box<dyn Future<Output = _> + Send>> =
-            Box::pin(async move { vu.send(request, &task_side).await });
+            Box::pin(async move { vu.send(request, &task_side, verdict).await });
         let task = tokio::spawn(exchange);
         let _cut = CutGuard { vu: &self.0, inflight: &inflight, task: task.abort_handle() };
         task.await.unwrap_or_else(|err| Err(HttpError::Other(format!("request task failed: {err}"))))

@@ -3,7 +3,7 @@
 //! redirects are followed here, each hop recorded as a request of its own
 //! in k6's metrics. Parts: `send` (a request from first hop to answer),
 //! `inflight` (its task, and a request cut short), `headers`, `redirect`,
-//! `record` (metrics), `client` (connections and one attempt), `io` (bytes
+//! `record` (metrics), `unsettled` (answers whose verdict the plugin gives), `client` (connections and one attempt), `io` (bytes
 //! and timing marks), `target`, `tls`, `dns`, `debug` (`--http-debug`). Nothing here is shared between
 //! VUs but read-only run state ([`HttpShared`]) and the DNS cache.
 
@@ -18,6 +18,7 @@ mod redirect;
 mod send;
 mod target;
 mod tls;
+mod unsettled;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -35,6 +36,7 @@ pub use self::dns::DnsOptions;
 use self::record::TagKey;
 use self::target::{Origin, Target};
 use self::tls::VuTls;
+use self::unsettled::{Unsettled, Verdict};
 use super::VuState;
 use crate::bindings::http::{Error as HttpError, Host, Request, Response};
 use crate::metrics::{Recorder, TagCache};
@@ -176,6 +178,7 @@ struct VuHttp {
     tags: Mutex<TagCache<TagKey>>,
     /// The last URL parsed, since a VU mostly repeats its requests.
     last_target: Mutex<Option<(String, Arc<Target>)>>,
+    unsettled: Mutex<Unsettled>,
 }
 
 impl HttpCtx {
@@ -188,7 +191,14 @@ impl HttpCtx {
             jar: Mutex::default(),
             tags: Mutex::default(),
             last_target: Mutex::default(),
+            unsettled: Mutex::default(),
         }))
+    }
+
+    /// Called when an iteration ended, however it ended: the answers whose
+    /// verdict the plugin did not give are recorded by their status.
+    pub fn end_iteration(&self) {
+        self.0.unsettled().settle_by_status();
     }
 
     /// Called by the VU's loop before each iteration: empties the cookie
@@ -225,7 +235,7 @@ impl HttpCtx {
                 None => None,
             };
             let _any = any.acquire().await.ok();
-            self.send(request, iteration).await
+            self.send(request, iteration, Verdict::Status).await.map(|(response, _)| response)
         });
         futures_util::future::join_all(sends).await
     }
@@ -240,9 +250,24 @@ impl VuHttp {
 impl Host for VuState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
         self.clock.pause();
-        let response = self.http.send(request, self.vu.iteration()).await;
+        let response = self.http.send(request, self.vu.iteration(), Verdict::Status).await;
         self.clock.resume();
-        Ok(response)
+        Ok(response.map(|(response, _)| response))
+    }
+
+    async fn send_unsettled(&mut self, request: Request) -> wasmtime::Result<Result<(Response, u32), HttpError>> {
+        self.clock.pause();
+        let response = self.http.send(request, self.vu.iteration(), Verdict::Plugin).await;
+        self.clock.resume();
+        match response {
+            Ok((response, Some(id))) => Ok(Ok((response, id))),
+            Ok((_, None)) => Err(wasmtime::format_err!("an answer sent unsettled got no id")),
+            Err(error) => Ok(Err(error)),
+        }
+    }
+
+    fn settle(&mut self, id: u32, failed: bool) -> wasmtime::Result<bool> {
+        Ok(self.http.0.unsettled().settle(id, failed))
     }
 
     async fn batch(&mut self, requests: Vec<Request>) -> wasmtime::Result<Vec<Result<Response, HttpError>>> {

@@ -56,20 +56,40 @@ fn is_expected(status: u16, expected: &[StatusRange]) -> bool {
     }
 }
 
+/// An answered attempt's metrics before its verdict: all but whether it
+/// failed, which its status decides unless the plugin does
+/// (`send-unsettled`).
+pub struct Answered {
+    pub status: u16,
+    pub timings: Timings,
+    /// Bytes (sent, received) that crossed the wire for it.
+    pub bytes: (u64, u64),
+    pub new_connection: bool,
+    pub tls_used: bool,
+}
+
+impl Answered {
+    pub fn new(exchange: &Exchange, timings: Timings, bytes: (u64, u64), new_connection: bool) -> Self {
+        Answered {
+            status: exchange.response.status().as_u16(),
+            timings,
+            bytes,
+            new_connection,
+            tls_used: exchange.phases.tls_handshaking > Duration::ZERO,
+        }
+    }
+
+    /// Whether it failed by the request's expected statuses.
+    pub fn failed_by_status(&self, expected: &[StatusRange]) -> bool {
+        !is_expected(self.status, expected)
+    }
+}
+
 impl VuHttp {
-    /// An answered attempt; `bytes` (sent, received) crossed the wire for it.
-    pub(super) fn record(
-        &self,
-        label: &Label,
-        expected: &[StatusRange],
-        exchange: &Exchange,
-        bytes: (u64, u64),
-        new_connection: bool,
-        t: &Timings,
-    ) {
-        let status = exchange.response.status().as_u16();
-        let failed = !is_expected(status, expected);
-        let tags = self.tags(label, status, !failed, None);
+    /// An answered attempt, failed or not.
+    pub(super) fn record(&self, label: &Label, answer: &Answered, failed: bool) {
+        let t = &answer.timings;
+        let tags = self.tags(label, answer.status, !failed, None);
         self.recorder.record(
             &tags,
             &[
@@ -80,18 +100,17 @@ impl VuHttp {
                 Sample::new(names::HTTP_REQ_WAITING, t.waiting),
                 Sample::new(names::HTTP_REQ_RECEIVING, t.receiving),
                 Sample::flag(names::HTTP_REQ_FAILED, failed),
-                Sample::new(names::DATA_SENT, bytes.0 as f64),
-                Sample::new(names::DATA_RECEIVED, bytes.1 as f64),
+                Sample::new(names::DATA_SENT, answer.bytes.0 as f64),
+                Sample::new(names::DATA_RECEIVED, answer.bytes.1 as f64),
             ],
         );
         // Connection phases are sampled once per new connection, so their
         // percentiles describe connections rather than a mass of zeros.
-        if new_connection {
+        if answer.new_connection {
             let connecting = Sample::new(names::HTTP_REQ_CONNECTING, t.connecting);
             let handshaking = Sample::new(names::HTTP_REQ_TLS_HANDSHAKING, t.tls_handshaking);
             let with_tls = [connecting, handshaking];
-            let tls_used = exchange.phases.tls_handshaking > Duration::ZERO;
-            self.recorder.record(&tags, if tls_used { &with_tls } else { &with_tls[..1] });
+            self.recorder.record(&tags, if answer.tls_used { &with_tls } else { &with_tls[..1] });
         }
     }
 

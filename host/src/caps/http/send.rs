@@ -16,10 +16,11 @@ use super::debug::{self, HttpDebug, Sender};
 use super::headers::{self, header_map, method};
 use super::inflight::{InFlight, Sending, interrupted};
 use super::io::IoStats;
-use super::record::{Label, error_tag};
+use super::record::{Answered, Label, error_tag};
 use super::redirect::{Hop, location};
 use super::target::Target;
-use crate::bindings::http::{Error as HttpError, Request, Response, StatusRange, Timings};
+use super::unsettled::Verdict;
+use crate::bindings::http::{Error as HttpError, Request, Response, Timings};
 
 /// How one attempt of a hop ended, when its task still records it.
 #[expect(clippy::large_enum_variant, reason = "moved once per attempt; boxing would allocate per request")]
@@ -53,8 +54,15 @@ impl Failure {
 }
 
 impl VuHttp {
-    /// Sends a request, following redirects, recording every hop.
-    pub(super) async fn send(&self, request: Request, inflight: &InFlight) -> Result<Response, HttpError> {
+    /// Sends a request, following redirects, recording every hop; with
+    /// [`Verdict::Plugin`], the final answer waits for the plugin's verdict
+    /// under the id returned beside the response.
+    pub(super) async fn send(
+        &self,
+        request: Request,
+        inflight: &InFlight,
+        verdict: Verdict,
+    ) -> Result<(Response, Option<u32>), HttpError> {
         let options = &self.shared.options;
         let mut hop = Hop {
             method: method(&request.method)?,
@@ -77,14 +85,25 @@ impl VuHttp {
         let mut redirects = 0;
         loop {
             let deadline = Instant::now() + timeout;
-            let (exchange, timings) = self.hop(&hop, deadline, body, &request.expected_statuses, inflight).await?;
+            let (exchange, answered) = self.hop(&hop, deadline, body, inflight).await?;
+            let label = label(&hop, inflight);
+            let failed = answered.failed_by_status(&request.expected_statuses);
             let (status, headers) = (exchange.response.status(), exchange.response.headers());
             self.store_cookies(&hop.target.url, headers);
             let Some(next) = location(status, headers).filter(|_| max_redirects > 0) else {
+                let timings = answered.timings;
+                let id = match verdict {
+                    Verdict::Status => {
+                        self.record(&label, &answered, failed);
+                        None
+                    }
+                    Verdict::Plugin => Some(self.unsettled().wait(&label, answered, failed)),
+                };
                 // The guest's own string when nothing redirected.
                 let url = if redirects == 0 { request.url } else { hop.target.url.to_string() };
-                return Ok(response(url, exchange, timings));
+                return Ok((response(url, exchange, timings), id));
             };
+            self.record(&label, &answered, failed);
             if redirects == max_redirects {
                 return Err(HttpError::TooManyRedirects(max_redirects));
             }
@@ -99,23 +118,19 @@ impl VuHttp {
     }
 
     /// One hop: on a kept connection, else a new one, with the one retry
-    /// [`Failure::may_retry`] allows. Records every attempt the server may
-    /// have seen: an abandoned one that was written, then the answer or the
-    /// final failure.
+    /// [`Failure::may_retry`] allows. Records every attempt without an
+    /// answer that the server may have seen (an abandoned one that was
+    /// written, the final failure); the answer is the caller's to record,
+    /// with no `.await` before it (see [`InFlight::finish`]).
     async fn hop(
         &self,
         hop: &Hop,
         deadline: Instant,
         body: ResponseBody,
-        expected: &[StatusRange],
         inflight: &InFlight,
-    ) -> Result<(Exchange, Timings), HttpError> {
+    ) -> Result<(Exchange, Answered), HttpError> {
         let origin = &hop.target.origin;
-        let label = Label {
-            method: &hop.method,
-            name: inflight.name.as_deref().unwrap_or_else(|| hop.target.name()),
-            tags: &inflight.tags,
-        };
+        let label = label(hop, inflight);
         let kept = self.pool().take(origin);
         let reused = kept.is_some();
         let mut attempt = self.attempt(hop, kept, deadline, body, inflight).await?;
@@ -131,9 +146,8 @@ impl VuHttp {
         match attempt {
             Attempt::Answered { exchange, conn, bytes, new_connection } => {
                 self.pool().put(origin, conn, self.shared.options.batch_per_host as usize);
-                let timings = timings(&exchange.phases);
-                self.record(&label, expected, &exchange, bytes, new_connection, &timings);
-                Ok((exchange, timings))
+                let answered = Answered::new(&exchange, timings(&exchange.phases), bytes, new_connection);
+                Ok((exchange, answered))
             }
             Attempt::Failed(failure) => {
                 self.record_failure(&label, error_tag(&failure.error), failure.bytes);
@@ -219,6 +233,15 @@ impl VuHttp {
                 let _ = jar.parse(value, url);
             }
         }
+    }
+}
+
+/// What names a hop in its metrics.
+fn label<'a>(hop: &'a Hop, inflight: &'a InFlight) -> Label<'a> {
+    Label {
+        method: &hop.method,
+        name: inflight.name.as_deref().unwrap_or_else(|| hop.target.name()),
+        tags: &inflight.tags,
     }
 }
 

@@ -1,6 +1,7 @@
 # A Vespid-native Python script: weighted tasks picked by the host, setup's
 # data handed to every VU as JSON, init per VU, custom metrics and checks,
-# an HttpError for a request without an answer (also in a batch), teardown once.
+# an HttpError for a request without an answer (also in a batch), teardown once
+# with a 500 the script judges a success.
 from vespid import HttpError, check, http, metrics, vu
 
 tasks = {"browse": 3, "buy": 1}
@@ -37,3 +38,5 @@ def buy(data):
 
 def teardown(data):
     http.get(data["base"] + "/status/204")
+    response, verdict = http.request_unsettled("GET", data["base"] + "/status/500", name="judged")
+    assert response.status == 500 and verdict.success() and not verdict.failure(), "judged once"

@@ -86,6 +86,19 @@ export const http = {
     if (outcome instanceof HttpError) throw outcome;
     return outcome;
   },
+  /**
+   * Sends one request, leaving to the script whether its answer failed:
+   * returns [response, verdict]; `verdict.success()` or `verdict.failure()`
+   * decides, else its status when the iteration ends. Throws an HttpError
+   * when no response came (always failed).
+   */
+  sendUnsettled(request) {
+    refuseInInitContext();
+    const outcome = native.sendUnsettled(wire(request), Response, HttpError);
+    if (outcome instanceof HttpError) throw outcome;
+    const [response, id] = outcome;
+    return [response, { success: () => native.settle(id, false), failure: () => native.settle(id, true) }];
+  },
   /** Sends requests concurrently; each entry is a response or an HttpError (not thrown). */
   batch(requests) {
     refuseInInitContext();

@@ -8,10 +8,10 @@ import time
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from componentize_py_types import Err
-from wit_world.imports import http
+from wit_world.imports import http, log
 
 from .event import events
-from .exception import ResponseError
+from .exception import CatchResponseError, LocustError, ResponseError
 
 # One value per method, made once: every step of the interpreter is dear in a task loop.
 _METHODS = {
@@ -98,13 +98,66 @@ class Response:
         return f"<Response [{self.status_code}]>"
 
 
-def _fire_request(response, name, started, sent):
-    """Locust's `request` event for one response of `self.client`."""
-    failure = None
+class ResponseContextManager(Response):
+    """The response of `catch_response=True`, used in a `with` block: the
+    task says whether it failed (`success()`, `failure(why)`), else its
+    status does, when the block ends. The host holds the request's metrics
+    until then (WIT `http.send-unsettled`)."""
+
+    def __init__(self, method, url, name, started, answer=None, error=None, verdict=None):
+        super().__init__(method, url, answer, error)
+        self._name, self._started, self._verdict = name, started, verdict
+        self._entered = False
+        self._manual = None
+
+    def __enter__(self):
+        self._entered = True
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if self._manual is not None:
+            self._report(None if self._manual is True else self._manual)
+            return kind is None
+        if kind is not None:
+            if not isinstance(value, ResponseError):
+                return False  # the task's own error: not a verdict on the response
+            self._report(value)
+            return True
+        self._report(_status_failure(self))
+        return True
+
+    def success(self):
+        if not self._entered:
+            raise LocustError("success() outside the response's `with` block")
+        self._manual = True
+
+    def failure(self, why):
+        if not self._entered:
+            raise LocustError("failure() outside the response's `with` block")
+        self._manual = why if isinstance(why, Exception) else CatchResponseError(why)
+
+    def _report(self, failure):
+        if self._verdict is not None:
+            http.settle(self._verdict, failure is not None)
+            self._verdict = None
+        if failure is not None:
+            log.write(log.Level.DEBUG, f"{self.request_method} {self._name} failed: {failure}")
+        if events.request._handlers:
+            _fire_request(self, self._name, self._started, failure)
+
+
+def _status_failure(response):
+    """The ResponseError of a response without an answer or with a status
+    of 400 or more, as requests raises it; else None."""
     try:
         response.raise_for_status()
     except ResponseError as error:
-        failure = error
+        return error
+    return None
+
+
+def _fire_request(response, name, started, failure):
+    """Locust's `request` event for one response of `self.client`."""
     events.request.fire(
         request_type=response.request_method,
         name=name,
@@ -143,8 +196,6 @@ class HttpSession:
 
     def request(self, method, url, name=None, catch_response=False, *, params=None, data=None, json=None,
                 headers=None, cookies=None, timeout=None, allow_redirects=True, **unsupported):
-        if catch_response:
-            raise NotImplementedError("catch_response=True is not supported by vespid yet")
         if unsupported:
             raise TypeError(f"request() got arguments vespid does not support: {', '.join(sorted(unsupported))}")
         method = str(method).upper()
@@ -164,6 +215,10 @@ class HttpSession:
             body = data.encode()
         elif data is not None:
             body = bytes(data)
+        # Locust's name: the path (and query) asked for, without the host.
+        if name is None:
+            parts = urlsplit(address)
+            name = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if cookies:
             sent["Cookie"] = "; ".join(f"{key}={value}" for key, value in cookies.items())
         request = http.Request(
@@ -179,12 +234,18 @@ class HttpSession:
             discard_body=False,
         )
         started = time.time()
+        if catch_response:
+            try:
+                answer, verdict = http.send_unsettled(request)
+                return ResponseContextManager(method, address, name, started, answer=answer, verdict=verdict)
+            except Err as failed:
+                return ResponseContextManager(method, address, name, started, error=_error_text(failed.value))
         try:
             response = Response(method, address, answer=http.send(request))
         except Err as failed:
             response = Response(method, address, error=_error_text(failed.value))
         if events.request._handlers:
-            _fire_request(response, name or urlsplit(address).path or "/", started, len(body))
+            _fire_request(response, name, started, _status_failure(response))
         return response
 
     def get(self, url, **kwargs):

@@ -22,13 +22,36 @@ def task(weight=1):
 
 
 def tag(*names):
-    """`@tag('a', 'b')` on a task, for `--tags` / `--exclude-tags`."""
+    """`@tag('a', 'b')` on a task, for `--tags` / `--exclude-tags`. On a
+    TaskSet, its tasks (and those of the sets inside it) get the tags, as in
+    Locust."""
 
-    def mark(function):
-        function.locust_tag_set = set(getattr(function, "locust_tag_set", set())) | set(names)
-        return function
+    def mark(decorated):
+        decorated.locust_tag_set = set(getattr(decorated, "locust_tag_set", set())) | set(names)
+        if isinstance(decorated, type) and issubclass(decorated, TaskSet):
+            for inner, _ in tasks_of(decorated):
+                if isinstance(inner, type) and issubclass(inner, TaskSet):
+                    mark(inner)
+        return decorated
 
     return mark
+
+
+def _tag_filter(name):
+    """The tags of `--tags` or `--exclude-tags` (LOCUST_TAGS,
+    LOCUST_EXCLUDE_TAGS in the run's env), or None when not given."""
+    value = os.environ.get(name)
+    return None if value is None else {tag for tag in value.split(",") if tag}
+
+
+def _selected(task, holder_tags):
+    """Whether `task` runs under the run's --tags / --exclude-tags: a task
+    set runs when any of its tasks does."""
+    if isinstance(task, type) and issubclass(task, TaskSet):
+        return picks_a_task(task)
+    tags = set(getattr(task, "locust_tag_set", ())) | holder_tags
+    only, excluded = _tag_filter("LOCUST_TAGS"), _tag_filter("LOCUST_EXCLUDE_TAGS")
+    return (only is None or bool(tags & only)) and (excluded is None or not tags & excluded)
 
 
 def tasks_of(cls):
@@ -57,17 +80,24 @@ def tasks_of(cls):
 
 
 def _cumulative(cls):
-    """The class's tasks with cumulative weights (tasks of weight 0 left
-    out), worked out once per class."""
+    """The class's tasks with cumulative weights (tasks of weight 0 and
+    tasks left out by --tags / --exclude-tags left out), worked out once per
+    class."""
     cached = cls.__dict__.get("_vespid_cumulative")
     if cached is None:
         cached, total = [], 0
+        holder_tags = set(cls.__dict__.get("locust_tag_set", ()))
         for task, weight in tasks_of(cls):
-            if weight > 0:
+            if weight > 0 and _selected(task, holder_tags):
                 total += weight
                 cached.append((task, total))
         cls._vespid_cumulative = cached
     return cached
+
+
+def picks_a_task(cls):
+    """Whether a User or TaskSet class has a task left to run."""
+    return bool(_cumulative(cls))
 
 
 class _TaskPicker:

@@ -19,7 +19,7 @@ from wit_world.imports import log as wit_log
 from wit_world.imports import metrics as wit_metrics
 from wit_world.imports import vu as wit_vu
 
-__all__ = ["http", "metrics", "log", "vu", "data", "check", "sleep", "HttpError", "Response", "Timings"]
+__all__ = ["http", "metrics", "log", "vu", "data", "check", "sleep", "HttpError", "Response", "Timings", "Verdict"]
 
 Tags = Optional[Dict[str, str]]
 _METHODS = {
@@ -101,6 +101,12 @@ class _Http:
         except Err as failed:
             raise HttpError(failed.value) from None
 
+    def _build(self, method, url, *, headers=None, body=None, json=None, name=None, tags=None, timeout_ms=None,
+               max_redirects=None, expected_statuses=(), discard_body=False):
+        """`request`'s arguments by name, as a WIT request."""
+        return self._request(method, url, headers, body, json, name, tags, timeout_ms, max_redirects,
+                             expected_statuses, discard_body)
+
     def _request(self, method, url, headers, body, json, name, tags, timeout_ms, max_redirects, expected, discard):
         pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
         if json is not None:
@@ -121,6 +127,18 @@ class _Http:
             discard_body=discard,
         )
 
+    def request_unsettled(self, method: str, url: str, **options) -> Tuple[Response, "Verdict"]:
+        """Sends one request like `request`, leaving to the script whether
+        its answer failed: its metrics wait for the Verdict's `success()` or
+        `failure()`, or for the end of the iteration, which judges it by its
+        status. Raises HttpError when no response came (always failed)."""
+        request = self._build(method, url, **options)
+        try:
+            answer, verdict = wit_http.send_unsettled(request)
+        except Err as failed:
+            raise HttpError(failed.value) from None
+        return Response(answer), Verdict(verdict)
+
     def get(self, url: str, **options) -> Response:
         return self.request("GET", url, **options)
 
@@ -131,12 +149,7 @@ class _Http:
         """Sends requests concurrently on extra connections of this VU; each
         result is a Response or an HttpError (not raised). Each request is a
         dict of `request`'s arguments, with `method` (default GET) and `url`."""
-        built = [
-            self._request(r.get("method", "GET"), r["url"], r.get("headers"), r.get("body"), r.get("json"),
-                          r.get("name"), r.get("tags"), r.get("timeout_ms"), r.get("max_redirects"),
-                          r.get("expected_statuses", ()), r.get("discard_body", False))
-            for r in requests
-        ]
+        built = [self._build(r.get("method", "GET"), **{k: v for k, v in r.items() if k != "method"}) for r in requests]
         results = []
         for result in wit_http.batch(built):
             value = result.value
@@ -151,6 +164,22 @@ class _Http:
 
     def clear_cookies(self, url: str, name: Optional[str] = None) -> None:
         wit_http.clear_cookies(url, name)
+
+
+class Verdict:
+    """The verdict still to give on an answer of `http.request_unsettled`."""
+
+    def __init__(self, answer_id: int):
+        self._id = answer_id
+
+    def success(self) -> bool:
+        """Records the answer as succeeded, whatever its status; False when
+        it was judged already (or its iteration ended)."""
+        return wit_http.settle(self._id, False)
+
+    def failure(self) -> bool:
+        """Records the answer as failed (`http_req_failed`), whatever its status."""
+        return wit_http.settle(self._id, True)
 
 
 class _Metrics:

@@ -12,7 +12,9 @@
 //! <name>" before its request; `CLEAR_COOKIES=1` empties the jar for `URL`
 //! after each request; `ABORT_AT_ITERATION=n` aborts the test after the
 //! VU's iteration n (counted from 0); `NUMBERED_URL=prefix` GETs prefix +
-//! the scenario's iteration number before the request.
+//! the scenario's iteration number before the request. The WIT 0.1.2
+//! calls: `VERDICT` (`pass`, `fail` or `later`) sends the request
+//! unsettled and judges its answer so, or leaves it to the iteration's end.
 use std::time::Duration;
 
 use vespid_sdk::{Scenario, check, http, vu};
@@ -30,6 +32,25 @@ struct Probe {
     jar_cookie: Option<String>,
     clear_cookies: bool,
     abort_at: Option<u32>,
+    verdict: Option<Verdict>,
+}
+
+/// What the probe says of an answer sent unsettled.
+#[derive(Clone, Copy)]
+enum Verdict {
+    Pass,
+    Fail,
+    Later,
+}
+
+fn verdict(text: Option<&str>) -> Result<Option<Verdict>, String> {
+    match text {
+        None => Ok(None),
+        Some("pass") => Ok(Some(Verdict::Pass)),
+        Some("fail") => Ok(Some(Verdict::Fail)),
+        Some("later") => Ok(Some(Verdict::Later)),
+        Some(other) => Err(format!("VERDICT must be pass, fail or later, got {other:?}")),
+    }
 }
 
 fn env_number(key: &str) -> vespid_sdk::Result<Option<u64>> {
@@ -103,6 +124,7 @@ impl Scenario for Probe {
             jar_cookie: jar_cookie.map(|cookie| cookie.split('=').next().unwrap_or_default().to_string()),
             clear_cookies: vu::env("CLEAR_COOKIES").as_deref() == Some("1"),
             abort_at: env_number("ABORT_AT_ITERATION")?.map(|n| n as u32),
+            verdict: verdict(vu::env("VERDICT").as_deref())?,
             url,
         })
     }
@@ -117,9 +139,17 @@ impl Scenario for Probe {
         if let Some(name) = &self.jar_cookie {
             check(&format!("jar holds {name}"), http::cookies_for(&self.url).iter().any(|(held, _)| held == name));
         }
-        let responses = match self.batch {
-            Some(n) => http::batch(vec![self.request.clone(); n]),
-            None => vec![self.request.clone().send()],
+        let responses = match (self.batch, self.verdict) {
+            (Some(n), _) => http::batch(vec![self.request.clone(); n]),
+            (None, Some(verdict)) => vec![self.request.clone().send_unsettled().map(|(response, pending)| {
+                match verdict {
+                    Verdict::Pass => pending.pass(),
+                    Verdict::Fail => pending.fail(),
+                    Verdict::Later => drop(pending),
+                }
+                response
+            })],
+            (None, None) => vec![self.request.clone().send()],
         };
         for response in responses {
             let response = response?;
