@@ -50,3 +50,8 @@ pub const OLDEST_WIT_VERSION: semver::Version = semver::Version::new(0, 1, 0);
 
 /// The export every plugin must provide, without its version.
 pub const RUNNER_EXPORT: &str = "vespid:scenario/runner";
+
+/// The export a plugin may provide since 0.1.2 (world
+/// `scenario-lifecycle`), without its version, and its one function.
+pub const LIFECYCLE_EXPORT: &str = "vespid:scenario/lifecycle";
+pub const VU_END_FUNCTION: &str = "vu-end";

@@ -16,6 +16,9 @@
  *   and their weights: each iteration then runs one of them, picked by weight
  *   (an exported function left out weighs 0; a name that is no exported
  *   function stops the run while the script loads);
+ * - `export function vuEnd(data)` runs once when a VU ends with its state
+ *   intact (Locust's `on_stop`): at the end of its scenario, or after
+ *   `vu.stop()`;
  * - `export function teardown(data)` runs once at the end.
  */
 declare module 'vespid' {
@@ -167,6 +170,8 @@ declare module 'vespid' {
      * iteration goes on until it returns.
      */
     abortTest(reason?: string): void;
+    /** Ends this VU once the iteration returns (Locust's `StopUser`): no more iterations; `vuEnd` runs; the other VUs go on. */
+    stop(): void;
     /** The name of the scenario the VU belongs to. */
     scenario(): string;
     /** A value the run supplied with `--env KEY=VALUE`; never the host's own environment. */

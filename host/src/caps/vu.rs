@@ -1,6 +1,6 @@
 //! The WIT `vu` interface: the VU's id and iterations, the scenario name,
 //! the run's active VUs, the run-supplied env (never the host's), host-side
-//! sleep, and a test aborted from inside.
+//! sleep, a test aborted from inside, and a VU the plugin ends.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -18,11 +18,18 @@ pub struct VuCtx {
     /// The current iteration's number within the scenario, across its VUs.
     scenario_iteration: u32,
     shared: Arc<ScenarioShared>,
+    /// The plugin called `stop`: the VU ends after this iteration.
+    stopped: bool,
 }
 
 impl VuCtx {
     pub fn new(id: u32, shared: &Arc<ScenarioShared>) -> Self {
-        VuCtx { id, iteration: 0, scenario_iteration: 0, shared: shared.clone() }
+        VuCtx { id, iteration: 0, scenario_iteration: 0, shared: shared.clone(), stopped: false }
+    }
+
+    /// Whether the plugin ended this VU (`vu.stop`, Locust's `StopUser`).
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     pub fn id(&self) -> u32 {
@@ -69,6 +76,11 @@ impl Host for VuState {
 
     fn env_all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
         Ok(self.vu.shared.env.to_vec())
+    }
+
+    fn stop(&mut self) -> wasmtime::Result<()> {
+        self.vu.stopped = true;
+        Ok(())
     }
 
     async fn sleep(&mut self, ms: f64) -> wasmtime::Result<()> {

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use wasmtime::component::TypedFunc;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::bindings::runner::Info;
@@ -53,10 +54,15 @@ pub struct Instance {
     scenario: Scenario,
     /// The language runtime's own exports, when the plugin runs a script.
     runtime: Option<ScriptRuntime>,
+    /// `lifecycle.vu-end`, when the plugin exports it.
+    vu_end: Option<VuEnd>,
     limits: CallLimits,
     /// The plugin version it is an instance of.
     version: Arc<str>,
 }
+
+/// The type of `lifecycle.vu-end`.
+type VuEnd = TypedFunc<(), (Result<(), String>,)>;
 
 /// The `runner` export a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +72,8 @@ pub enum Call {
     Init,
     Run,
     Teardown,
+    /// `lifecycle.vu-end`.
+    VuEnd,
     /// A script runtime's `options`.
     Options,
     /// A script runtime's `handle-summary`.
@@ -80,6 +88,7 @@ impl fmt::Display for Call {
             Call::Init => "init",
             Call::Run => "run",
             Call::Teardown => "teardown",
+            Call::VuEnd => "vu-end",
             Call::Options => "loading the script",
             Call::HandleSummary => "handleSummary",
         })
@@ -139,16 +148,17 @@ impl VuFactory {
         });
         store.set_epoch_deadline(1);
         let instantiate_error = |err: wasmtime::Error| VuError::Instantiate(one_line(&err));
-        let (scenario, runtime) = match &plugin.script {
-            None => (plugin.pre.instantiate_async(&mut store).await.map_err(instantiate_error)?, None),
-            Some(_) => {
-                let instance =
-                    plugin.pre.instance_pre().instantiate_async(&mut store).await.map_err(instantiate_error)?;
-                let scenario = Scenario::new(&mut store, &instance).map_err(instantiate_error)?;
-                (scenario, Some(ScriptRuntime::new(&mut store, &instance).map_err(instantiate_error)?))
-            }
+        let instance = plugin.pre.instance_pre().instantiate_async(&mut store).await.map_err(instantiate_error)?;
+        let scenario = Scenario::new(&mut store, &instance).map_err(instantiate_error)?;
+        let runtime = match &plugin.script {
+            None => None,
+            Some(_) => Some(ScriptRuntime::new(&mut store, &instance).map_err(instantiate_error)?),
         };
-        Ok(Instance { store, scenario, runtime, limits: self.limits, version: plugin.version.clone() })
+        let vu_end = match &plugin.vu_end {
+            None => None,
+            Some(index) => Some(instance.get_typed_func(&mut store, index).map_err(instantiate_error)?),
+        };
+        Ok(Instance { store, scenario, runtime, vu_end, limits: self.limits, version: plugin.version.clone() })
     }
 }
 
@@ -181,6 +191,15 @@ impl Instance {
         let runner = self.scenario.vespid_scenario_runner();
         let outcome = unlimited(runner.call_run(&mut self.store, task)).await;
         self.settle(Call::Run, mark, outcome)
+    }
+
+    /// The plugin's `lifecycle.vu-end`, when it has one: the VU ends.
+    pub async fn vu_end(&mut self) -> Result<(), VuError> {
+        let Some(vu_end) = self.vu_end else { return Ok(()) };
+        let mark = self.begin(self.limits.iteration_cpu, "iteration-cpu-limit");
+        let call = vu_end.call_async(&mut self.store, ());
+        let outcome = unlimited(async { call.await.map(|(result,)| result) }).await;
+        self.settle(Call::VuEnd, mark, outcome)
     }
 
     pub async fn teardown(&mut self, setup_data: &str) -> Result<(), VuError> {

@@ -201,6 +201,9 @@ impl VuRunner {
                 _ = &mut overtime => return self.interrupted(SpanEnd::Elapsed),
                 failed = self.iterate(ctx, None) => failed,
             };
+            if self.stopped() {
+                return SpanEnd::Done;
+            }
             let pause = if failed && self.vu.is_none() {
                 // Not restarted yet: a plugin whose init always fails must not spin a core.
                 START_RETRY_PAUSE
@@ -253,6 +256,31 @@ impl VuRunner {
                 _ = &mut hard_stop => return self.interrupted(()),
                 _ = self.iterate(ctx, Some(scheduled)) => {}
             }
+            if self.stopped() {
+                return;
+            }
+        }
+    }
+
+    /// Whether the plugin ended this VU (`vu.stop`, Locust's `StopUser`).
+    fn stopped(&mut self) -> bool {
+        self.vu.as_mut().is_some_and(|vu| vu.state().vu.stopped())
+    }
+
+    /// The VU ends, its scenario over for it or stopped by the plugin: the
+    /// plugin's `vu-end` runs on its instance (Locust's `on_stop`), unless
+    /// the hard stop comes first. An instance dropped after a trap or a
+    /// cut iteration gets none: its state is unknown.
+    pub async fn end(&mut self, ctx: &ExecCtx, stops: &Stops) {
+        let Some(mut vu) = self.vu.take() else { return };
+        let outcome = tokio::select! {
+            biased;
+            _ = stops.hard.cancelled() => return,
+            outcome = vu.vu_end() => outcome,
+        };
+        vu.state().http.end_iteration();
+        if let Err(err) = outcome {
+            ctx.factory.shared.run.errors.report(&err.to_string());
         }
     }
 

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, Linker};
 
-use crate::bindings::{OLDEST_WIT_VERSION, RUNNER_EXPORT, ScenarioPre, WIT_VERSION};
+use crate::bindings::{LIFECYCLE_EXPORT, OLDEST_WIT_VERSION, RUNNER_EXPORT, ScenarioPre, VU_END_FUNCTION, WIT_VERSION};
 use crate::caps::{Script, VuState};
 
 /// Why a plugin cannot be used. Each message is one line naming the file.
@@ -55,6 +55,8 @@ pub struct Plugin {
     pub wit_version: semver::Version,
     /// The script a language runtime runs; `None` for a compiled plugin.
     pub script: Option<Arc<Script>>,
+    /// Its `lifecycle.vu-end`, when it exports one (WIT 0.1.2).
+    pub vu_end: Option<ComponentExportIndex>,
 }
 
 impl Plugin {
@@ -95,6 +97,12 @@ impl Plugin {
         let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
         let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
         let wit_version = check_world(path, &imports, &exports)?;
+        let lifecycle_prefix = format!("{LIFECYCLE_EXPORT}@");
+        let vu_end = exports
+            .iter()
+            .find(|name| name.starts_with(&lifecycle_prefix))
+            .and_then(|name| component.get_export_index(None, name))
+            .and_then(|lifecycle| component.get_export_index(Some(&lifecycle), VU_END_FUNCTION));
 
         let mut linker = Linker::<VuState>::new(engine);
         crate::caps::add_to_linker(&mut linker)
@@ -102,7 +110,7 @@ impl Plugin {
         let link_err = |err: wasmtime::Error| PluginError::Link { path: path_buf.clone(), reason: one_line(&err) };
         let instance_pre = linker.instantiate_pre(&component).map_err(link_err)?;
         let pre = ScenarioPre::new(instance_pre).map_err(link_err)?;
-        Ok(Plugin { path: path_buf, pre, imports, version, wit_version, script })
+        Ok(Plugin { path: path_buf, pre, imports, version, wit_version, script, vu_end })
     }
 }
 

@@ -292,6 +292,29 @@ async fn a_rust_guest_judges_answers_sent_unsettled() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_rust_guest_ends_its_vus_and_runs_vu_end_once_per_vu() {
+    // Each VU ends itself after its third iteration and is not restarted,
+    // though the run would go on; vu_end runs once per VU.
+    let server = target(Protocol::Http).await;
+    let (url, vu_end) = (env("URL", &server, "/status/201"), env("VU_END_URL", &server, "/status/251"));
+    let args = ["--vus", "2", "--duration", "5s", "--env", &url, "--env", &vu_end, "--env", "STOP_AT_ITERATION=2"];
+    let run = run_guest("http-probe", &args).await;
+    run.assert_ok();
+    assert_eq!((server.path_count("/status/201"), server.path_count("/status/251")), (6, 2));
+    assert_eq!(run.count("iterations"), 6);
+    assert_server_saw(&run, &server, 8);
+
+    // Shared iterations: the VU that stops leaves its share to the other.
+    let server = target(Protocol::Http).await;
+    let (url, vu_end) = (env("URL", &server, "/status/201"), env("VU_END_URL", &server, "/status/251"));
+    let args = ["--vus", "2", "--iterations", "20", "--env", &url, "--env", &vu_end, "--env", "STOP_AT_ITERATION=9"];
+    let run = run_guest("http-probe", &args).await;
+    run.assert_ok();
+    assert_eq!(server.path_count("/status/201"), 20, "every shared iteration ran");
+    assert_eq!(server.path_count("/status/251"), 2, "vu_end on the VU that stopped and on the one the run ended");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_rust_guest_aborts_the_test_with_exit_108() {
     let server = target(Protocol::Http).await;
     let url = env("URL", &server, "/");

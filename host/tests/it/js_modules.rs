@@ -103,13 +103,14 @@ async fn the_vespid_module_reaches_every_capability() {
     }
     // Batches: one request each to the server, one refused.
     assert_eq!(server.path_count("/"), 6);
+    assert_eq!(server.path_count("/status/251"), 2, "vuEnd once per VU");
     assert_eq!(run.count("native_rows"), 6);
     assert_eq!(run.count("native_wait"), 6);
     assert_eq!(run.passes("native_ok"), 6);
     assert_eq!(run.value("native_vu", "max"), 2.0);
     // Seven responses per iteration count as not failed (the 404 was
-    // expected, the 500 judged a success).
-    assert_eq!(run.fails("http_req_failed"), 7 * 6);
+    // expected, the 500 judged a success), and vuEnd's two.
+    assert_eq!(run.fails("http_req_failed"), 7 * 6 + 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -123,7 +123,10 @@ async fn task_sets_run_in_order_and_interrupt_back_to_their_parent() {
     assert!(count(207) > 0, "the Nested user ran");
     assert_eq!(count(201) + count(202) + count(203) + count(207), 20, "one task per iteration");
     assert!(count(201) >= count(202) && count(202) >= count(203) && count(201) <= count(203) + 1, "in order");
-    assert_eq!((count(204), count(205)), (count(201), count(203)), "on_start per entry, on_stop per exit");
+    // Each entry leaves once: by `done`, or, for the one the Shopper is in
+    // when the run ends, by the user stopping (Locust's order: the set's
+    // on_stop, then the user's).
+    assert_eq!((count(204), count(205)), (count(201), count(201)), "on_start per entry, on_stop per exit");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -185,6 +188,19 @@ async fn catch_response_lets_the_task_judge_each_response() {
     }
     let missing = points_of(&points, "http_reqs", &[("name", "missing"), ("expected_response", "true")]);
     assert_eq!(missing.len(), 6, "the 404 judged a success is an expected response");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_stop_runs_when_a_user_stops_and_stop_user_ends_it() {
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("stop.py", &server, &["-u", "2", "-t", "1s"]).await;
+    run.assert_ok();
+    let count = |status: u16| server.path_count(&format!("/status/{status}"));
+    assert_eq!((count(201), count(251), count(299)), (3, 1, 0), "the Quitter: three tasks, then on_stop once");
+    assert!(count(200) > 0, "the Visitor browsed");
+    assert_eq!((count(252), count(250)), (1, 1), "the Visitor's task set's on_stop, then its own");
+    assert_eq!(run.fails("iterations_failed"), count(200) + 3, "StopUser fails no iteration");
+    assert_server_saw(&run, &server, count(200) + 6);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,6 +10,11 @@ export function init() {
   row = data.forVu('users');
 }
 
+// Once per VU, when it ends.
+export function vuEnd() {
+  http.get(`${base}/status/251`);
+}
+
 function threw(body) {
   try {
     body();

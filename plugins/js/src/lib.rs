@@ -4,7 +4,8 @@
 //! once (its init context) and keeps it across iterations; `init` calls
 //! the script's own `init(data)` if it exports one (once per VU, like
 //! Locust's `on_start`); `run(task)` calls the exported function `task`
-//! (`default`, a scenario's `exec`, or one of the weighted `tasks`).
+//! (`default`, a scenario's `exec`, or one of the weighted `tasks`);
+//! `vu-end` calls its `vuEnd()` when the VU ends.
 
 mod crypto;
 mod loader;
@@ -14,6 +15,7 @@ mod vu_state;
 
 use std::cell::RefCell;
 
+use bindings::exports::vespid::scenario::lifecycle;
 use bindings::exports::vespid::scenario::runner::{self, Info, Task};
 use bindings::exports::vespid::scenario::script_runner;
 use script::LoadedScript;
@@ -86,6 +88,14 @@ impl runner::Guest for Export {
             script.set_data(&setup_data)?;
             script.call("teardown").map(drop)
         })
+    }
+}
+
+impl lifecycle::Guest for Export {
+    /// The script's own `vuEnd()` if it exports one (a vespid-module
+    /// script's Locust-style `on_stop`; k6 has none).
+    fn vu_end() -> Result<(), String> {
+        with_script(|script| if script.exports_function("vuEnd") { script.call("vuEnd").map(drop) } else { Ok(()) })
     }
 }
 

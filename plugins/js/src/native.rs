@@ -56,6 +56,7 @@ const FUNCTIONS: &[(&str, Maker)] = &[
     ("env", |ctx| Function::new(ctx.clone(), env)),
     ("sleep", |ctx| Function::new(ctx.clone(), |ms: f64| vu::sleep(ms.max(0.0)))),
     ("abortTest", |ctx| Function::new(ctx.clone(), |reason: String| vu::abort_test(&reason))),
+    ("stopVu", |ctx| Function::new(ctx.clone(), vu::stop)),
     ("scenarioIteration", |ctx| Function::new(ctx.clone(), vu::scenario_iteration)),
     ("activeVus", |ctx| Function::new(ctx.clone(), vu::active_vus)),
     ("dataLen", |ctx| Function::new(ctx.clone(), |set: String| data::len(&set).ok())),

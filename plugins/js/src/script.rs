@@ -45,7 +45,7 @@ fn start() -> Result<(Runtime, Context), String> {
 }
 
 /// Names a module exports that are not functions the host can run.
-const NOT_TASKS: [&str; 5] = ["options", "setup", "teardown", "handleSummary", "init"];
+const NOT_TASKS: [&str; 6] = ["options", "setup", "teardown", "handleSummary", "init", "vuEnd"];
 
 pub struct LoadedScript {
     // Dropped after the context: field order matters.

@@ -2,7 +2,8 @@
 run time (`script.source`) on CPython, so one prebuilt component serves
 every script. A locustfile: each instance is one Locust user; `init` makes
 this VU's user and calls its `on_start`, `run` runs one task picked by
-weight and then waits the user's `wait_time` through the host. A
+weight and then waits the user's `wait_time` through the host, `vu-end`
+runs its `on_stop` (also after a task raised `StopUser`). A
 Vespid-native script (the `vespid` package): its top-level functions are
 the runner's (`setup`, `init`, `default` or weighted `tasks`, `teardown`).
 
@@ -163,6 +164,10 @@ class Locustfile:
     def run(self, task):
         self.user.run_one()
 
+    def vu_end(self):
+        if self.user is not None:
+            self.user.stop()
+
     def teardown(self, setup_data):
         locust.events.test_stop.fire(environment=self.environment)
 
@@ -204,6 +209,9 @@ class NativeScript:
             raise LoadError(f"the script has no function {task!r}")
         function(self.data)
 
+    def vu_end(self):
+        self.call("vu_end", self.data)
+
     def teardown(self, setup_data):
         self.call("teardown", json.loads(setup_data) if setup_data else None)
 
@@ -230,6 +238,10 @@ class UserRun:
             task(current)
         except locust.RescheduleTask:
             pass
+        except locust.StopUser:
+            # The host ends this VU after this iteration, then calls vu-end: on_stop.
+            vu.stop()
+            return
         except locust.InterruptTaskSet as interrupt:
             if current is self.user:
                 raise
@@ -239,6 +251,13 @@ class UserRun:
         wait = current.wait_time_seconds()
         if wait > 0:
             vu.sleep(wait * 1000.0)
+
+    def stop(self):
+        """The user stops, as Locust stops it: the task sets it is inside
+        leave (innermost first), then its own on_stop."""
+        while len(self.inside) > 1:
+            self.inside.pop().on_stop()
+        self.user.on_stop()
 
 
 _loaded = None
@@ -282,6 +301,11 @@ class Runner(exports.Runner):
 
     def teardown(self, setup_data):
         _guarded(lambda: _script().teardown(setup_data))
+
+
+class Lifecycle(exports.Lifecycle):
+    def vu_end(self):
+        _guarded(lambda: _script().vu_end())
 
 
 class ScriptRunner(exports.ScriptRunner):

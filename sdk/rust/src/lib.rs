@@ -44,14 +44,14 @@ pub use scenario::{Error, Info, Result, Scenario, Task};
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "scenario",
+        world: "scenario-lifecycle",
         default_bindings_module: "vespid_sdk::bindings",
         pub_export_macro: true,
         export_macro_name: "__export_runner",
     });
 }
 
-/// Exports a [`Scenario`] type as the plugin's `runner`.
+/// Exports a [`Scenario`] type as the plugin's `runner` (and `lifecycle`).
 ///
 /// Use it once per plugin, at the crate root: `vespid_sdk::export!(MyScenario);`.
 /// The plugin's name defaults to the crate's package name.
@@ -59,7 +59,7 @@ pub mod bindings {
 macro_rules! export {
     ($scenario:ty) => {
         const _: () = {
-            use $crate::bindings::exports::vespid::scenario::runner;
+            use $crate::bindings::exports::vespid::scenario::{lifecycle, runner};
 
             ::std::thread_local! {
                 static STATE: ::core::cell::RefCell<Option<$scenario>> =
@@ -88,6 +88,15 @@ macro_rules! export {
                 }
                 fn teardown(setup_data: String) -> ::core::result::Result<(), String> {
                     <$scenario as $crate::Scenario>::teardown(&setup_data).map_err(String::from)
+                }
+            }
+
+            impl lifecycle::Guest for Export {
+                fn vu_end() -> ::core::result::Result<(), String> {
+                    STATE.with(|state| match state.borrow_mut().as_mut() {
+                        Some(scenario) => $crate::Scenario::vu_end(scenario).map_err(String::from),
+                        None => Ok(()),
+                    })
                 }
             }
 

@@ -26,6 +26,14 @@ pub trait Scenario: Sized + 'static {
     /// Runs one iteration of `task`. Returning an error fails the iteration.
     fn run(&mut self, task: &str) -> Result;
 
+    /// Runs once when this VU ends with its state intact (Locust's
+    /// `on_stop`): at the end of its scenario, or after [`crate::vu::stop`].
+    /// Its requests and metrics count like an iteration's. Needs a host
+    /// speaking WIT 0.1.2 or later (an older one never calls it).
+    fn vu_end(&mut self) -> Result {
+        Ok(())
+    }
+
     /// Runs once after every VU has stopped.
     fn teardown(_setup_data: &str) -> Result {
         Ok(())

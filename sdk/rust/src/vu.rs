@@ -54,3 +54,10 @@ pub fn sleep(duration: Duration) {
 pub fn abort_test(reason: &str) {
     wit::abort_test(reason);
 }
+
+/// Ends this VU once the current iteration returns (Locust's `StopUser`):
+/// it starts no more iterations, its [`crate::Scenario::vu_end`] runs, and
+/// the other VUs go on. Needs a host speaking WIT 0.1.2 or later.
+pub fn stop() {
+    wit::stop();
+}

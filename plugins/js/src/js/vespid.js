@@ -135,6 +135,7 @@ export const vu = {
   scenarioIteration: () => native.scenarioIteration(),
   activeVus: () => native.activeVus(),
   abortTest: (reason) => native.abortTest(reason === undefined ? '' : String(reason)),
+  stop: () => native.stopVu(),
   scenario: () => native.scenario(),
   env: (key) => __ENV[key],
   envAll: () => Object.assign({}, __ENV),

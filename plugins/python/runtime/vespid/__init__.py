@@ -249,6 +249,12 @@ class _Vu:
     def abort_test(self, reason: str = "") -> None:
         wit_vu.abort_test(str(reason))
 
+    def stop(self) -> None:
+        """Ends this VU once the current iteration returns (Locust's
+        StopUser): it runs no more iterations; the script's `vu_end(data)`
+        runs, and the other VUs go on."""
+        wit_vu.stop()
+
 
 class _Data:
     """The run's shared data sets (`--data NAME=FILE`): a row is a CSV row's

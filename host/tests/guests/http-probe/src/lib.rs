@@ -14,7 +14,9 @@
 //! VU's iteration n (counted from 0); `NUMBERED_URL=prefix` GETs prefix +
 //! the scenario's iteration number before the request. The WIT 0.1.2
 //! calls: `VERDICT` (`pass`, `fail` or `later`) sends the request
-//! unsettled and judges its answer so, or leaves it to the iteration's end.
+//! unsettled and judges its answer so, or leaves it to the iteration's end;
+//! `STOP_AT_ITERATION=n` ends the VU after its iteration n (`vu::stop`);
+//! `VU_END_URL` is a GET sent when the VU ends (`vu_end`).
 use std::time::Duration;
 
 use vespid_sdk::{Scenario, check, http, vu};
@@ -33,6 +35,8 @@ struct Probe {
     clear_cookies: bool,
     abort_at: Option<u32>,
     verdict: Option<Verdict>,
+    stop_at: Option<u32>,
+    vu_end_url: Option<String>,
 }
 
 /// What the probe says of an answer sent unsettled.
@@ -125,6 +129,8 @@ impl Scenario for Probe {
             clear_cookies: vu::env("CLEAR_COOKIES").as_deref() == Some("1"),
             abort_at: env_number("ABORT_AT_ITERATION")?.map(|n| n as u32),
             verdict: verdict(vu::env("VERDICT").as_deref())?,
+            stop_at: env_number("STOP_AT_ITERATION")?.map(|n| n as u32),
+            vu_end_url: vu::env("VU_END_URL"),
             url,
         })
     }
@@ -166,8 +172,18 @@ impl Scenario for Probe {
         if self.abort_at == Some(vu::iteration()) {
             vu::abort_test("the probe reached ABORT_AT_ITERATION");
         }
+        if self.stop_at == Some(vu::iteration()) {
+            vu::stop();
+        }
         if let Some(pause) = self.pause {
             vu::sleep(pause);
+        }
+        Ok(())
+    }
+
+    fn vu_end(&mut self) -> vespid_sdk::Result {
+        if let Some(url) = &self.vu_end_url {
+            http::get(url.clone()).send()?;
         }
         Ok(())
     }
