@@ -165,6 +165,10 @@ async fn inspect_script(args: &InspectArgs) -> Result<(), Error> {
         exec::describe(&loaded.engine, &loaded.plugin, &args.env, Default::default()).await.map_err(Error::Script)?;
     let runtime = Language::of(&args.plugin).map_or("", Language::runtime_name);
     print_plugin(args, &loaded.plugin, &info, &format!("vespid:scenario/script-runtime ({runtime})"));
+    let outline = exec::outline(&loaded.engine, &loaded.plugin, &args.env).await.map_err(Error::Script)?;
+    if !outline.is_empty() {
+        println!("{outline}");
+    }
     for warning in &loaded.warnings {
         println!("warning: {warning}");
     }

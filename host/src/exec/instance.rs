@@ -78,6 +78,8 @@ pub enum Call {
     Options,
     /// A script runtime's `handle-summary`.
     HandleSummary,
+    /// A script runtime's `outline`.
+    Outline,
 }
 
 impl fmt::Display for Call {
@@ -91,6 +93,7 @@ impl fmt::Display for Call {
             Call::VuEnd => "vu-end",
             Call::Options => "loading the script",
             Call::HandleSummary => "handleSummary",
+            Call::Outline => "loading the script",
         })
     }
 }
@@ -232,6 +235,14 @@ impl Instance {
         self.settle(Call::HandleSummary, mark, outcome)
     }
 
+    /// What a script holds beyond its tasks, as lines for `vespid inspect`.
+    pub async fn outline(&mut self) -> Result<String, VuError> {
+        let mark = self.begin(Duration::MAX, "");
+        let runtime = self.script_runner(Call::Outline)?;
+        let outcome = tokio::time::timeout(self.limits.setup_timeout, runtime.call_outline(&mut self.store)).await;
+        self.settle(Call::Outline, mark, outcome)
+    }
+
     fn script_runner(&self, call: Call) -> Result<crate::bindings::script_runner::Guest, VuError> {
         match &self.runtime {
             Some(runtime) => Ok(runtime.vespid_scenario_script_runner().clone()),
@@ -269,7 +280,7 @@ impl Instance {
             Ok(Err(err)) => Err(VuError::Trap { call, message: self.trap_message(&err, mark) }),
             Err(_) => {
                 let (after, option) = match call {
-                    Call::Setup | Call::Options => (self.limits.setup_timeout, Some("setup-timeout")),
+                    Call::Setup | Call::Options | Call::Outline => (self.limits.setup_timeout, Some("setup-timeout")),
                     Call::Teardown | Call::HandleSummary => (self.limits.teardown_timeout, Some("teardown-timeout")),
                     _ => (DESCRIBE_TIMEOUT, None),
                 };
@@ -333,6 +344,20 @@ fn one_line(err: &wasmtime::Error) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
+/// A throwaway instance of `plugin`, outside any run, that sees `env` and
+/// the data sets `data`: for the questions asked before (or instead of) a run.
+async fn throwaway(
+    engine: &Engine,
+    plugin: &Plugin,
+    env: &[(String, String)],
+    data: Arc<DataSets>,
+) -> Result<Instance, VuError> {
+    let shared = ScenarioShared::detached(data).map_err(|err| VuError::Instantiate(err.to_string()))?;
+    let shared = ScenarioShared::new(&shared.run, "", env, &[]);
+    let factory = VuFactory { engine: engine.clone(), shared, limits: CallLimits::default() };
+    factory.instantiate(plugin, 0).await
+}
+
 /// What a script says about how it is run: its options as JSON, and the
 /// shared arrays it built while loading (k6's `SharedArray`), asked on a
 /// throwaway instance that sees the run's `env`.
@@ -341,10 +366,7 @@ pub async fn script_options(
     plugin: &Plugin,
     env: &[(String, String)],
 ) -> Result<(String, SharedArrays), VuError> {
-    let shared = ScenarioShared::detached(Arc::default()).map_err(|err| VuError::Instantiate(err.to_string()))?;
-    let shared = ScenarioShared::new(&shared.run, "", env, &[]);
-    let factory = VuFactory { engine: engine.clone(), shared, limits: CallLimits::default() };
-    let mut instance = factory.instantiate(plugin, 0).await?;
+    let mut instance = throwaway(engine, plugin, env, Arc::default()).await?;
     // `share` hands the host a whole SharedArray in one call: as much as
     // the instance's memory holds, past wasmtime's default of 128 MiB.
     instance.store.set_hostcall_fuel(usize::MAX);
@@ -352,6 +374,12 @@ pub async fn script_options(
     instance.state().script.collect_shares(arrays.clone());
     let options = instance.options().await?;
     Ok((options, arrays))
+}
+
+/// What a script holds beyond its tasks (`outline`), asked on a throwaway
+/// instance that sees `env`.
+pub async fn outline(engine: &Engine, plugin: &Plugin, env: &[(String, String)]) -> Result<String, VuError> {
+    throwaway(engine, plugin, env, Arc::default()).await?.outline().await
 }
 
 /// What a plugin says about itself, asked on a throwaway instance with
@@ -366,8 +394,5 @@ pub async fn describe(
     env: &[(String, String)],
     data: Arc<DataSets>,
 ) -> Result<Info, VuError> {
-    let shared = ScenarioShared::detached(data).map_err(|err| VuError::Instantiate(err.to_string()))?;
-    let shared = ScenarioShared::new(&shared.run, "", env, &[]);
-    let factory = VuFactory { engine: engine.clone(), shared, limits: CallLimits::default() };
-    factory.instantiate(plugin, 0).await?.describe().await
+    throwaway(engine, plugin, env, data).await?.describe().await
 }

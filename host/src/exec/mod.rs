@@ -16,7 +16,7 @@ mod think;
 
 pub use clock::TestClock;
 pub use executor::{ExecutorPlan, TaskFailed, prepare, run_executor};
-pub use instance::{Call, CallLimits, Instance, VuError, VuFactory, describe, script_options};
+pub use instance::{Call, CallLimits, Instance, VuError, VuFactory, describe, outline, script_options};
 pub use live::{Live, MAX_FACTOR, Scale, ScaleError};
 pub use runner::{ExecCtx, ScenarioCode, VuRunner};
 pub use schedule::{Ramp, ScaledArrivals, Stage};

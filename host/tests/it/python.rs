@@ -204,6 +204,27 @@ async fn on_stop_runs_when_a_user_stops_and_stop_user_ends_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn inspect_lists_the_user_classes_and_their_tasks_without_running_them() {
+    compile_the_runtime_once().await;
+    let path = script("python/tags.py");
+    let out = vespid(&["inspect", path.to_str().expect("utf-8 path")]).await;
+    out.assert_ok();
+    for line in [
+        "  Shopper: weight 1, wait constant(0), host -",
+        "    Reports (TaskSet, wait its parent's): weight 1, 25.0%, tags browse",
+        "      daily: weight 1, 100.0%, tags browse",
+        "  Admin: fixed_count 1, wait constant(0), host -",
+        "    purge: weight 1, 50.0%, tags admin",
+    ] {
+        assert!(out.stdout.lines().any(|printed| printed == line), "{line:?} in:\n{}", out.stdout);
+    }
+    let path = script("python/users.py");
+    let out = vespid(&["inspect", path.to_str().expect("utf-8 path")]).await;
+    out.assert_ok();
+    assert!(out.stdout.contains("wait between(0, 0.001)"), "{}", out.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn events_fire_at_the_start_and_stop_of_the_run_and_after_each_request() {
     let server = target(Protocol::Http).await;
     let run = run_locustfile("events.py", &server, &["-u", "2", "-i", "6", "-e", "CHECKOUT_STATUS=418"]).await;

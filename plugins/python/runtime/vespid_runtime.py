@@ -153,6 +153,18 @@ class Locustfile:
         # The user picks its own tasks (and task sets): one task for the host.
         return []
 
+    def outline(self):
+        """The user classes, as `locust --list` and `--show-task-ratio` show
+        them: how each gets its users, its wait time and host, and its tasks
+        (task sets nested) with weights, shares and tags."""
+        lines = ["users:"]
+        for cls in self.classes:
+            fixed = int(getattr(cls, "fixed_count", 0))
+            share = f"fixed_count {fixed}" if fixed > 0 else f"weight {int(getattr(cls, 'weight', 1))}"
+            lines.append(f"  {cls.__name__}: {share}, wait {_wait_name(cls)}, host {cls.host or '-'}")
+            _outline_tasks(cls, "    ", lines, set())
+        return "\n".join(lines)
+
     def setup(self):
         locust.events.test_start.fire(environment=self.environment)
         return ""
@@ -170,6 +182,32 @@ class Locustfile:
 
     def teardown(self, setup_data):
         locust.events.test_stop.fire(environment=self.environment)
+
+
+def _wait_name(cls):
+    """How a User or TaskSet class waits, as written in the locustfile."""
+    wait = cls.__dict__.get("wait_time", getattr(cls, "wait_time", None))
+    if wait is None:
+        return "none" if issubclass(cls, locust.User) else "its parent's"
+    return getattr(wait, "vespid_name", None) or f"{getattr(wait, '__name__', 'custom')}() (custom)"
+
+
+def _outline_tasks(cls, indent, lines, seen):
+    """The tasks of a User or TaskSet class, one line each, task sets nested."""
+    tasks = [(task, weight) for task, weight in users.tasks_of(cls) if weight > 0]
+    total = sum(weight for _, weight in tasks) or 1
+    holder_tags = set(cls.__dict__.get("locust_tag_set", ()))
+    for task, weight in tasks:
+        is_set = isinstance(task, type) and issubclass(task, locust.TaskSet)
+        name = task.__name__
+        if is_set:
+            kind = "SequentialTaskSet" if issubclass(task, locust.SequentialTaskSet) else "TaskSet"
+            name += f" ({kind}, wait {_wait_name(task)})"
+        tags = sorted(set(getattr(task, "locust_tag_set", ())) | holder_tags)
+        tagged = f", tags {', '.join(tags)}" if tags else ""
+        lines.append(f"{indent}{name}: weight {weight}, {100.0 * weight / total:.1f}%{tagged}")
+        if is_set and task not in seen:
+            _outline_tasks(task, indent + "  ", lines, seen | {task})
 
 
 class NativeScript:
@@ -194,6 +232,9 @@ class NativeScript:
 
     def tasks(self):
         return self.weighted
+
+    def outline(self):
+        return ""
 
     def setup(self):
         result = self.call("setup")
@@ -314,3 +355,6 @@ class ScriptRunner(exports.ScriptRunner):
 
     def handle_summary(self, summary):
         return None
+
+    def outline(self):
+        return _guarded(lambda: _script().outline())
