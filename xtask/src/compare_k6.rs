@@ -87,8 +87,8 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         let rows = compare(&under_k6, &under_vespid);
         let flags = if flags.is_empty() { String::new() } else { format!(" {}", flags.join(" ")) };
         println!("\n### {name}{flags}\n");
-        print!("{}", table(&rows));
-        let bad = rows.iter().filter(|row| row.judged && row.k6 != row.vespid).count();
+        print!("{}", table("k6", &rows));
+        let bad = rows.iter().filter(|row| row.judged && row.peer != row.vespid).count();
         println!("\n{name}: {bad} mismatch(es) among {} exact figures\n", rows.iter().filter(|r| r.judged).count());
         mismatches += bad;
     }
@@ -145,7 +145,7 @@ fn run_tool(tool: Tool, program: &Path, vespid: &Path, script: &Path, flags: &[&
 }
 
 /// The demo target's `/__stats` JSON.
-fn fetch_stats(url: &str) -> Result<Value> {
+pub fn fetch_stats(url: &str) -> Result<Value> {
     let address = url.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(address).with_context(|| format!("cannot connect to {address}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -159,31 +159,50 @@ fn fetch_stats(url: &str) -> Result<Value> {
     serde_json::from_str(body).context("/__stats is not JSON")
 }
 
-/// One line of the comparison: exact (`judged`) or shown for information.
+/// One line of a comparison with a peer (k6, Locust): exact (`judged`) or
+/// shown for information.
 pub struct Row {
     pub what: String,
-    pub k6: String,
+    pub peer: String,
     pub vespid: String,
     pub judged: bool,
 }
 
+impl Row {
+    /// A row of the peer's and vespid's figures ("—" for one that is missing).
+    pub fn new(what: String, peer: Option<String>, vespid: Option<String>, judged: bool) -> Row {
+        let none = || "—".to_string();
+        Row { what, peer: peer.unwrap_or_else(none), vespid: vespid.unwrap_or_else(none), judged }
+    }
+}
+
+/// What the demo target counted under each tool (its `/__stats`): the
+/// requests, per path and in all, exact; the connections, shown.
+pub fn server_rows(peer: &Value, vespid: &Value) -> Vec<Row> {
+    let count = |stats: &Value, pointer: &str| stats.pointer(pointer).map(number);
+    let mut rows =
+        vec![Row::new("server: requests".into(), count(peer, "/requests"), count(vespid, "/requests"), true)];
+    for path in keys(&peer["paths"], &vespid["paths"]) {
+        let pointer = format!("/paths/{}", path.replace('~', "~0").replace('/', "~1"));
+        rows.push(Row::new(format!("server: {path}"), count(peer, &pointer), count(vespid, &pointer), true));
+    }
+    rows.push(Row::new(
+        "server: connections".into(),
+        count(peer, "/connections"),
+        count(vespid, "/connections"),
+        false,
+    ));
+    rows
+}
+
 /// Every figure of both runs, in a stable order.
 pub fn compare(k6: &Side, vespid: &Side) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let mut add = |what: String, a: Option<String>, b: Option<String>, judged: bool| {
-        let none = || "—".to_string();
-        rows.push(Row { what, k6: a.unwrap_or_else(none), vespid: b.unwrap_or_else(none), judged });
-    };
     let code = |side: &Side| Some(side.exit.map_or("signal".to_string(), |c| c.to_string()));
-    add("exit code".into(), code(k6), code(vespid), true);
-
-    let count = |side: &Side, pointer: &str| side.server.pointer(pointer).map(number);
-    add("server: requests".into(), count(k6, "/requests"), count(vespid, "/requests"), true);
-    for path in keys(&k6.server["paths"], &vespid.server["paths"]) {
-        let pointer = format!("/paths/{}", path.replace('~', "~0").replace('/', "~1"));
-        add(format!("server: {path}"), count(k6, &pointer), count(vespid, &pointer), true);
-    }
-    add("server: connections".into(), count(k6, "/connections"), count(vespid, "/connections"), false);
+    let mut rows = vec![Row::new("exit code".into(), code(k6), code(vespid), true)];
+    rows.extend(server_rows(&k6.server, &vespid.server));
+    let mut add = |what: String, a: Option<String>, b: Option<String>, judged: bool| {
+        rows.push(Row::new(what, a, b, judged));
+    };
 
     let checks = |side: &Side| flatten_checks(&side.export["root_group"]);
     let (k6_checks, vespid_checks) = (checks(k6), checks(vespid));
@@ -312,7 +331,7 @@ fn check_paths(group: &Value, into: &mut Vec<String>) {
 }
 
 /// A JSON number as an integer when it is one.
-fn number(value: &Value) -> String {
+pub fn number(value: &Value) -> String {
     match value.as_f64() {
         Some(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
         Some(v) => format!("{v:.4}"),
@@ -321,17 +340,17 @@ fn number(value: &Value) -> String {
 }
 
 /// The rows as a markdown table; mismatches of exact figures are marked.
-pub fn table(rows: &[Row]) -> String {
-    let mut out = String::from("| What | k6 | vespid | |\n|---|---:|---:|---|\n");
+pub fn table(peer: &str, rows: &[Row]) -> String {
+    let mut out = format!("| What | {peer} | vespid | |\n|---|---:|---:|---|\n");
     for row in rows {
-        let mark = match (row.judged, row.k6 == row.vespid) {
+        let mark = match (row.judged, row.peer == row.vespid) {
             (true, true) => "=",
             (true, false) => "**differs**",
             (false, true) => "(shown: same)",
             (false, false) => "(shown: differs, not judged)",
         };
         let cell = |s: &str| s.replace('|', "\\|");
-        out.push_str(&format!("| {} | {} | {} | {mark} |\n", cell(&row.what), cell(&row.k6), cell(&row.vespid)));
+        out.push_str(&format!("| {} | {} | {} | {mark} |\n", cell(&row.what), cell(&row.peer), cell(&row.vespid)));
     }
     out
 }
@@ -379,18 +398,18 @@ mod tests {
         );
         let rows = compare(&k6, &vespid);
         let differing: Vec<&str> =
-            rows.iter().filter(|r| r.judged && r.k6 != r.vespid).map(|r| r.what.as_str()).collect();
+            rows.iter().filter(|r| r.judged && r.peer != r.vespid).map(|r| r.what.as_str()).collect();
         assert_eq!(differing, ["threshold checks: rate>0.9"]);
         let row = |what: &str| rows.iter().find(|r| r.what == what).unwrap_or_else(|| panic!("no row {what}"));
-        assert_eq!(row("check: ok").k6, "2 ✓ / 1 ✗");
+        assert_eq!(row("check: ok").peer, "2 ✓ / 1 ✗");
         assert_eq!(row("check: ok").vespid, "2 ✓ / 1 ✗");
-        assert_eq!(row("threshold checks: rate>0.9").k6, "failed");
+        assert_eq!(row("threshold checks: rate>0.9").peer, "failed");
         assert_eq!(row("items max").vespid, "2");
         assert!(!row("data_sent count").judged);
         assert!(!row("http_req_duration avg").judged);
         assert!(!row("iterations_failed passes / fails").judged);
-        assert_eq!(row("check paths (groups)").k6, "::g::ok");
+        assert_eq!(row("check paths (groups)").peer, "::g::ok");
         assert_eq!(row("server: /").vespid, "3");
-        assert!(table(&rows).contains("| threshold checks: rate>0.9 | failed | ok | **differs** |"));
+        assert!(table("k6", &rows).contains("| threshold checks: rate>0.9 | failed | ok | **differs** |"));
     }
 }

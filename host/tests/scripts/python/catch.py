@@ -1,7 +1,8 @@
 # catch_response: the task's verdict wins over the status; without one the
 # status decides, when the `with` block ends or, for a response never
 # entered, when the iteration ends.
-from locust import HttpUser, RescheduleTask, constant, task
+from locust import HttpUser, constant, task
+from locust.exception import RescheduleTask
 
 
 class Judge(HttpUser):

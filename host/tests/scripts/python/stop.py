@@ -1,7 +1,8 @@
 # on_stop and StopUser: the Quitter raises StopUser in its third task, runs
 # on_stop then and never again; the Visitor, inside a task set when the run
 # ends, leaves the set (its on_stop) and then runs its own on_stop.
-from locust import HttpUser, StopUser, TaskSet, constant, task
+from locust import HttpUser, TaskSet, constant, task
+from locust.exception import StopUser
 
 
 class Browsing(TaskSet):
