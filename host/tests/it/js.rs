@@ -1,6 +1,6 @@
 //! JavaScript scenarios: k6-style scripts from tests/scripts run on the
 //! built-in QuickJS runtime against the demo target; every count is checked
-//! against what the server saw (the Rust twins are in `js_twins`).
+//! against what the server saw (the Rust twins are in `twins`).
 
 use std::path::{Path, PathBuf};
 

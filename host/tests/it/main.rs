@@ -39,7 +39,7 @@ mod js_modules;
 /// The JavaScript runtime's snapshot: VUs started from it are independent; a broken or absent cache falls back.
 mod js_snapshot;
 /// JavaScript scenarios against their Rust twins, and a script reloaded under --watch.
-mod js_twins;
+mod twins;
 /// `--out json=FILE` and `--out csv=FILE`: every point, counted against the summary and the server.
 mod outputs;
 /// Bad plugin files and the `inspect` command.

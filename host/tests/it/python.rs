@@ -4,7 +4,7 @@
 
 use crate::js::script;
 use crate::js_modules::assert_examples_run_clean;
-use crate::js_twins::assert_a_changed_script_swaps_in_under_watch;
+use crate::twins::assert_a_changed_script_swaps_in_under_watch;
 use crate::support::*;
 
 /// `vespid run tests/scripts/python/<name> -e LOCUST_HOST=<server> <args>`.

@@ -40,6 +40,15 @@ _KINDS = {
 }
 
 
+# The Rust SDK's words for each kind (`detail` is the error's own text).
+_ERROR_TEXT = {
+    "timeout": "request timed out", "connection-refused": "connection refused by {}",
+    "connection-reset": "connection reset: {}", "dns": "DNS lookup failed: {}", "tls": "TLS failed: {}",
+    "invalid-url": "invalid request: {}", "too-many-redirects": "too many redirects (limit {})",
+    "other": "request failed: {}",
+}
+
+
 class HttpError(Exception):
     """A request that got no response. `kind`: 'timeout', 'connection-refused',
     'connection-reset', 'dns', 'tls', 'invalid-url', 'too-many-redirects' or 'other'."""
@@ -47,7 +56,7 @@ class HttpError(Exception):
     def __init__(self, error):
         self.kind = _KINDS.get(type(error).__name__, "other")
         detail = getattr(error, "value", None)
-        super().__init__(self.kind if detail is None else f"{self.kind}: {detail}")
+        super().__init__(_ERROR_TEXT[self.kind].format(detail))
 
 
 @dataclass

@@ -1,26 +1,32 @@
-//! JavaScript scenarios beside their Rust twins (the same scenario gives the
-//! same server counts, checks and failure accounting) and a script swapped
-//! in under `--watch`.
+//! JavaScript and Python scenarios beside their Rust twins (the same
+//! scenario gives the same server counts, checks and failure accounting)
+//! and a script swapped in under `--watch`.
 
 use crate::js::{closed_port, script};
+use crate::python::compile_the_runtime_once;
 use crate::support::*;
 
-// ---- Conformance: the same scenario in Rust and in JavaScript ----
+// ---- Conformance: the same scenario in Rust, JavaScript and Python ----
+
+/// `vespid run <script> <args>`.
+async fn run_script(path: &std::path::Path, args: &[&str]) -> Outcome {
+    let mut all = vec!["run", path.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    vespid(&all).await
+}
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_flow_script_matches_the_rust_flow_guest() {
+async fn the_flow_scripts_match_the_rust_flow_guest() {
+    compile_the_runtime_once().await;
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python/flow.py");
     let mut results = Vec::new();
-    for js in [false, true] {
+    for twin in [None, Some(script("flow.js")), Some(python)] {
         let server = target(Protocol::Http).await;
         let base = env("BASE_URL", &server, "");
         let args = ["--vus", "10", "--iterations", "50", "--env", &base];
-        let run = if js {
-            let path = script("flow.js");
-            let mut all = vec!["run", path.to_str().unwrap()];
-            all.extend_from_slice(&args);
-            vespid(&all).await
-        } else {
-            run_guest("flow", &args).await
+        let run = match &twin {
+            Some(path) => run_script(path, &args).await,
+            None => run_guest("flow", &args).await,
         };
         run.assert_ok();
         assert_server_saw(&run, &server, 150);
@@ -34,12 +40,14 @@ async fn the_flow_script_matches_the_rust_flow_guest() {
         ));
     }
     assert_eq!(results[0], results[1], "Rust, then JavaScript");
+    assert_eq!(results[0], results[2], "Rust, then Python");
     assert_eq!(results[0].0, [(50, 0); 3]);
     assert_eq!(results[0].2, (0, 10), "each VU kept its own session and connection");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failures_are_accounted_as_for_the_rust_probe() {
+    compile_the_runtime_once().await;
     let port = closed_port();
     let refused = format!("URL=http://127.0.0.1:{port}/");
     let server = target(Protocol::Http).await;
@@ -54,10 +62,8 @@ async fn failures_are_accounted_as_for_the_rust_probe() {
         let mut args = vec!["--vus", "2", "--iterations", "4"];
         args.extend(extra);
         let rust = run_guest("http-probe", &args).await;
-        let path = script("probe.js");
-        let mut all = vec!["run", path.to_str().unwrap()];
-        all.extend_from_slice(&args);
-        let js = vespid(&all).await;
+        let js = run_script(&script("probe.js"), &args).await;
+        let python = run_script(&script("python/probe.py"), &args).await;
         let facts = |run: &Outcome| {
             run.assert_ok();
             (
@@ -69,15 +75,16 @@ async fn failures_are_accounted_as_for_the_rust_probe() {
                 run.summary.as_ref().unwrap()["checks"].clone(),
             )
         };
-        let (rust, js) = (facts(&rust), facts(&js));
+        let (rust, js, python) = (facts(&rust), facts(&js), facts(&python));
         assert_eq!(rust, js, "{error:?}: Rust, then JavaScript");
+        assert_eq!(rust, python, "{error:?}: Rust, then Python");
         assert_eq!(rust.0, 4);
         if !error.is_empty() {
             assert_eq!((rust.2, rust.4), ((4, 0), 4), "{error}");
         }
     }
-    // The timeouts and the 500s reached the server, from both runs.
-    assert_eq!((server.path_count("/delay/3000"), server.path_count("/status/500")), (8, 8));
+    // The timeouts and the 500s reached the server, from the three runs.
+    assert_eq!((server.path_count("/delay/3000"), server.path_count("/status/500")), (12, 12));
 }
 
 // ---- Hot reload ----
