@@ -38,7 +38,7 @@ mod js;
 mod js_modules;
 /// The JavaScript runtime's snapshot: VUs started from it are independent; a broken or absent cache falls back.
 mod js_snapshot;
-/// JavaScript scenarios against their Rust twins, and a script reloaded under --watch.
+/// JavaScript and Python scenarios against their Rust twins, and a script reloaded under --watch.
 mod twins;
 /// `--out json=FILE` and `--out csv=FILE`: every point, counted against the summary and the server.
 mod outputs;
