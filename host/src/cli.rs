@@ -114,6 +114,10 @@ pub struct RunArgs {
     #[arg(short = 'E', long, num_args = 1.., value_name = "TAG")]
     pub exclude_tags: Vec<String>,
 
+    /// A folder of pure-Python modules and packages a Python script imports (repeatable; PYTHONPATH in the run's env).
+    #[arg(long, value_name = "DIR")]
+    pub python_path: Vec<String>,
+
     /// Iterations shared by all VUs (shared-iterations, as k6); without --duration, at most 10m.
     #[arg(short = 'i', long, value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
@@ -258,15 +262,14 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// Locust's flags that a locustfile reads from the run's env, under
-    /// Locust's own environment variable names.
+    /// The flags a Python script reads from the run's env, under Locust's
+    /// (and Python's) own environment variable names.
     fn locust_env(&self) -> impl Iterator<Item = (String, String)> {
         let host = self.host.iter().map(|host| ("LOCUST_HOST".to_string(), host.clone()));
-        let tags = [("LOCUST_TAGS", &self.tags), ("LOCUST_EXCLUDE_TAGS", &self.exclude_tags)]
-            .into_iter()
-            .filter(|(_, tags)| !tags.is_empty())
-            .map(|(key, tags)| (key.to_string(), tags.join(",")));
-        host.chain(tags)
+        let lists = [("LOCUST_TAGS", &self.tags, ","), ("LOCUST_EXCLUDE_TAGS", &self.exclude_tags, ",")];
+        let lists = lists.into_iter().chain([("PYTHONPATH", &self.python_path, ":")]);
+        let lists = lists.filter(|(_, values, _)| !values.is_empty());
+        host.chain(lists.map(|(key, values, separator)| (key.to_string(), values.join(separator))))
     }
 
     /// The flags as plain values for `config`.

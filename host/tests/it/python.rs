@@ -225,6 +225,46 @@ async fn inspect_lists_the_user_classes_and_their_tasks_without_running_them() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_user_keeps_its_own_session_cookies_across_its_tasks() {
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("session.py", &server, &["-u", "3", "-i", "12"]).await;
+    run.assert_ok();
+    assert_eq!((server.path_count("/status/240"), server.path_count("/status/540")), (12, 0));
+    assert_eq!(server.stats().me_without_session, 0);
+    assert_server_saw(&run, &server, 3 + 24);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locustfile_imports_its_neighbours_and_the_python_path_s_packages() {
+    compile_the_runtime_once().await;
+    let server = target(Protocol::Http).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("folder");
+        std::fs::write(path, text).expect("file written");
+    };
+    write("common/__init__.py", "");
+    write("common/paths.py", "STATUS = 241\n");
+    write("vendor/toolkit/__init__.py", "from .pick import pick\n");
+    write("vendor/toolkit/pick.py", "def pick(status):\n    return f'/status/{status}'\n");
+    write(
+        "locustfile.py",
+        "from locust import HttpUser, task\nfrom common.paths import STATUS\nimport toolkit\n\n\n\
+         class U(HttpUser):\n    @task\n    def go(self):\n        self.client.get(toolkit.pick(STATUS))\n",
+    );
+    let path = dir.path().join("locustfile.py");
+    let (path, host) = (path.to_str().expect("utf-8 path"), server.base_url());
+    let run = vespid(&["run", path, "-H", &host, "-u", "2", "-i", "4", "--python-path", "vendor"]).await;
+    run.assert_ok();
+    assert_eq!(server.path_count("/status/241"), 4);
+    // Without the folder, one line naming the module, exit 107.
+    let run = vespid(&["run", path, "-H", &host, "-u", "1", "-i", "1"]).await;
+    assert_eq!(run.code, 107, "{}", run.stderr);
+    assert_one_line(&run.stderr, "locustfile.py:3: ModuleNotFoundError: No module named 'toolkit'");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn events_fire_at_the_start_and_stop_of_the_run_and_after_each_request() {
     let server = target(Protocol::Http).await;
     let run = run_locustfile("events.py", &server, &["-u", "2", "-i", "6", "-e", "CHECKOUT_STATUS=418"]).await;

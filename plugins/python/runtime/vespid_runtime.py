@@ -23,6 +23,7 @@ from wit_world.exports import runner
 from wit_world.imports import log, script, vu
 
 import embedded_stdlib
+import script_modules
 
 embedded_stdlib.install()
 
@@ -74,6 +75,12 @@ class Loaded:
         os.environ.update(dict(vu.env_all()))
         time.sleep = lambda seconds: vu.sleep(max(0.0, float(seconds)) * 1000.0)
         random.seed()
+        # The script's folder, then PYTHONPATH's (relative to the script's folder).
+        extra = [folder.rstrip("/") for folder in os.environ.get("PYTHONPATH", "").split(":") if folder]
+        script_modules.ScriptFolderFinder.folders = [""] + extra
+        # Only now: at build time the host's read-file cannot be called.
+        if script_modules.ScriptFolderFinder not in sys.meta_path:
+            sys.meta_path.append(script_modules.ScriptFolderFinder)
         module = ModuleType(self.name)
         module.__file__ = self.file
         sys.modules[self.name] = module
@@ -351,7 +358,9 @@ class Lifecycle(exports.Lifecycle):
 
 class ScriptRunner(exports.ScriptRunner):
     def options(self):
-        return _guarded(lambda: (_script(), "{}")[1])
+        # A Locust user keeps its session's cookies for its whole life (and a
+        # native script's VU, like a Rust plugin's): never emptied per iteration.
+        return _guarded(lambda: (_script(), '{"noCookiesReset": true}')[1])
 
     def handle_summary(self, summary):
         return None
