@@ -1,6 +1,7 @@
 //! The WIT `script` interface: what a language runtime component gets from
 //! the host — the user's script, the files it reads (k6's `open`, cached
-//! so a thousand VUs read a file once) and the shared arrays its options
+//! so a thousand VUs read a file once) and the folders it lists (Python's
+//! imports of the user's own modules), and the shared arrays its options
 //! pass offers (k6's `SharedArray`), which become data sets of the run.
 
 use std::collections::HashMap;
@@ -32,9 +33,9 @@ impl Script {
         Script { name: path.display().to_string(), text, roots, files: Mutex::default() }
     }
 
-    /// The bytes of `path` (relative to the script's folder), if it lies
-    /// under one of the script's roots.
-    fn read(&self, path: &str) -> Result<Arc<[u8]>, String> {
+    /// The canonical form of `path` (relative to the script's folder), if
+    /// it lies under one of the script's roots.
+    fn reachable(&self, path: &str) -> Result<PathBuf, String> {
         let wanted = Path::new(path);
         let base = self.roots.first().map(PathBuf::as_path).unwrap_or(Path::new("."));
         let joined = if wanted.is_absolute() { wanted.to_path_buf() } else { base.join(wanted) };
@@ -44,6 +45,28 @@ impl Script {
                 "open({path:?}): only files under the script's folder or the folder vespid was started in can be read"
             ));
         }
+        Ok(full)
+    }
+
+    /// The names in the folder `path`, sorted, folders' with a trailing `/`.
+    fn list(&self, path: &str) -> Result<Vec<String>, String> {
+        let full = self.reachable(path)?;
+        let entries = std::fs::read_dir(&full).map_err(|err| format!("open({path:?}): {err}"))?;
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if entry.path().is_dir() { name + "/" } else { name }
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The bytes of `path` (relative to the script's folder), if it lies
+    /// under one of the script's roots.
+    fn read(&self, path: &str) -> Result<Arc<[u8]>, String> {
+        let full = self.reachable(path)?;
         let mut files = self.files.lock().unwrap_or_else(|poison| poison.into_inner());
         if let Some(bytes) = files.get(&full) {
             return Ok(bytes.clone());
@@ -87,6 +110,13 @@ impl Host for VuState {
     fn read_file(&mut self, path: String) -> wasmtime::Result<Result<Vec<u8>, String>> {
         Ok(match &self.script.script {
             Some(script) => script.read(&path).map(|bytes| bytes.to_vec()),
+            None => Err(format!("open({path:?}): this plugin runs no script")),
+        })
+    }
+
+    fn list_dir(&mut self, path: String) -> wasmtime::Result<Result<Vec<String>, String>> {
+        Ok(match &self.script.script {
+            Some(script) => script.list(&path),
             None => Err(format!("open({path:?}): this plugin runs no script")),
         })
     }

@@ -38,8 +38,6 @@ mod js;
 mod js_modules;
 /// The JavaScript runtime's snapshot: VUs started from it are independent; a broken or absent cache falls back.
 mod js_snapshot;
-/// JavaScript and Python scenarios against their Rust twins, and a script reloaded under --watch.
-mod twins;
 /// `--out json=FILE` and `--out csv=FILE`: every point, counted against the summary and the server.
 mod outputs;
 /// Bad plugin files and the `inspect` command.
@@ -54,3 +52,5 @@ mod scaffold;
 mod script_host;
 /// Thresholds: exit codes, abortOnFail, JUnit.
 mod thresholds;
+/// JavaScript and Python scenarios against their Rust twins, and a script reloaded under --watch.
+mod twins;

@@ -4,8 +4,8 @@
 
 use crate::js::script;
 use crate::js_modules::assert_examples_run_clean;
-use crate::twins::assert_a_changed_script_swaps_in_under_watch;
 use crate::support::*;
+use crate::twins::assert_a_changed_script_swaps_in_under_watch;
 
 /// `vespid run tests/scripts/python/<name> -e LOCUST_HOST=<server> <args>`.
 async fn run_locustfile(name: &str, server: &DemoTarget, args: &[&str]) -> Outcome {
@@ -246,18 +246,23 @@ async fn a_locustfile_imports_its_neighbours_and_the_python_path_s_packages() {
     };
     write("common/__init__.py", "");
     write("common/paths.py", "STATUS = 241\n");
-    write("vendor/toolkit/__init__.py", "from .pick import pick\n");
+    // The package lists its own modules (pkgutil, as faker lists its locales).
+    write(
+        "vendor/toolkit/__init__.py",
+        "import pkgutil\nfrom .pick import pick\nMODULES = [name for _, name, _ in pkgutil.iter_modules(__path__)]\n",
+    );
     write("vendor/toolkit/pick.py", "def pick(status):\n    return f'/status/{status}'\n");
+    write("vendor/toolkit/extra.py", "");
     write(
         "locustfile.py",
         "from locust import HttpUser, task\nfrom common.paths import STATUS\nimport toolkit\n\n\n\
-         class U(HttpUser):\n    @task\n    def go(self):\n        self.client.get(toolkit.pick(STATUS))\n",
+         class U(HttpUser):\n    @task\n    def go(self):\n        self.client.get(toolkit.pick(STATUS + len(toolkit.MODULES)))\n",
     );
     let path = dir.path().join("locustfile.py");
     let (path, host) = (path.to_str().expect("utf-8 path"), server.base_url());
     let run = vespid(&["run", path, "-H", &host, "-u", "2", "-i", "4", "--python-path", "vendor"]).await;
     run.assert_ok();
-    assert_eq!(server.path_count("/status/241"), 4);
+    assert_eq!(server.path_count("/status/243"), 4, "241 + the package's two modules");
     // Without the folder, one line naming the module, exit 107.
     let run = vespid(&["run", path, "-H", &host, "-u", "1", "-i", "1"]).await;
     assert_eq!(run.code, 107, "{}", run.stderr);

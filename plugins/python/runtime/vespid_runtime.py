@@ -76,11 +76,7 @@ class Loaded:
         time.sleep = lambda seconds: vu.sleep(max(0.0, float(seconds)) * 1000.0)
         random.seed()
         # The script's folder, then PYTHONPATH's (relative to the script's folder).
-        extra = [folder.rstrip("/") for folder in os.environ.get("PYTHONPATH", "").split(":") if folder]
-        script_modules.ScriptFolderFinder.folders = [""] + extra
-        # Only now: at build time the host's read-file cannot be called.
-        if script_modules.ScriptFolderFinder not in sys.meta_path:
-            sys.meta_path.append(script_modules.ScriptFolderFinder)
+        script_modules.install(folder for folder in os.environ.get("PYTHONPATH", "").split(":") if folder)
         module = ModuleType(self.name)
         module.__file__ = self.file
         sys.modules[self.name] = module
