@@ -17,8 +17,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::bench::js::k6_command;
 use crate::bench::proc::Spawned;
+use crate::bench::scripts::k6_command;
 use crate::peers::{K6_VERSION, ensure_k6};
 use crate::tasks::{DemoTarget, build_host_release, root, setup};
 

@@ -1,14 +1,13 @@
 //! `cargo xtask bench`: the options, the order of the measurements (build,
 //! wrk, demo target, throughput rounds, start time and memory, scheduler
-//! precision, hot reload and live scale, JavaScript scenarios against k6)
-//! and where the markdown report goes.
-
-pub mod js;
+//! precision, hot reload and live scale, JavaScript scenarios against k6,
+//! Python scenarios against Locust) and where the markdown report goes.
 mod live;
 mod memory;
 pub mod proc;
 mod report;
 mod scheduler;
+pub mod scripts;
 mod throughput;
 
 use std::path::Path;
@@ -45,12 +44,16 @@ pub struct BenchArgs {
     live_only: bool,
     /// Only part (e), issue 16: the same k6 script under k6 1.1.0 and vespid (plus the Rust hello plugin),
     /// then JS VU start time and memory; written to target/bench/latest-js.md.
-    #[arg(long, conflicts_with = "live_only")]
+    #[arg(long, conflicts_with_all = ["live_only", "python_only"])]
     js_only: bool,
-    /// Seconds each part-(e) throughput run lasts [default: 10; with --quick: 2].
+    /// Only part (f), issue 17: the same locustfile under Locust 2.47.0 and vespid (plus the Rust hello
+    /// plugin), then Python VU start time and memory; written to target/bench/latest-python.md.
+    #[arg(long, conflicts_with = "live_only")]
+    python_only: bool,
+    /// Seconds each part-(e) and part-(f) throughput run lasts [default: 10; with --quick: 2].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     js_duration: Option<u64>,
-    /// VUs of part (e)'s start-time and memory runs (beside a 1-VU baseline) [default: 1000; with --quick: 100].
+    /// VUs of part (e)'s and part (f)'s start-time and memory runs (beside a 1-VU baseline) [default: 1000; with --quick: 100].
     #[arg(long, value_parser = clap::value_parser!(u32).range(2..))]
     js_vus: Option<u32>,
 }
@@ -96,19 +99,23 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let tmp = out_dir.join("tmp");
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
 
-    let wrk = if args.js_only { Err("not needed by --js-only".into()) } else { throughput::ensure_wrk() };
+    let only_part =
+        [(args.js_only, &scripts::JS, "latest-js.md"), (args.python_only, &scripts::PYTHON, "latest-python.md")]
+            .into_iter()
+            .find(|(only, _, _)| *only);
+    let wrk = if only_part.is_some() { Err("not needed".into()) } else { throughput::ensure_wrk() };
     if let Err(why) = &wrk
-        && !args.js_only
+        && only_part.is_none()
     {
         println!("bench: wrk is unavailable, measuring vespid only: {why}");
     }
     let target = DemoTarget::start(&vespid, Some("0"))?;
     println!("bench: demo target (pid {}) on {}, pinned to CPU 0", target.pid(), target.url);
     let url = target.url.trim_end_matches('/').to_string();
-    if args.js_only {
-        let markdown = js_part(&settings, &vespid, &hello, &url, &tmp);
+    if let Some((_, part, file)) = only_part {
+        let markdown = script_part(part, &settings, &vespid, &hello, &url, &tmp);
         println!("\n{markdown}");
-        let latest = out_dir.join("latest-js.md");
+        let latest = out_dir.join(file);
         std::fs::write(&latest, &markdown).with_context(|| format!("cannot write {}", latest.display()))?;
         println!("bench: written to {}", latest.display());
         return Ok(());
@@ -125,7 +132,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let rounds = throughput::measure(&vespid, &hello, &url, settings.rounds, settings.duration, wrk.is_ok(), &tmp);
     let (baseline, runs) = memory::measure(&vespid, &probe, &url, &settings.vus_list, settings.hold, &tmp);
     let rates = scheduler::measure(&vespid, &hello, &url, &settings.rates, settings.rate_duration, &tmp);
-    let js = js_part(&settings, &vespid, &hello, &url, &tmp);
+    let js = script_part(&scripts::JS, &settings, &vespid, &hello, &url, &tmp);
+    let python = script_part(&scripts::PYTHON, &settings, &vespid, &hello, &url, &tmp);
     drop(target);
 
     let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
@@ -142,6 +150,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     let mut markdown = report::markdown(&results);
     markdown.push_str(&js);
+    markdown.push_str(&python);
     println!("\n{markdown}");
     let latest = out_dir.join("latest.md");
     std::fs::write(&latest, &markdown).with_context(|| format!("cannot write {}", latest.display()))?;
@@ -149,17 +158,28 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Part (e): k6 (installed into target/peers when missing), the JS rounds,
-/// then JS start time and memory, as a markdown section.
-fn js_part(settings: &Settings, vespid: &Path, hello: &Path, url: &str, tmp: &Path) -> String {
-    let k6 = crate::peers::ensure_k6().map_err(|err| format!("{err:#}"));
-    if let Err(why) = &k6 {
-        println!("bench: k6 is unavailable, measuring vespid only: {why}");
+/// Part (e) or (f): the peer (installed into target/peers when missing),
+/// the rounds, then start time and memory, as a markdown section.
+fn script_part(
+    part: &scripts::Part,
+    settings: &Settings,
+    vespid: &Path,
+    hello: &Path,
+    url: &str,
+    tmp: &Path,
+) -> String {
+    let peer = match part.peer {
+        scripts::Peer::K6 => crate::peers::ensure_k6(),
+        scripts::Peer::Locust => crate::peers::ensure_locust(),
     }
-    let scripts = crate::compare_k6::scripts_dir();
-    let (script, paced) = (scripts.join("get-check.js"), scripts.join("get-check-paced.js"));
-    let setup = js::Setup {
-        k6: k6.as_ref().ok().map(|k6| k6.as_path()),
+    .map_err(|err| format!("{err:#}"));
+    if let Err(why) = &peer {
+        println!("bench: the peer is unavailable, measuring vespid only: {why}");
+    }
+    let (script, paced) = (root().join(part.script_name), root().join(part.paced_name));
+    let setup = scripts::Setup {
+        part,
+        peer: peer.as_ref().ok().map(|peer| peer.as_path()),
         vespid,
         hello,
         script: &script,
@@ -167,18 +187,19 @@ fn js_part(settings: &Settings, vespid: &Path, hello: &Path, url: &str, tmp: &Pa
         url,
         tmp,
     };
-    let rounds = js::measure_throughput(&setup, settings.rounds, settings.js_duration);
-    let vu_runs = js::measure_vus(&setup, settings.js_vus, settings.hold);
-    let results = js::Results {
+    let rounds = scripts::measure_throughput(&setup, settings.rounds, settings.js_duration);
+    let vu_runs = scripts::measure_vus(&setup, settings.js_vus, settings.hold);
+    let results = scripts::Results {
+        part,
         seconds: settings.js_duration,
         hold: settings.hold,
         vus: settings.js_vus,
-        k6: k6.map(|_| ()),
+        peer: peer.map(|_| ()),
         rounds,
         vu_runs,
     };
     let mut markdown = String::new();
-    js::markdown(&mut markdown, &results);
+    scripts::markdown(&mut markdown, &results);
     markdown
 }
 

@@ -1,12 +1,13 @@
-//! Part (e), issue 16: JavaScript scenarios against k6. Throughput: the same
-//! one-GET-plus-check script (xtask/k6-scripts/get-check.js) under k6 1.1.0
-//! and under vespid, beside the Rust hello plugin, in interleaved rounds,
-//! each generator pinned to CPU 1, in requests per generator CPU-second.
-//! VU start and memory: get-check-paced.js (the same with `sleep(1)`) at 1
-//! and N VUs under k6 and vespid, pinned the same way: the time from spawn
-//! to the server's first request (both tools initialise every VU first),
-//! vespid's own `vus_ready_ms`, and RSS, PSS and private memory from
-//! `/proc/PID/smaps_rollup`, with marginal per-VU figures (M(N) − M(1)) / (N − 1).
+//! Parts (e) and (f): a script runtime against the peer whose scripts it
+//! runs: JavaScript against k6 1.1.0 (issue 16), Python against Locust
+//! 2.47.0 (issue 17). Throughput: the same one-GET script under the peer and
+//! under vespid, beside the Rust hello plugin, in interleaved rounds, each
+//! generator pinned to CPU 1, in requests per generator CPU-second. VU start
+//! and memory: the paced script (the same with a 1 s wait) at 1 and N VUs
+//! under both, pinned the same way: the time from spawn to the server's
+//! first request, vespid's own `vus_ready_ms`, and RSS, PSS and private
+//! memory from `/proc/PID/smaps_rollup`, with marginal per-VU figures
+//! (M(N) − M(1)) / (N − 1).
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -26,42 +27,85 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(500);
 /// How often the server's request count is read while waiting for the first request.
 const FIRST_REQUEST_POLL: Duration = Duration::from_millis(5);
 
-/// The issue's targets.
-pub const TARGET_VS_K6: f64 = 3.0;
-pub const TARGET_VS_RUST: f64 = 0.6;
-pub const TARGET_PRIVATE_KIB: f64 = 200.0;
-pub const TARGET_START_MS: f64 = 0.5;
+/// The peer a script runtime is measured against.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    K6,
+    Locust,
+}
 
-/// The load generators of part (e).
+/// What one part measures: the peer, the scripts, the issue's targets.
+pub struct Part {
+    pub peer: Peer,
+    /// The issue the part's figures answer, for the heading.
+    pub heading: &'static str,
+    /// The language's short name ("JS", "Python").
+    pub language: &'static str,
+    /// The scripts as the report names them.
+    pub script_name: &'static str,
+    pub paced_name: &'static str,
+    /// Targets: requests per CPU-second over the peer's and over the Rust
+    /// plugin's, private memory per VU, start per VU.
+    pub vs_peer: f64,
+    pub vs_rust: f64,
+    pub private_kib: f64,
+    pub start_ms: f64,
+}
+
+/// Issue 16: JavaScript against k6.
+pub const JS: Part = Part {
+    peer: Peer::K6,
+    heading: "JavaScript scenarios (issue 16)",
+    language: "JS",
+    script_name: "xtask/k6-scripts/get-check.js",
+    paced_name: "xtask/k6-scripts/get-check-paced.js",
+    vs_peer: 3.0,
+    vs_rust: 0.6,
+    private_kib: 200.0,
+    start_ms: 0.5,
+};
+
+/// Issue 17: Python against Locust (FastHttpUser, one process).
+pub const PYTHON: Part = Part {
+    peer: Peer::Locust,
+    heading: "Python scenarios (issue 17)",
+    language: "Python",
+    script_name: "xtask/locust-scripts/get.py",
+    paced_name: "xtask/locust-scripts/get-paced.py",
+    vs_peer: 3.0,
+    vs_rust: 0.4,
+    private_kib: 2048.0,
+    start_ms: 5.0,
+};
+
+/// The load generators of a part.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Tool {
-    K6,
-    VespidJs,
+    Peer(Peer),
+    VespidScript,
     VespidRust,
 }
 
 impl Tool {
-    pub fn label(self) -> &'static str {
+    pub fn label(self, part: &Part) -> String {
         match self {
-            Tool::K6 => "k6",
-            Tool::VespidJs => "vespid JS",
-            Tool::VespidRust => "vespid Rust hello",
+            Tool::Peer(Peer::K6) => "k6".into(),
+            Tool::Peer(Peer::Locust) => "Locust".into(),
+            Tool::VespidScript => format!("vespid {}", part.language),
+            Tool::VespidRust => "vespid Rust hello".into(),
         }
     }
 
-    fn file_label(self) -> &'static str {
-        match self {
-            Tool::K6 => "k6",
-            Tool::VespidJs => "vespid-js",
-            Tool::VespidRust => "vespid-rust",
-        }
+    fn file_label(self, part: &Part) -> String {
+        self.label(part).to_lowercase().replace(' ', "-")
     }
 }
 
-/// What part (e) runs with.
+/// What a part runs with.
 pub struct Setup<'a> {
-    /// None when k6 could not be installed (its columns stay empty).
-    pub k6: Option<&'a Path>,
+    pub part: &'a Part,
+    /// None when the peer could not be installed (its columns stay empty).
+    pub peer: Option<&'a Path>,
     pub vespid: &'a Path,
     pub hello: &'a Path,
     pub script: &'a Path,
@@ -70,24 +114,24 @@ pub struct Setup<'a> {
     pub tmp: &'a Path,
 }
 
-/// One interleaved round: k6, vespid JS, vespid Rust.
+/// One interleaved round: the peer, vespid on the script, vespid Rust.
 pub struct Round {
-    pub k6: Option<Result<Run, String>>,
-    pub js: Result<Run, String>,
+    pub peer: Option<Result<Run, String>>,
+    pub script: Result<Run, String>,
     pub rust: Result<Run, String>,
 }
 
 impl Round {
-    pub fn js_vs_k6(&self) -> Option<f64> {
-        match (&self.js, &self.k6) {
-            (Ok(js), Some(Ok(k6))) => Some(js.per_cpu_second() / k6.per_cpu_second()),
+    pub fn script_vs_peer(&self) -> Option<f64> {
+        match (&self.script, &self.peer) {
+            (Ok(script), Some(Ok(peer))) => Some(script.per_cpu_second() / peer.per_cpu_second()),
             _ => None,
         }
     }
 
-    pub fn js_vs_rust(&self) -> Option<f64> {
-        match (&self.js, &self.rust) {
-            (Ok(js), Ok(rust)) => Some(js.per_cpu_second() / rust.per_cpu_second()),
+    pub fn script_vs_rust(&self) -> Option<f64> {
+        match (&self.script, &self.rust) {
+            (Ok(script), Ok(rust)) => Some(script.per_cpu_second() / rust.per_cpu_second()),
             _ => None,
         }
     }
@@ -96,37 +140,43 @@ impl Round {
 /// Runs `rounds` interleaved rounds of `seconds` each.
 pub fn measure_throughput(s: &Setup, rounds: u32, seconds: u64) -> Vec<Round> {
     let ticks = clock_ticks();
+    let language = s.part.language;
     warm_up(s);
     (1..=rounds)
         .map(|round| {
-            let base = |tool: Tool| s.tmp.join(format!("js-{}-{round}", tool.file_label()));
-            let k6 = s.k6.map(|k6| {
-                println!("bench: JS round {round}/{rounds}: k6");
-                run_k6(k6, s.script, s.url, seconds, ticks, &base(Tool::K6)).map_err(|err| format!("{err:#}"))
+            let base = |tool: Tool| s.tmp.join(format!("{}-{round}", tool.file_label(s.part)));
+            let peer = s.peer.map(|program| {
+                let tool = Tool::Peer(s.part.peer);
+                println!("bench: {language} round {round}/{rounds}: {}", tool.label(s.part));
+                let run = match s.part.peer {
+                    Peer::K6 => run_k6(program, s.script, s.url, seconds, ticks, &base(tool)),
+                    Peer::Locust => run_locust(program, s.script, s.url, seconds, ticks, &base(tool)),
+                };
+                run.map_err(|err| format!("{err:#}"))
             });
-            println!("bench: JS round {round}/{rounds}: vespid JS");
-            let js = run_vespid(s.vespid, s.script, s.url, seconds, ticks, &base(Tool::VespidJs))
+            println!("bench: {language} round {round}/{rounds}: vespid {language}");
+            let script = run_vespid(s.vespid, s.script, s.url, seconds, ticks, &base(Tool::VespidScript))
                 .map_err(|err| format!("{err:#}"));
-            println!("bench: JS round {round}/{rounds}: vespid Rust hello");
+            println!("bench: {language} round {round}/{rounds}: vespid Rust hello");
             let rust = run_vespid(s.vespid, s.hello, s.url, seconds, ticks, &base(Tool::VespidRust))
                 .map_err(|err| format!("{err:#}"));
-            Round { k6, js, rust }
+            Round { peer, script, rust }
         })
         .collect()
 }
 
-/// One iteration of the script, so the JavaScript runtime is compiled (and
+/// One iteration of the script, so the language runtime is compiled (and
 /// cached) before anything is timed.
 fn warm_up(s: &Setup) {
     let mut command = Command::new(s.vespid);
     command.arg("run").arg(s.script).args(["--vus", "1", "--iterations", "1", "--quiet", "--address", "off"]);
     command.arg("--env").arg(format!("BASE_URL={}", s.url));
-    let outcome =
-        Spawned::start(&mut command, &s.tmp.join("js-warm-up"), Duration::from_secs(300)).and_then(|mut c| c.wait());
+    let base = s.tmp.join(format!("{}-warm-up", s.part.language.to_lowercase()));
+    let outcome = Spawned::start(&mut command, &base, Duration::from_secs(300)).and_then(|mut c| c.wait());
     match outcome {
         Ok(done) if done.status.success() => {}
-        Ok(done) => println!("bench: warning: the JS warm-up run failed: {}", done.failure()),
-        Err(err) => println!("bench: warning: the JS warm-up run failed: {err:#}"),
+        Ok(done) => println!("bench: warning: the {} warm-up run failed: {}", s.part.language, done.failure()),
+        Err(err) => println!("bench: warning: the {} warm-up run failed: {err:#}", s.part.language),
     }
 }
 
@@ -160,6 +210,50 @@ fn run_k6(k6: &Path, script: &Path, url: &str, seconds: u64, ticks: f64, base: &
     // k6's export has no duration; its rate is the count over the test's.
     let measured = if rate > 0.0 { requests / rate } else { seconds as f64 };
     Ok(Run { requests: requests as u64, seconds: measured, cpu_seconds })
+}
+
+/// The Locust command line common to every run: headless, every user
+/// spawned within a second, the summary only, stats as CSV files.
+fn locust_command(
+    locust: &Path,
+    script: &Path,
+    url: &str,
+    users: u32,
+    seconds: u64,
+    csv: &Path,
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec![locust.into(), "-f".into(), script.into()];
+    let rate = users.to_string();
+    args.extend(
+        ["--headless", "--only-summary", "-u", &rate, "-r", &rate, "-t", &format!("{seconds}s"), "-H", url]
+            .map(Into::into),
+    );
+    args.extend(["--csv".into(), csv.into()]);
+    args
+}
+
+fn run_locust(locust: &Path, script: &Path, url: &str, seconds: u64, ticks: f64, base: &Path) -> Result<Run> {
+    let csv = base.with_extension("");
+    let stats = std::path::PathBuf::from(format!("{}_stats.csv", csv.display()));
+    let _ = std::fs::remove_file(&stats);
+    let mut args: Vec<std::ffi::OsString> = vec!["taskset".into(), "-c".into(), GENERATOR_CPU.into()];
+    args.extend(locust_command(locust, script, url, CONNECTIONS, seconds, &csv));
+    let mut command = with_cpu_time(args);
+    let done = Spawned::start(&mut command, base, Duration::from_secs(seconds + 90))?.wait()?;
+    let (_, cpu_seconds) = split_cpu_time(&done.stdout, ticks)?;
+    let text = std::fs::read_to_string(&stats)
+        .with_context(|| format!("Locust wrote no {}: {}", stats.display(), done.failure()))?;
+    let requests = aggregated_requests(&text).context("no Aggregated row in Locust's stats CSV")?;
+    Ok(Run { requests, seconds: seconds as f64, cpu_seconds })
+}
+
+/// The "Request Count" of the "Aggregated" row of Locust's `_stats.csv`.
+fn aggregated_requests(csv: &str) -> Option<u64> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next()?.split(',').map(|cell| cell.trim_matches('"')).collect();
+    let count = header.iter().position(|cell| *cell == "Request Count")?;
+    let row = lines.find(|line| line.contains("\"Aggregated\"") || line.contains(",Aggregated,"))?;
+    row.split(',').nth(count)?.trim_matches('"').parse().ok()
 }
 
 /// Memory of a process from `/proc/PID/smaps_rollup`, in KiB.
@@ -225,20 +319,21 @@ impl VuRun {
     }
 }
 
-/// 1 VU then `vus` VUs, for k6 (when present) and vespid JS, in turn.
+/// 1 VU then `vus` VUs, for the peer (when present) and vespid, in turn.
 pub fn measure_vus(s: &Setup, vus: u32, hold: u64) -> Vec<VuRun> {
     let mut runs = Vec::new();
     for count in [1, vus] {
-        for tool in [Tool::K6, Tool::VespidJs] {
+        for tool in [Tool::Peer(s.part.peer), Tool::VespidScript] {
             let program = match tool {
-                Tool::K6 => match s.k6 {
-                    Some(k6) => k6,
+                Tool::Peer(_) => match s.peer {
+                    Some(peer) => peer,
                     None => continue,
                 },
                 _ => s.vespid,
             };
-            println!("bench: JS start time and memory: {} with {count} VUs for {hold} s", tool.label());
-            let base = s.tmp.join(format!("js-vus-{}-{count}", tool.file_label()));
+            let label = tool.label(s.part);
+            println!("bench: {} start time and memory: {label} with {count} VUs for {hold} s", s.part.language);
+            let base = s.tmp.join(format!("vus-{}-{count}", tool.file_label(s.part)));
             let outcome = run_vus(tool, program, s.paced, s.url, count, hold, &base).map_err(|err| format!("{err:#}"));
             runs.push(VuRun { tool, vus: count, outcome });
         }
@@ -253,17 +348,22 @@ fn run_vus(tool: Tool, program: &Path, script: &Path, url: &str, vus: u32, hold:
     let mut command = Command::new("taskset");
     command.args(["-c", GENERATOR_CPU]);
     match tool {
-        Tool::K6 => {
+        Tool::Peer(Peer::K6) => {
             command.args(k6_command(program)).args(["-e", &format!("BASE_URL={url}")]);
             command.env("K6_NO_USAGE_REPORT", "true");
+            command.args(["--vus", &vus.to_string(), "--duration", &format!("{hold}s"), "--summary-export"]);
+            command.arg(&export).arg(script);
+        }
+        Tool::Peer(Peer::Locust) => {
+            command.args(locust_command(program, script, url, vus, hold, &base.with_extension("")));
         }
         _ => {
             command.arg(program).arg("run").args(["--quiet", "--address", "off", "--env", &format!("BASE_URL={url}")]);
             command.env("TOKIO_WORKER_THREADS", "1");
+            command.args(["--vus", &vus.to_string(), "--duration", &format!("{hold}s"), "--summary-export"]);
+            command.arg(&export).arg(script);
         }
     }
-    command.args(["--vus", &vus.to_string(), "--duration", &format!("{hold}s"), "--summary-export"]);
-    command.arg(&export).arg(script);
     let before = server_requests(url)?;
     let mut child = Spawned::start(&mut command, base, Duration::from_secs(hold + 240))?;
     let start = Instant::now();
@@ -296,7 +396,10 @@ fn run_vus(tool: Tool, program: &Path, script: &Path, url: &str, vus: u32, hold:
         .iter()
         .find(|(at, _)| *at >= steady_from)
         .context("no memory sample after all VUs were running (lengthen --hold)")?;
-    let vus_ready_ms = if tool == Tool::K6 { None } else { read_export(&export)?.vus_ready_ms };
+    let vus_ready_ms = match tool {
+        Tool::Peer(_) => None,
+        _ => read_export(&export)?.vus_ready_ms,
+    };
     Ok(VuSample { first_request_ms: first_request.as_secs_f64() * 1000.0, vus_ready_ms, steady, steady_at })
 }
 
@@ -313,83 +416,115 @@ fn server_requests(url: &str) -> Result<u64> {
     json["requests"].as_u64().context("/__stats has no request count")
 }
 
-/// Part (e)'s figures.
-pub struct Results {
+/// A part's figures.
+pub struct Results<'a> {
+    pub part: &'a Part,
     pub seconds: u64,
     pub hold: u64,
     pub vus: u32,
-    pub k6: Result<(), String>,
+    /// Why the peer is missing, if it is.
+    pub peer: Result<(), String>,
     pub rounds: Vec<Round>,
     pub vu_runs: Vec<VuRun>,
 }
 
-/// Part (e) as markdown: the commands, the rounds, start and memory.
+/// The peer's command lines, as the report shows them.
+fn peer_commands(part: &Part, seconds: u64, hold: u64) -> [String; 2] {
+    let cpu = GENERATOR_CPU;
+    match part.peer {
+        Peer::K6 => [
+            format!(
+                "K6_NO_USAGE_REPORT=true taskset -c {cpu} k6 run --quiet --no-usage-report --no-color --address 127.0.0.1:0 --vus {CONNECTIONS} --duration {seconds}s --summary-export FILE -e BASE_URL=URL {}",
+                part.script_name
+            ),
+            format!(
+                "taskset -c {cpu} k6 run --quiet --no-usage-report --no-color --address 127.0.0.1:0 -e BASE_URL=URL --vus N --duration {hold}s --summary-export FILE {}",
+                part.paced_name
+            ),
+        ],
+        Peer::Locust => [
+            format!(
+                "taskset -c {cpu} locust -f {} --headless --only-summary -u {CONNECTIONS} -r {CONNECTIONS} -t {seconds}s -H URL --csv PREFIX",
+                part.script_name
+            ),
+            format!(
+                "taskset -c {cpu} locust -f {} --headless --only-summary -u N -r N -t {hold}s -H URL --csv PREFIX",
+                part.paced_name
+            ),
+        ],
+    }
+}
+
+/// A part as markdown: the commands, the rounds, start and memory.
 pub fn markdown(md: &mut String, r: &Results) {
-    let seconds = r.seconds;
+    let (part, seconds, language) = (r.part, r.seconds, r.part.language);
+    let peer = Tool::Peer(part.peer).label(part);
     let _ = writeln!(
         md,
-        "\n### JavaScript scenarios (issue 16): get-check.js under k6 and vespid, {CONNECTIONS} VUs, {seconds} s\n"
+        "\n### {}: {} under {peer} and vespid, {CONNECTIONS} VUs, {seconds} s\n",
+        part.heading, part.script_name
     );
-    if let Err(why) = &r.k6 {
-        let _ = writeln!(md, "k6 unavailable, its columns are empty: {why}\n");
+    if let Err(why) = &r.peer {
+        let _ = writeln!(md, "{peer} unavailable, its columns are empty: {why}\n");
     }
+    let [peer_run, peer_vus] = peer_commands(part, seconds, r.hold);
     let _ = writeln!(
         md,
         "```sh\n# per round, each load generator pinned to CPU {GENERATOR_CPU}, the demo target to CPU 0:"
     );
-    let _ = writeln!(
-        md,
-        "K6_NO_USAGE_REPORT=true taskset -c {GENERATOR_CPU} k6 run --quiet --no-usage-report --no-color --address 127.0.0.1:0 --vus {CONNECTIONS} --duration {seconds}s --summary-export FILE -e BASE_URL=URL xtask/k6-scripts/get-check.js"
-    );
-    for plugin in ["xtask/k6-scripts/get-check.js", "hello.wasm"] {
+    let _ = writeln!(md, "{peer_run}");
+    for plugin in [part.script_name, "hello.wasm"] {
         let _ = writeln!(
             md,
             "TOKIO_WORKER_THREADS=1 taskset -c {GENERATOR_CPU} vespid run {plugin} --vus {CONNECTIONS} --duration {seconds}s --quiet --summary-export FILE --env BASE_URL=URL"
         );
     }
     let _ = writeln!(md, "# start time and memory, N in 1,{}, smaps_rollup read every 500 ms:", r.vus);
+    let _ = writeln!(md, "{peer_vus}");
     let _ = writeln!(
         md,
-        "taskset -c {GENERATOR_CPU} k6 run --quiet --no-usage-report --no-color --address 127.0.0.1:0 -e BASE_URL=URL --vus N --duration {}s --summary-export FILE xtask/k6-scripts/get-check-paced.js",
-        r.hold
+        "TOKIO_WORKER_THREADS=1 taskset -c {GENERATOR_CPU} vespid run --quiet --address off --env BASE_URL=URL --vus N --duration {}s --summary-export FILE {}\n```\n",
+        r.hold, part.paced_name
     );
     let _ = writeln!(
         md,
-        "TOKIO_WORKER_THREADS=1 taskset -c {GENERATOR_CPU} vespid run --quiet --address off --env BASE_URL=URL --vus N --duration {}s --summary-export FILE xtask/k6-scripts/get-check-paced.js\n```\n",
-        r.hold
-    );
-    let _ = writeln!(
-        md,
-        "| Round | k6 req/s | k6 req/CPU-s | JS req/s | JS req/CPU-s | Rust req/s | Rust req/CPU-s | JS/k6 | JS/Rust |"
+        "| Round | {peer} req/s | {peer} req/CPU-s | {language} req/s | {language} req/CPU-s | Rust req/s | Rust req/CPU-s | {language}/{peer} | {language}/Rust |"
     );
     let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let mut vs_k6 = Vec::new();
+    let mut vs_peer = Vec::new();
     let mut vs_rust = Vec::new();
     let mut failures = Vec::new();
     for (i, round) in r.rounds.iter().enumerate() {
-        let (k_rps, k_cpu) = cells(round.k6.as_ref());
-        let (j_rps, j_cpu) = cells(Some(&round.js));
+        let (p_rps, p_cpu) = cells(round.peer.as_ref());
+        let (s_rps, s_cpu) = cells(Some(&round.script));
         let (r_rps, r_cpu) = cells(Some(&round.rust));
         let ratio = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{x:.2}"));
         let _ = writeln!(
             md,
-            "| {} | {k_rps} | {k_cpu} | {j_rps} | {j_cpu} | {r_rps} | {r_cpu} | {} | {} |",
+            "| {} | {p_rps} | {p_cpu} | {s_rps} | {s_cpu} | {r_rps} | {r_cpu} | {} | {} |",
             i + 1,
-            ratio(round.js_vs_k6()),
-            ratio(round.js_vs_rust())
+            ratio(round.script_vs_peer()),
+            ratio(round.script_vs_rust())
         );
-        vs_k6.extend(round.js_vs_k6());
-        vs_rust.extend(round.js_vs_rust());
-        for (tool, run) in
-            [(Tool::K6, round.k6.as_ref()), (Tool::VespidJs, Some(&round.js)), (Tool::VespidRust, Some(&round.rust))]
-        {
+        vs_peer.extend(round.script_vs_peer());
+        vs_rust.extend(round.script_vs_rust());
+        let runs = [
+            (Tool::Peer(part.peer), round.peer.as_ref()),
+            (Tool::VespidScript, Some(&round.script)),
+            (Tool::VespidRust, Some(&round.rust)),
+        ];
+        for (tool, run) in runs {
             if let Some(Err(why)) = run {
-                failures.push(format!("Round {}: {} failed: {why}", i + 1, tool.label()));
+                failures.push(format!("Round {}: {} failed: {why}", i + 1, tool.label(part)));
             }
         }
     }
     md.push('\n');
-    for (name, ratios, target) in [("JS/k6", &mut vs_k6, TARGET_VS_K6), ("JS/Rust", &mut vs_rust, TARGET_VS_RUST)] {
+    let ratios = [
+        (format!("{language}/{peer}"), &mut vs_peer, part.vs_peer),
+        (format!("{language}/Rust"), &mut vs_rust, part.vs_rust),
+    ];
+    for (name, ratios, target) in ratios {
         ratios.sort_by(f64::total_cmp);
         if let (Some(min), Some(max)) = (ratios.first(), ratios.last()) {
             let median = ratios[ratios.len() / 2];
@@ -407,7 +542,8 @@ pub fn markdown(md: &mut String, r: &Results) {
 }
 
 fn vu_tables(md: &mut String, r: &Results) {
-    let _ = writeln!(md, "#### VU start time and memory (get-check-paced.js: GET, check, sleep(1))\n");
+    let part = r.part;
+    let _ = writeln!(md, "#### VU start time and memory ({}: one GET, then a 1 s wait)\n", part.paced_name);
     let _ = writeln!(
         md,
         "| Tool | VUs | Spawn → first request | vus_ready_ms | RSS (MiB) | PSS (MiB) | Private (MiB) | Read at |"
@@ -416,13 +552,13 @@ fn vu_tables(md: &mut String, r: &Results) {
     let mib = |kib: u64| format!("{:.1}", kib as f64 / 1024.0);
     let mut notes = Vec::new();
     for run in &r.vu_runs {
+        let label = run.tool.label(part);
         match &run.outcome {
             Ok(s) => {
                 let ready = s.vus_ready_ms.map_or("—".to_string(), |ms| format!("{ms:.0} ms"));
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {:.0} ms | {ready} | {} | {} | {} | {:.1} s |",
-                    run.tool.label(),
+                    "| {label} | {} | {:.0} ms | {ready} | {} | {} | {} | {:.1} s |",
                     run.vus,
                     s.first_request_ms,
                     mib(s.steady.rss),
@@ -432,8 +568,8 @@ fn vu_tables(md: &mut String, r: &Results) {
                 );
             }
             Err(why) => {
-                let _ = writeln!(md, "| {} | {} | — | — | — | — | — | — |", run.tool.label(), run.vus);
-                notes.push(format!("{} with {} VUs failed: {}", run.tool.label(), run.vus, why.replace('|', "\\|")));
+                let _ = writeln!(md, "| {label} | {} | — | — | — | — | — | — |", run.vus);
+                notes.push(format!("{label} with {} VUs failed: {}", run.vus, why.replace('|', "\\|")));
             }
         }
     }
@@ -442,7 +578,7 @@ fn vu_tables(md: &mut String, r: &Results) {
         "\n| Tool | Start per VU (marginal) | vespid's init per VU (vus_ready_ms / N) | RSS per VU | PSS per VU | Private per VU |"
     );
     let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|");
-    for tool in [Tool::K6, Tool::VespidJs] {
+    for tool in [Tool::Peer(part.peer), Tool::VespidScript] {
         let find = |vus: u32| r.vu_runs.iter().find(|run| run.tool == tool && run.vus == vus);
         let (Some(one), Some(n)) = (find(1), find(r.vus)) else { continue };
         let Some(per) = n.per_vu(one) else { continue };
@@ -453,7 +589,7 @@ fn vu_tables(md: &mut String, r: &Results) {
         let _ = writeln!(
             md,
             "| {} | {:.3} ms | {ready} | {:.0} KiB | {:.0} KiB | {:.0} KiB |",
-            tool.label(),
+            tool.label(part),
             per.start_ms,
             per.rss_kib,
             per.pss_kib,
@@ -462,10 +598,19 @@ fn vu_tables(md: &mut String, r: &Results) {
     }
     let _ = writeln!(
         md,
-        "\nTargets for a JS VU: <= {TARGET_PRIVATE_KIB:.0} KiB private memory, <= {TARGET_START_MS} ms to start. Per VU = (M({}) − M(1)) / {}.",
+        "\nTargets for a {} VU: <= {:.0} KiB private memory, <= {} ms to start. Per VU = (M({}) − M(1)) / {}.",
+        part.language,
+        part.private_kib,
+        part.start_ms,
         r.vus,
         r.vus - 1
     );
+    if part.peer == Peer::Locust {
+        let _ = writeln!(
+            md,
+            "\nLocust starts its users while it spawns them, so its spawn → first request is its own start, not every user's."
+        );
+    }
     for note in notes {
         let _ = writeln!(md, "\n{note}");
     }
@@ -499,11 +644,18 @@ mod tests {
             steady: Memory { rss: kib, pss: kib, private: kib },
             steady_at: Duration::ZERO,
         };
-        let one = VuRun { tool: Tool::VespidJs, vus: 1, outcome: Ok(sample(10.0, 1000)) };
-        let many = VuRun { tool: Tool::VespidJs, vus: 1001, outcome: Ok(sample(410.0, 201_000)) };
+        let one = VuRun { tool: Tool::VespidScript, vus: 1, outcome: Ok(sample(10.0, 1000)) };
+        let many = VuRun { tool: Tool::VespidScript, vus: 1001, outcome: Ok(sample(410.0, 201_000)) };
         let per = many.per_vu(&one).expect("figures");
         assert!((per.start_ms - 0.4).abs() < 1e-9);
         assert!((per.private_kib - 200.0).abs() < 1e-9);
         assert!(one.per_vu(&one).is_none());
+    }
+
+    #[test]
+    fn locust_s_aggregated_request_count_is_read() {
+        let csv = "\"Type\",\"Name\",\"Request Count\",\"Failure Count\"\n\"GET\",\"/\",\"120\",\"0\"\n,\"Aggregated\",\"120\",\"0\"\n";
+        assert_eq!(aggregated_requests(csv), Some(120));
+        assert_eq!(aggregated_requests("\"Type\"\n"), None);
     }
 }
