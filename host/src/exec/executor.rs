@@ -316,7 +316,7 @@ async fn run_looping(
                 None => ctx.start_vu(index).await,
             };
             looping.run_vu(&ctx, &mut vu, &mut budget, &stops).await;
-            vu.end(&ctx, &stops).await;
+            vu.end(&ctx, &stops, looping.graceful_stop).await;
         });
     };
     for vu in vus {
@@ -372,7 +372,7 @@ async fn run_arrivals(
         tasks.spawn(async move {
             vu.serve_arrivals(&ctx, first, &jobs, &idle, &stops).await;
             ctx.factory.shared.vu_left();
-            vu.end(&ctx, &stops).await;
+            vu.end(&ctx, &stops, graceful_stop).await;
         });
     };
     let spare: Vec<u32> = segment.owned(u64::from(plan.max_vus())).skip(vus.len()).map(|index| index as u32).collect();

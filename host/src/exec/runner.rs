@@ -268,19 +268,27 @@ impl VuRunner {
     }
 
     /// The VU ends, its scenario over for it or stopped by the plugin: the
-    /// plugin's `vu-end` runs on its instance (Locust's `on_stop`), unless
-    /// the hard stop comes first. An instance dropped after a trap or a
-    /// cut iteration gets none: its state is unknown.
-    pub async fn end(&mut self, ctx: &ExecCtx, stops: &Stops) {
+    /// plugin's `vu-end` runs on its instance (Locust's `on_stop`), for at
+    /// most `grace` (the scenario's graceful stop) and unless the hard stop
+    /// comes first. An instance dropped after a trap or a cut iteration
+    /// gets none: its state is unknown.
+    pub async fn end(&mut self, ctx: &ExecCtx, stops: &Stops, grace: Duration) {
         let Some(mut vu) = self.vu.take() else { return };
         let outcome = tokio::select! {
             biased;
             _ = stops.hard.cancelled() => return,
-            outcome = vu.vu_end() => outcome,
+            outcome = tokio::time::timeout(grace, vu.vu_end()) => outcome,
+        };
+        let message = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some(err.to_string()),
+            Err(_) => {
+                Some(format!("vu-end did not finish within {} (gracefulStop)", humantime::format_duration(grace)))
+            }
         };
         vu.state().http.end_iteration();
-        if let Err(err) = outcome {
-            ctx.factory.shared.run.errors.report(&err.to_string());
+        if let Some(message) = message {
+            ctx.factory.shared.run.errors.report(&message);
         }
     }
 

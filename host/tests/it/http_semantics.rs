@@ -312,6 +312,14 @@ async fn a_rust_guest_ends_its_vus_and_runs_vu_end_once_per_vu() {
     run.assert_ok();
     assert_eq!(server.path_count("/status/201"), 20, "every shared iteration ran");
     assert_eq!(server.path_count("/status/251"), 2, "vu_end on the VU that stopped and on the one the run ended");
+
+    // A vu_end slower than the graceful stop is cut there and reported.
+    let server = target(Protocol::Http).await;
+    let (url, slow) = (env("URL", &server, "/"), env("VU_END_URL", &server, "/delay/5000"));
+    let args = ["--vus", "1", "--iterations", "1", "--graceful-stop", "300ms", "--env", &url, "--env", &slow];
+    let run = run_guest("http-probe", &args).await;
+    run.assert_ok();
+    assert_eq!(run.error_count("vu-end did not finish within 300ms (gracefulStop)"), 1, "{}", run.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
