@@ -84,18 +84,28 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         let under_k6 = run_tool(Tool::K6, &k6, &vespid, &script, flags, &tmp)?;
         println!("compare-k6: {name} under vespid");
         let under_vespid = run_tool(Tool::Vespid, &vespid, &vespid, &script, flags, &tmp)?;
-        let rows = compare(&under_k6, &under_vespid);
-        let flags = if flags.is_empty() { String::new() } else { format!(" {}", flags.join(" ")) };
-        println!("\n### {name}{flags}\n");
-        print!("{}", table("k6", &rows));
-        let bad = rows.iter().filter(|row| row.judged && row.peer != row.vespid).count();
-        println!("\n{name}: {bad} mismatch(es) among {} exact figures\n", rows.iter().filter(|r| r.judged).count());
-        mismatches += bad;
+        mismatches += print_comparison("k6", name, flags, &compare(&under_k6, &under_vespid));
     }
+    conclude("k6", mismatches)
+}
+
+/// Prints one script's comparison with `peer` as a markdown table; returns
+/// how many exact figures differ.
+pub fn print_comparison(peer: &str, name: &str, flags: &[&str], rows: &[Row]) -> usize {
+    let flags = if flags.is_empty() { String::new() } else { format!(" {}", flags.join(" ")) };
+    println!("\n### {name}{flags}\n");
+    print!("{}", table(peer, rows));
+    let bad = rows.iter().filter(|row| row.judged && row.peer != row.vespid).count();
+    println!("\n{name}: {bad} mismatch(es) among {} exact figures\n", rows.iter().filter(|r| r.judged).count());
+    bad
+}
+
+/// The comparison's verdict: an error when any exact figure differed.
+pub fn conclude(peer: &str, mismatches: usize) -> Result<()> {
     if mismatches > 0 {
-        bail!("{mismatches} exact figure(s) differ between k6 and vespid");
+        bail!("{mismatches} exact figure(s) differ between {peer} and vespid");
     }
-    println!("compare-k6: every exact figure matches");
+    println!("compare: every exact figure matches {peer}'s");
     Ok(())
 }
 

@@ -12,11 +12,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::bench::proc::Spawned;
-use crate::compare_k6::{Row, fetch_stats, server_rows, table};
+use crate::compare_k6::{Row, conclude, fetch_stats, print_comparison, server_rows};
 use crate::peers::{LOCUST_VERSION, ensure_locust};
 use crate::tasks::{DemoTarget, build_host_release, root, setup};
 
@@ -46,18 +46,9 @@ pub fn run() -> Result<()> {
         let under_locust = run_locust(&locust, &vespid, &script, flags, &tmp)?;
         println!("compare-locust: {name} under vespid");
         let under_vespid = run_vespid(&vespid, &script, flags, &tmp)?;
-        let rows = compare(&under_locust, &under_vespid);
-        println!("\n### {name} {}\n", flags.join(" "));
-        print!("{}", table("Locust", &rows));
-        let bad = rows.iter().filter(|row| row.judged && row.peer != row.vespid).count();
-        println!("\n{name}: {bad} mismatch(es) among {} exact figures\n", rows.iter().filter(|r| r.judged).count());
-        mismatches += bad;
+        mismatches += print_comparison("Locust", name, flags, &compare(&under_locust, &under_vespid));
     }
-    if mismatches > 0 {
-        bail!("{mismatches} exact figure(s) differ between Locust and vespid");
-    }
-    println!("compare-locust: every exact figure matches");
-    Ok(())
+    conclude("Locust", mismatches)
 }
 
 /// `locust -f SCRIPT --headless -r 1000 -H URL --csv PREFIX FLAGS`: every
