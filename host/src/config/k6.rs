@@ -55,8 +55,19 @@ const SCENARIO: &[(&str, &str)] = &[
     ("maxVUs", "max-vus"),
 ];
 
-/// Options the runtime itself applies (not the plan).
-const IN_RUNTIME: &[&str] = &["discardResponseBodies", "noCookiesReset"];
+/// Options the runtime itself applies, or the plan reads on its own
+/// (`has_load_shape`): none goes into the run file.
+const IN_RUNTIME: &[&str] = &["discardResponseBodies", "noCookiesReset", LOAD_SHAPE];
+
+/// The option a locustfile's runtime sets to the name of its
+/// `LoadTestShape` class (not k6's).
+const LOAD_SHAPE: &str = "locustShape";
+
+/// Whether the script's options name a load shape.
+pub fn has_load_shape(options_json: &str) -> bool {
+    serde_json::from_str::<Value>(options_json)
+        .is_ok_and(|options| options.get(LOAD_SHAPE).is_some_and(Value::is_string))
+}
 
 /// Options with no effect on what is measured, ignored with a warning.
 const IGNORED: &[(&str, &str)] = &[

@@ -29,7 +29,7 @@ use self::values::Layered;
 pub use self::values::{parse_duration, parse_key_value, parse_size, parse_spawn_rate, parse_stage};
 use self::values::{parse_rate, per_second};
 use crate::caps::{DataError, DataFormat, DataSource, HttpDebug, HttpOptions, LogLevel, SharedArrays};
-use crate::exec::{CallLimits, ExecutorPlan, Segment, ThinkTime};
+use crate::exec::{CallLimits, ExecutorPlan, Ramp, Segment, Stage, ThinkTime};
 use crate::metrics::{MetricLimits, Threshold};
 use crate::output::{ExportFormat, OutputSpec};
 
@@ -41,6 +41,13 @@ pub const MAX_VUS: u32 = 1_000_000;
 const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(600);
 /// k6's default gracefulStop and gracefulRampDown.
 const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+
+/// The most users a load shape may ask for when neither `-u` nor
+/// `--max-vus` says.
+pub const SHAPE_USERS: u32 = 100;
+
+/// How long a load shape's run lasts at most without `-t`.
+const SHAPE_RUN: Duration = Duration::from_secs(24 * 3600);
 
 /// Why the run's configuration is invalid; each names the flag, or the file and key.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +120,9 @@ pub struct Plan {
     /// Arrays a script shared while it loaded (k6's `SharedArray`), which
     /// become data sets when the run starts.
     pub shared_arrays: SharedArrays,
+    /// The script's load shape (Locust's `LoadTestShape`) sets the one
+    /// scenario's users as the run goes (run/shape.rs).
+    pub shape: bool,
 }
 
 /// One scenario: a plugin run by an executor.
@@ -206,7 +216,35 @@ impl Plan {
         let mut plan = Plan::from_file(&source, args)?;
         // The script is the plugin; it has no run file of its own to watch.
         plan.run_file = None;
+        if k6::has_load_shape(options_json) {
+            plan.follow_shape(args)?;
+        }
         Ok((plan, warnings))
+    }
+
+    /// A script whose load shape sets its users (Locust's `LoadTestShape`):
+    /// its scenario starts with none, and the shape's ticks scale it (at
+    /// most to `-u` or `--max-vus`, else [`SHAPE_USERS`]) until `-t`, else
+    /// [`SHAPE_RUN`], or until the shape ends the test.
+    fn follow_shape(&mut self, args: &Overrides) -> Result<(), ConfigError> {
+        let conflicting = [
+            ("iterations", args.iterations.is_some()),
+            ("stage", !args.stages.is_empty()),
+            ("spawn-rate", args.spawn_rate.is_some()),
+        ];
+        if let Some((flag, _)) = conflicting.into_iter().find(|(_, given)| *given) {
+            let message = "the locustfile's LoadTestShape sets the users; give -t (and -u as their cap) only".into();
+            return Err(ConfigError::Flag { flag, message });
+        }
+        let duration = args.duration.unwrap_or(SHAPE_RUN);
+        let [scenario] = self.scenarios.as_mut_slice() else {
+            return Err(ConfigError::Flag { flag: "scenario", message: "a load shape drives one scenario".into() });
+        };
+        let ramp = Ramp { start: 0.0, stages: vec![Stage { duration, target: 0.0 }] };
+        scenario.executor = ExecutorPlan::RampingVus { ramp, graceful_ramp_down: scenario.graceful_stop };
+        self.vus_capacity = args.vus.max(args.max_vus).unwrap_or(SHAPE_USERS).min(MAX_VUS);
+        self.shape = true;
+        Ok(())
     }
 
     /// A plugin and flags: one scenario.
@@ -424,6 +462,7 @@ impl Plan {
             run_file: source.map(|_| args.target.clone()),
             metric_limits,
             shared_arrays: SharedArrays::default(),
+            shape: false,
         })
     }
 

@@ -505,3 +505,25 @@ fn metric_caps_come_from_the_flags_over_the_file() {
     let parsed = Cli::try_parse_from(["vespid", "run", "p.wasm", "--max-metrics", "0"]);
     assert!(parsed.unwrap_err().to_string().contains("--max-metrics"));
 }
+
+#[test]
+fn a_load_shape_starts_the_scenario_empty_under_a_cap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("shaped.py");
+    std::fs::write(&script, "").expect("script written");
+    let path = script.to_str().expect("utf-8 path");
+    let shaped = r#"{"noCookiesReset": true, "locustShape": "Steps"}"#;
+    let (plan, _) = Plan::from_script(&args(&[path, "-u", "7", "-t", "1m"]), shaped).expect("a plan");
+    assert!(plan.shape);
+    assert_eq!((plan.max_vus(), plan.vus_capacity()), (0, 7));
+    let ExecutorPlan::RampingVus { ramp, .. } = &plan.scenarios[0].executor else {
+        panic!("a shape makes ramping-vus")
+    };
+    assert_eq!((ramp.start, ramp.peak(), ramp.total()), (0.0, 0.0, secs(60)));
+    let (plan, _) = Plan::from_script(&args(&[path]), shaped).expect("a plan");
+    assert_eq!(plan.vus_capacity(), SHAPE_USERS, "no -u: the default cap");
+    let err = Plan::from_script(&args(&[path, "-u", "2", "-r", "1", "-t", "1m"]), shaped).unwrap_err();
+    assert!(err.to_string().contains("LoadTestShape sets the users"), "{err}");
+    let (plan, _) = Plan::from_script(&args(&[path, "-u", "2"]), r#"{"noCookiesReset": true}"#).expect("a plan");
+    assert!(!plan.shape, "no shape: the flags' plan");
+}

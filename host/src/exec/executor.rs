@@ -187,9 +187,7 @@ pub async fn prepare(plan: &ExecutorPlan, ctx: &Arc<ExecCtx>, segment: Segment) 
 pub struct TaskFailed(String);
 
 /// Runs one scenario's executor from test time `start` to its end,
-/// graceful stop included. `interrupt` (Ctrl-C, a threshold's abortOnFail)
-/// stops it at once, as k6 does: running iterations are cut and counted
-/// as interrupted.
+/// graceful stop included, or until `stops` end it sooner (see [`Stops::of`]).
 pub async fn run_executor(
     plan: &ExecutorPlan,
     ctx: Arc<ExecCtx>,
@@ -197,12 +195,8 @@ pub async fn run_executor(
     segment: Segment,
     start: Duration,
     graceful_stop: Duration,
-    interrupt: CancellationToken,
+    stops: Stops,
 ) -> Result<(), TaskFailed> {
-    // Children of `interrupt`: cancelled in the same call that cancels it,
-    // so a VU that aborts the test from inside cannot start one more
-    // iteration before the executor hears of it.
-    let stops = Stops { soft: interrupt.child_token(), hard: interrupt.child_token() };
     tokio::select! {
         _ = ctx.live.clock.sleep_until(start) => {}
         _ = stops.soft.cancelled() => {}
@@ -327,13 +321,19 @@ async fn run_looping(
     let mut started = plan.max_vus();
     let mut scale = ctx.scale_changes();
     let mut failed = None;
+    // A scenario planned with no VUs (a load shape's) gets them only from
+    // scale changes: it waits for them, while it lasts, instead of ending.
+    let waits_for_vus = plan.max_vus() == 0 && looping.ramp.is_some();
+    let end = looping.start + looping.end;
     loop {
         tokio::select! {
-            joined = tasks.join_next() => match joined {
+            joined = tasks.join_next(), if !tasks.is_empty() || !waits_for_vus => match joined {
                 None => break,
                 Some(Err(err)) => { failed.get_or_insert(TaskFailed(format!("a VU task failed: {err}"))); }
                 Some(Ok(())) => {}
             },
+            _ = stops.soft.cancelled(), if tasks.is_empty() && waits_for_vus => break,
+            _ = ctx.live.clock.sleep_until(end), if tasks.is_empty() && waits_for_vus => break,
             Ok(()) = scale.changed(), if looping.ramp.is_some() => {
                 let needed = ctx.vus_needed(*scale.borrow_and_update());
                 for index in started..needed {

@@ -80,6 +80,8 @@ pub enum Call {
     HandleSummary,
     /// A script runtime's `outline`.
     Outline,
+    /// A script runtime's `shape-tick`.
+    ShapeTick,
 }
 
 impl fmt::Display for Call {
@@ -94,6 +96,7 @@ impl fmt::Display for Call {
             Call::Options => "loading the script",
             Call::HandleSummary => "handleSummary",
             Call::Outline => "loading the script",
+            Call::ShapeTick => "the load shape's tick",
         })
     }
 }
@@ -241,6 +244,15 @@ impl Instance {
         let runtime = self.script_runner(Call::Outline)?;
         let outcome = tokio::time::timeout(self.limits.setup_timeout, runtime.call_outline(&mut self.store)).await;
         self.settle(Call::Outline, mark, outcome)
+    }
+
+    /// A script's load shape `run_time` seconds into the test: the users
+    /// it wants and their spawn rate, or none to end the test.
+    pub async fn shape_tick(&mut self, run_time: Duration) -> Result<Option<(u32, f64)>, VuError> {
+        let mark = self.begin(self.limits.iteration_cpu, "iteration-cpu-limit");
+        let runtime = self.script_runner(Call::ShapeTick)?;
+        let outcome = unlimited(runtime.call_shape_tick(&mut self.store, run_time.as_secs_f64())).await;
+        self.settle(Call::ShapeTick, mark, outcome)
     }
 
     fn script_runner(&self, call: Call) -> Result<crate::bindings::script_runner::Guest, VuError> {

@@ -18,7 +18,7 @@ pub use clock::TestClock;
 pub use executor::{ExecutorPlan, TaskFailed, prepare, run_executor};
 pub use instance::{Call, CallLimits, Instance, VuError, VuFactory, describe, outline, script_options};
 pub use live::{Live, MAX_FACTOR, Scale, ScaleError};
-pub use runner::{ExecCtx, ScenarioCode, VuRunner};
+pub use runner::{ExecCtx, ScenarioCode, Stops, VuRunner};
 pub use schedule::{Ramp, ScaledArrivals, Stage};
 pub use segment::Segment;
 pub use tasks::TaskPicker;

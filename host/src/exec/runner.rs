@@ -381,3 +381,16 @@ pub struct Stops {
     pub soft: CancellationToken,
     pub hard: CancellationToken,
 }
+
+impl Stops {
+    /// A scenario's stops under the run's `interrupt` (Ctrl-C, a
+    /// threshold's abortOnFail, a test aborted from inside), which ends it
+    /// at once, as k6 does: running iterations are cut and counted as
+    /// interrupted. Children of `interrupt`: cancelled in the same call that
+    /// cancels it, so a VU that aborts the test from inside cannot start one
+    /// more iteration before the executor hears of it. Either may also be
+    /// cancelled alone (a load shape ending the scenario).
+    pub fn of(interrupt: &CancellationToken) -> Stops {
+        Stops { soft: interrupt.child_token(), hard: interrupt.child_token() }
+    }
+}

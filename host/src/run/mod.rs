@@ -7,6 +7,7 @@ mod collector;
 pub mod control;
 mod reload;
 mod script;
+mod shape;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,7 +27,7 @@ use crate::bindings::runner::Info;
 use crate::caps::{DataSets, RunShared, ScenarioShared, TestAbort};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
 use crate::exec::{
-    ExecCtx, Instance, Live, ScenarioCode, TestClock, VuError, VuFactory, describe, prepare, run_executor,
+    ExecCtx, Instance, Live, ScenarioCode, Stops, TestClock, VuError, VuFactory, describe, prepare, run_executor,
 };
 use crate::metrics::{Aggregate, Registry, Sink, evaluate};
 use crate::output::{
@@ -243,16 +244,36 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let collector =
         Collector::start(watch, clock).map_err(|err| Error::Runtime(format!("cannot start the collector: {err}")))?;
     let mut executors = JoinSet::new();
+    let executors_done = CancellationToken::new();
+    let mut shaping = None;
     for ((scenario, ctx), vus) in plan.scenarios.iter().zip(&contexts).zip(initial) {
-        let (executor, ctx, stop) = (scenario.executor.clone(), ctx.clone(), stop.clone());
+        let stops = Stops::of(&stop);
+        // A script's load shape ticks on its setup instance, which it gives back for teardown.
+        if plan.shape
+            && let Some((path, setup, data)) = setups.pop()
+        {
+            let (grace, capacity) = (scenario.graceful_stop, plan.vus_capacity());
+            let shaped = shape::Shaped { ctx: ctx.clone(), stops: stops.clone(), grace, capacity };
+            shaping = Some((path, tokio::spawn(shape::drive(setup, shaped, executors_done.clone())), data));
+        }
+        let (executor, ctx) = (scenario.executor.clone(), ctx.clone());
         let (segment, start, grace) = (plan.segment, scenario.start_time, scenario.graceful_stop);
-        executors.spawn(async move { run_executor(&executor, ctx, vus, segment, start, grace, stop).await });
+        executors.spawn(async move { run_executor(&executor, ctx, vus, segment, start, grace, stops).await });
     }
     while let Some(joined) = executors.join_next().await {
         let outcome = joined.map_err(|err| Error::Runtime(format!("an executor stopped: {err}")));
         if let Err(err) = outcome.and_then(|ran| ran.map_err(Error::from)) {
             failure.get_or_insert(err);
             stop.cancel();
+        }
+    }
+    executors_done.cancel();
+    if let Some((path, driving, data)) = shaping {
+        match driving.await {
+            Ok(setup) => setups.push((path, setup, data)),
+            Err(err) => {
+                failure.get_or_insert(Error::Runtime(format!("the load shape stopped: {err}")));
+            }
         }
     }
     // Test time: rates and thresholds leave paused time out.
@@ -290,12 +311,19 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             .map(|(scenario, ctx)| ScenarioReport {
                 name: ctx.factory.shared.name.to_string(),
                 executor: scenario.executor.name(),
-                description: scenario.executor.describe(),
-                vus_max: plan.scenario_vus(scenario),
+                description: match plan.shape {
+                    true => format!(
+                        "up to {} VUs as the script's load shape sets them, for at most {}",
+                        plan.vus_capacity(),
+                        humantime::format_duration(scenario.executor.duration())
+                    ),
+                    false => scenario.executor.describe(),
+                },
+                vus_max: if plan.shape { plan.vus_capacity() } else { plan.scenario_vus(scenario) },
             })
             .collect(),
         segment: plan.segment,
-        vus_max,
+        vus_max: if plan.shape { plan.vus_capacity() } else { vus_max },
         elapsed: running,
         errors: run.errors.snapshot(),
         versions: changes

@@ -270,6 +270,26 @@ async fn a_locustfile_imports_its_neighbours_and_the_python_path_s_packages() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_load_test_shape_sets_the_users_and_ends_the_test() {
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("shape.py", &server, &["-u", "10"]).await;
+    run.assert_ok();
+    assert_eq!(server.path_count("/status/260"), 5, "2 users, then 3 more");
+    assert_eq!(server.path_count("/status/261"), 5, "each user stopped when the shape ended the test");
+    assert_eq!(run.value("vus", "max"), 5.0);
+    assert!(server.path_count("/status/200") > 0);
+    assert_server_saw(&run, &server, server.stats().requests);
+
+    // -u caps the users a shape may have; asking for more is reported.
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("shape.py", &server, &["-u", "3"]).await;
+    run.assert_ok();
+    assert_eq!(server.path_count("/status/260"), 3);
+    assert_eq!(run.error_count("the load shape asked for 5 users, more than the 3 the run holds"), 1);
+    assert_server_saw(&run, &server, server.stats().requests);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn events_fire_at_the_start_and_stop_of_the_run_and_after_each_request() {
     let server = target(Protocol::Http).await;
     let run = run_locustfile("events.py", &server, &["-u", "2", "-i", "6", "-e", "CHECKOUT_STATUS=418"]).await;

@@ -124,4 +124,9 @@ impl script_runner::Guest for Export {
     fn outline() -> Result<String, String> {
         with_script(|_| Ok(String::new()))
     }
+
+    /// k6 scripts have no load shape (their options never name one).
+    fn shape_tick(_run_time: f64) -> Result<Option<(u32, f64)>, String> {
+        Ok(None)
+    }
 }

@@ -85,8 +85,16 @@ class Loaded:
             value for value in module.__dict__.values()
             if isinstance(value, type) and issubclass(value, locust.User) and not value.__dict__.get("abstract", False)
         ]
+        shapes = [
+            value for value in module.__dict__.values()
+            if isinstance(value, type) and issubclass(value, locust.LoadTestShape) and value is not locust.LoadTestShape
+            and not value.__dict__.get("abstract", False)
+        ]
+        if len(shapes) > 1:
+            names = ", ".join(shape.__name__ for shape in shapes)
+            raise LoadError(f"{self.file}: more than one LoadTestShape ({names}); keep one")
         if classes:
-            self.script = Locustfile(self.file, classes)
+            self.script = Locustfile(self.file, classes, shapes[0] if shapes else None)
         elif callable(module.__dict__.get("default")) or isinstance(module.__dict__.get("tasks"), dict):
             self.script = NativeScript(self.file, module.__dict__)
         else:
@@ -99,8 +107,10 @@ class Loaded:
 class Locustfile:
     """A locustfile: each VU is one user of one of its User classes."""
 
-    def __init__(self, file, classes):
+    def __init__(self, file, classes, shape_class):
         self.file = file
+        self.shape_class = shape_class
+        self.shape = None
         for cls in classes:
             self.check_tasks(cls, set())
         # --tags / --exclude-tags may leave a class nothing to run: its
@@ -156,6 +166,30 @@ class Locustfile:
         # The user picks its own tasks (and task sets): one task for the host.
         return []
 
+    def options(self):
+        """A user keeps its session's cookies for its whole life; a shape,
+        when the file has one, drives the number of users."""
+        options = {"noCookiesReset": True}
+        if self.shape_class is not None:
+            options["locustShape"] = self.shape_class.__name__
+        return options
+
+    def shape_tick(self, run_time):
+        """The shape's `tick()` `run_time` seconds into the test: (users,
+        spawn rate), or None to end the test."""
+        if self.shape_class is None:
+            return None
+        if self.shape is None:
+            self.shape = self.shape_class()
+        self.shape._run_time = float(run_time)
+        wanted = self.shape.tick()
+        if wanted is None:
+            return None
+        if len(wanted) != 2:
+            raise LoadError(f"{self.shape_class.__name__}.tick(): vespid takes (user_count, spawn_rate), not user classes")
+        users, rate = wanted
+        return (max(0, int(users)), max(0.0, float(rate)))
+
     def outline(self):
         """The user classes, as `locust --list` and `--show-task-ratio` show
         them: how each gets its users, its wait time and host, and its tasks
@@ -166,6 +200,8 @@ class Locustfile:
             share = f"fixed_count {fixed}" if fixed > 0 else f"weight {int(getattr(cls, 'weight', 1))}"
             lines.append(f"  {cls.__name__}: {share}, wait {_wait_name(cls)}, host {cls.host or '-'}")
             _outline_tasks(cls, "    ", lines, set())
+        if self.shape_class is not None:
+            lines.append(f"shape: {self.shape_class.__name__} (its tick() sets the users each second)")
         return "\n".join(lines)
 
     def setup(self):
@@ -238,6 +274,13 @@ class NativeScript:
 
     def outline(self):
         return ""
+
+    def options(self):
+        # A VU keeps its cookies for its whole life, as a Rust plugin's does.
+        return {"noCookiesReset": True}
+
+    def shape_tick(self, run_time):
+        return None
 
     def setup(self):
         result = self.call("setup")
@@ -354,12 +397,13 @@ class Lifecycle(exports.Lifecycle):
 
 class ScriptRunner(exports.ScriptRunner):
     def options(self):
-        # A Locust user keeps its session's cookies for its whole life (and a
-        # native script's VU, like a Rust plugin's): never emptied per iteration.
-        return _guarded(lambda: (_script(), '{"noCookiesReset": true}')[1])
+        return _guarded(lambda: json.dumps(_script().options()))
 
     def handle_summary(self, summary):
         return None
 
     def outline(self):
         return _guarded(lambda: _script().outline())
+
+    def shape_tick(self, run_time):
+        return _guarded(lambda: _script().shape_tick(run_time))

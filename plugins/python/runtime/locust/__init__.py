@@ -6,6 +6,7 @@ fails at import with Locust's own ImportError naming it.
 """
 from .event import events
 from .exception import InterruptTaskSet, RescheduleTask, StopUser
+from .shape import LoadTestShape
 from .user import FastHttpUser, HttpUser, SequentialTaskSet, TaskSet, User, tag, task
 from .wait_time import between, constant, constant_pacing, constant_throughput
 
@@ -13,5 +14,5 @@ __version__ = "2.0.0+vespid"
 
 __all__ = [
     "User", "HttpUser", "FastHttpUser", "TaskSet", "SequentialTaskSet", "task", "tag", "between", "constant", "constant_pacing",
-    "constant_throughput", "events", "StopUser", "RescheduleTask", "InterruptTaskSet",
+    "constant_throughput", "events", "StopUser", "RescheduleTask", "InterruptTaskSet", "LoadTestShape",
 ]
