@@ -10,7 +10,8 @@ class Member(HttpUser):
 
     def on_start(self):
         self.name = f"member-{uuid.uuid4().hex}"
-        self.client.post("/login", json={"user": self.name})
+        login = self.client.post("/login", json={"user": self.name})
+        assert len(login.cookies["session"]) == 32, login.cookies
 
     @task
     def me(self):

@@ -66,6 +66,20 @@ class Response:
         return headers
 
     @property
+    def cookies(self):
+        """The cookies this response set, by name (requests' `response.cookies`);
+        the user's jar keeps them for its later requests either way."""
+        cookies = self.__dict__.get("_cookies")
+        if cookies is None:
+            cookies = self._cookies = {}
+            for name, value in self._answer.headers if self._answer else []:
+                if name.lower() == "set-cookie":
+                    pair = value.split(";", 1)[0]
+                    key, _, cookie = pair.partition("=")
+                    cookies[key.strip()] = cookie.strip()
+        return cookies
+
+    @property
     def elapsed(self):
         duration = self._answer.timings.duration if self._answer else 0.0
         return datetime.timedelta(milliseconds=duration)
