@@ -270,7 +270,12 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     executors_done.cancel();
     if let Some((path, driving, data)) = shaping {
         match driving.await {
-            Ok(setup) => setups.push((path, setup, data)),
+            Ok((setup, failed)) => {
+                setups.push((path, setup, data));
+                if let Some(err) = failed {
+                    failure.get_or_insert(Error::Script(err));
+                }
+            }
             Err(err) => {
                 failure.get_or_insert(Error::Runtime(format!("the load shape stopped: {err}")));
             }

@@ -3,14 +3,14 @@
 //! setup instance, says how many users it wants and how many to start (or
 //! stop) per second on the way; the scenario is scaled toward them through
 //! the live-scale path (at most the plan's capacity), and ends as at the
-//! end of its duration when the shape says none.
+//! end of its duration when the shape says none, or fails (a script error).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::exec::{ExecCtx, Instance, Scale, Stops};
+use crate::exec::{ExecCtx, Instance, Scale, Stops, VuError};
 
 /// Locust's cadence: a shape ticks once a second.
 const TICK: Duration = Duration::from_secs(1);
@@ -27,12 +27,14 @@ pub struct Shaped {
 }
 
 /// Ticks the shape on `setup` until it ends the scenario or `done` (every
-/// executor has ended) is cancelled; gives `setup` back for its teardown.
-pub async fn drive(mut setup: Instance, shaped: Shaped, done: CancellationToken) -> Instance {
+/// executor has ended) is cancelled; gives `setup` back for its teardown,
+/// with the error of a tick that failed (which ended the scenario too).
+pub async fn drive(mut setup: Instance, shaped: Shaped, done: CancellationToken) -> (Instance, Option<VuError>) {
     let Shaped { ctx, stops, grace, capacity } = shaped;
     let report = |message: &str| ctx.factory.shared.run.errors.report(message);
     let mut users = 0u32;
     let mut capped = false;
+    let mut failed = None;
     loop {
         match setup.shape_tick(ctx.live.clock.now()).await {
             Ok(Some((wanted, rate))) => {
@@ -49,13 +51,13 @@ pub async fn drive(mut setup: Instance, shaped: Shaped, done: CancellationToken)
             }
             Ok(None) => break,
             Err(err) => {
-                report(&err.to_string());
+                failed = Some(err);
                 break;
             }
         }
         tokio::select! {
-            _ = done.cancelled() => return setup,
-            _ = stops.soft.cancelled() => return setup,
+            _ = done.cancelled() => return (setup, None),
+            _ = stops.soft.cancelled() => return (setup, None),
             _ = tokio::time::sleep(TICK) => {}
         }
     }
@@ -66,7 +68,7 @@ pub async fn drive(mut setup: Instance, shaped: Shaped, done: CancellationToken)
         _ = done.cancelled() => {}
         _ = tokio::time::sleep(grace) => stops.hard.cancel(),
     }
-    setup
+    (setup, failed)
 }
 
 /// `users` moved toward `wanted` by at most `rate` users (a second's

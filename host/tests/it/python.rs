@@ -287,6 +287,18 @@ async fn a_load_test_shape_sets_the_users_and_ends_the_test() {
     assert_eq!(server.path_count("/status/260"), 3);
     assert_eq!(run.error_count("the load shape asked for 5 users, more than the 3 the run holds"), 1);
     assert_server_saw(&run, &server, server.stats().requests);
+
+    // A tick that raises ends the test as a script error, exit 107, and the
+    // summary still counts what was sent.
+    let server = target(Protocol::Http).await;
+    let run = run_locustfile("broken_shape.py", &server, &[]).await;
+    assert_eq!(run.code, 107, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the load shape's tick failed: broken_shape.py:16: ValueError: no more shape"),
+        "{}",
+        run.stderr
+    );
+    assert_server_saw(&run, &server, server.stats().requests);
 }
 
 #[tokio::test(flavor = "multi_thread")]
