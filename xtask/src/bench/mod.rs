@@ -8,6 +8,7 @@ pub mod proc;
 mod report;
 mod scheduler;
 pub mod scripts;
+mod scripts_report;
 mod throughput;
 
 use std::path::Path;
@@ -189,7 +190,7 @@ fn script_part(
     };
     let rounds = scripts::measure_throughput(&setup, settings.rounds, settings.js_duration);
     let vu_runs = scripts::measure_vus(&setup, settings.js_vus, settings.hold);
-    let results = scripts::Results {
+    let results = scripts_report::Results {
         part,
         seconds: settings.js_duration,
         hold: settings.hold,
@@ -199,7 +200,7 @@ fn script_part(
         vu_runs,
     };
     let mut markdown = String::new();
-    scripts::markdown(&mut markdown, &results);
+    scripts_report::markdown(&mut markdown, &results);
     markdown
 }
 
