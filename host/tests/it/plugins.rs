@@ -77,6 +77,30 @@ async fn absurd_values_and_special_files_get_one_line_and_exit_code_2() {
     }
 }
 
+/// A plugin built against WIT 0.1.1 (the http-probe guest at the commit
+/// before 0.1.2, committed as it was built) loads and runs unchanged, its
+/// 0.1.1 calls included: the cookie jar and the scenario's iteration number.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_built_against_wit_0_1_1_runs_unchanged() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/http-probe-wit-0.1.1.wasm");
+    let fixture = fixture.to_str().expect("utf-8");
+    let out = vespid(&["inspect", fixture]).await;
+    out.assert_ok();
+    assert!(out.stdout.contains("world:   vespid:scenario/scenario@0.1.1"), "{}", out.stdout);
+    assert!(out.stdout.contains("vespid:scenario/http@0.1.1"), "{}", out.stdout);
+
+    let server = target(Protocol::Http).await;
+    let (url, numbered) = (env("URL", &server, "/"), env("NUMBERED_URL", &server, "/bytes/"));
+    let args = ["run", fixture, "--vus", "3", "--iterations", "9", "--env", &url, "--env", &numbered];
+    let run = vespid(&[&args[..], &["--env", "JAR_COOKIE=flavour=mint"]].concat()).await;
+    run.assert_ok();
+    assert_eq!(run.check("jar holds flavour"), (9, 0));
+    for iteration in 0..9 {
+        assert_eq!(server.path_count(&format!("/bytes/{iteration}")), 1, "iteration {iteration}");
+    }
+    assert_server_saw(&run, &server, 18);
+}
+
 /// A plugin built against WIT 0.1.0 by an earlier vespid (the flow example,
 /// committed as it was built) loads and runs unchanged on this host.
 #[tokio::test(flavor = "multi_thread")]
