@@ -384,7 +384,11 @@ class Runner(exports.Runner):
         _guarded(lambda: _script().init(setup_data))
 
     def run(self, task):
-        _guarded(lambda: _script().run(task))
+        # The one call per iteration: no closure on the way in.
+        try:
+            _loaded.script.run(task)
+        except BaseException as error:  # noqa: BLE001: as in _guarded
+            raise Err(_one_line(error, _script_file)) from None
 
     def teardown(self, setup_data):
         _guarded(lambda: _script().teardown(setup_data))

@@ -185,6 +185,11 @@ def _fire_request(response, name, started, failure):
     )
 
 
+# How many distinct plain requests a user keeps made (then starts afresh):
+# a task that builds a new URL each time must not grow the user's memory.
+_PLAIN_REQUESTS_KEPT = 64
+
+
 def _error_text(error):
     value = getattr(error, "value", None)
     kind = type(error).__name__.removeprefix("Error_")
@@ -197,7 +202,10 @@ class HttpSession:
     def __init__(self, base_url):
         self.base_url = base_url or ""
         self._base = self.base_url.rstrip("/")
+        # The path a URL relative to the host starts with (the host's own path).
+        self._base_path = urlsplit(self._base).path
         self.headers = {}
+        self._plain = {}
 
     def _url(self, url):
         if url.startswith("/") and self._base:
@@ -230,12 +238,42 @@ class HttpSession:
         elif data is not None:
             body = bytes(data)
         # Locust's name: the path (and query) asked for, without the host.
-        if name is None:
+        if name is None and not params and url.startswith("/") and self._base and "#" not in url:
+            name = self._base_path + url
+        elif name is None:
             parts = urlsplit(address)
             name = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if cookies:
             sent["Cookie"] = "; ".join(f"{key}={value}" for key, value in cookies.items())
-        request = http.Request(
+        # A request with nothing but a method, URL and name is made once and
+        # sent again: most tasks send the same few.
+        plain = not sent and not body and timeout is None and allow_redirects
+        request = self._plain.get((method, address, name)) if plain else None
+        if request is None:
+            request = self._build(method, address, sent, body, name, timeout, allow_redirects)
+            if plain:
+                if len(self._plain) >= _PLAIN_REQUESTS_KEPT:
+                    self._plain.clear()
+                self._plain[(method, address, name)] = request
+        handlers = events.request._handlers
+        started = time.time() if catch_response or handlers else 0.0
+        if catch_response:
+            try:
+                answer, verdict = http.send_unsettled(request)
+                return ResponseContextManager(method, address, name, started, answer=answer, verdict=verdict)
+            except Err as failed:
+                return ResponseContextManager(method, address, name, started, error=_error_text(failed.value))
+        try:
+            response = Response(method, address, answer=http.send(request))
+        except Err as failed:
+            response = Response(method, address, error=_error_text(failed.value))
+        if handlers:
+            _fire_request(response, name, started, _status_failure(response))
+        return response
+
+    @staticmethod
+    def _build(method, address, sent, body, name, timeout, allow_redirects):
+        return http.Request(
             method=_METHODS.get(method) or http.Method_Other(method),
             url=address,
             headers=[(str(key), str(value)) for key, value in sent.items()] if sent else [],
@@ -247,20 +285,6 @@ class HttpSession:
             expected_statuses=[],
             discard_body=False,
         )
-        started = time.time()
-        if catch_response:
-            try:
-                answer, verdict = http.send_unsettled(request)
-                return ResponseContextManager(method, address, name, started, answer=answer, verdict=verdict)
-            except Err as failed:
-                return ResponseContextManager(method, address, name, started, error=_error_text(failed.value))
-        try:
-            response = Response(method, address, answer=http.send(request))
-        except Err as failed:
-            response = Response(method, address, error=_error_text(failed.value))
-        if events.request._handlers:
-            _fire_request(response, name, started, _status_failure(response))
-        return response
 
     def get(self, url, **kwargs):
         return self.request("GET", url, **kwargs)

@@ -106,6 +106,8 @@ class _TaskPicker:
 
     def next_task(self):
         tasks = _cumulative(type(self))
+        if len(tasks) == 1:
+            return tasks[0][0]
         point = random.random() * tasks[-1][1]
         for task, cumulative in tasks:
             if point < cumulative:
