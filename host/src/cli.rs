@@ -114,6 +114,10 @@ pub struct RunArgs {
     #[arg(short = 'E', long, num_args = 1.., value_name = "TAG")]
     pub exclude_tags: Vec<String>,
 
+    /// Locust's --csv: write Locust's PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_exceptions.csv at the end.
+    #[arg(long, value_name = "PREFIX")]
+    pub csv: Option<PathBuf>,
+
     /// A folder of pure-Python modules and packages a Python script imports (repeatable; PYTHONPATH in the run's env).
     #[arg(long, value_name = "DIR")]
     pub python_path: Vec<String>,
@@ -290,7 +294,7 @@ impl RunArgs {
             segment: self.segment,
             summary_export: self.summary_export.clone(),
             summary_export_format: self.summary_export_format,
-            outputs: self.outputs.clone(),
+            outputs: self.outputs.iter().cloned().chain(self.csv.clone().map(OutputSpec::LocustCsv)).collect(),
             insecure_skip_tls_verify: self.insecure_skip_tls_verify,
             ca_file: self.ca_file.clone(),
             max_redirects: self.max_redirects,

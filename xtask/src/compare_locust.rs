@@ -3,7 +3,8 @@
 //! see [`crate::peers`]) and under `vespid run` with the same flags, each
 //! against a fresh demo target. Judged exactly: what the server counted per
 //! path, and per request name and method the requests and failures each
-//! tool reported (Locust's `--csv` stats, vespid's `--out json` points).
+//! tool reported in the same file, Locust's `--csv` stats (which vespid
+//! writes too), read by one parser.
 //! The locustfiles bound every user's work with `StopUser` and fix its task
 //! order, so the counts cannot depend on timing.
 
@@ -68,19 +69,19 @@ fn run_locust(locust: &Path, vespid: &Path, script: &Path, flags: &[&str], tmp: 
     Ok(Side { exit: done.status.code(), requests: locust_stats(&text)?, server: fetch_stats(&target.url)? })
 }
 
-/// `vespid run SCRIPT -H URL FLAGS --out json=POINTS`.
+/// `vespid run SCRIPT -H URL FLAGS --csv PREFIX`.
 fn run_vespid(vespid: &Path, script: &Path, flags: &[&str], tmp: &Path) -> Result<Side> {
     let target = DemoTarget::start(vespid, None)?;
     let base = tmp.join(format!("{}-vespid", stem(script)));
-    let points = base.with_extension("points.json");
-    let _ = std::fs::remove_file(&points);
+    let stats = tmp.join(format!("{}-vespid_stats.csv", stem(script)));
+    let _ = std::fs::remove_file(&stats);
     let mut command = Command::new(vespid);
     command.arg("run").arg(script).args(["--quiet", "--address", "off", "-H", &target.url]).args(flags);
-    command.arg("--out").arg(format!("json={}", points.display()));
+    command.arg("--csv").arg(&base);
     let done = Spawned::start(&mut command, &base, Duration::from_secs(300))?.wait()?;
-    let text = std::fs::read_to_string(&points)
-        .with_context(|| format!("vespid wrote no {}: {}", points.display(), done.failure()))?;
-    Ok(Side { exit: done.status.code(), requests: vespid_points(&text)?, server: fetch_stats(&target.url)? })
+    let text = std::fs::read_to_string(&stats)
+        .with_context(|| format!("vespid wrote no {}: {}", stats.display(), done.failure()))?;
+    Ok(Side { exit: done.status.code(), requests: locust_stats(&text)?, server: fetch_stats(&target.url)? })
 }
 
 fn stem(script: &Path) -> &str {
@@ -112,28 +113,6 @@ fn unquote(cell: &str) -> &str {
     cell.trim().trim_matches('"')
 }
 
-/// vespid's JSON lines: every `http_reqs` point counts a request of its
-/// `method` and `name` tags, every true `http_req_failed` point a failure.
-fn vespid_points(json: &str) -> Result<ByName> {
-    let mut by_name = ByName::new();
-    for line in json.lines() {
-        let point: Value = serde_json::from_str(line).with_context(|| format!("not JSON: {line}"))?;
-        let metric = point["metric"].as_str().unwrap_or_default();
-        if point["type"] != "Point" || !matches!(metric, "http_reqs" | "http_req_failed") {
-            continue;
-        }
-        let tags = &point["data"]["tags"];
-        let tag = |key: &str| tags[key].as_str().unwrap_or_default().to_string();
-        let entry = by_name.entry((tag("method"), tag("name"))).or_default();
-        let value = point["data"]["value"].as_f64().unwrap_or(0.0);
-        match metric {
-            "http_reqs" => entry.0 += value as u64,
-            _ => entry.1 += u64::from(value > 0.0),
-        }
-    }
-    Ok(by_name)
-}
-
 /// The exact figures of both runs: the server's counts, and requests and
 /// failures per name. The exit codes are shown: Locust exits 1 when any
 /// request failed, vespid when a threshold did (docs/locust.md).
@@ -158,26 +137,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locust_s_csv_and_vespid_s_points_count_the_same_way() {
+    fn locust_s_stats_csv_is_read_by_request_name_and_method() {
         let csv = "\"Type\",\"Name\",\"Request Count\",\"Failure Count\",\"Median Response Time\"\n\
                    \"GET\",\"audit\",\"6\",\"3\",\"2\"\nGET,/status/201?item=7,6,0,1\n,\"Aggregated\",\"12\",\"3\",\"2\"\n";
-        let locust = locust_stats(csv).expect("parses");
-        assert_eq!(locust.len(), 2);
-        assert_eq!(locust[&("GET".into(), "audit".into())], (6, 3));
-        let line = |metric: &str, value: f64, name: &str| {
-            format!(
-                r#"{{"type":"Point","metric":"{metric}","data":{{"time":"t","value":{value},"tags":{{"method":"GET","name":"{name}","status":"200"}}}}}}"#
-            )
-        };
-        let json = [
-            r#"{"type":"Metric","metric":"http_reqs","data":{}}"#.to_string(),
-            line("http_reqs", 1.0, "audit"),
-            line("http_req_failed", 1.0, "audit"),
-            line("http_reqs", 1.0, "audit"),
-            line("http_req_failed", 0.0, "audit"),
-            line("http_req_duration", 3.0, "audit"),
-        ]
-        .join("\n");
-        assert_eq!(vespid_points(&json).expect("parses")[&("GET".into(), "audit".into())], (2, 1));
+        let stats = locust_stats(csv).expect("parses");
+        assert_eq!(stats.len(), 2, "the Aggregated row is left out");
+        assert_eq!(stats[&("GET".into(), "audit".into())], (6, 3));
+        assert_eq!(stats[&("GET".into(), "/status/201?item=7".into())], (6, 0));
     }
 }

@@ -1,6 +1,7 @@
 //! What a run shows and writes: the live progress line, the end-of-test
 //! summary (text, like k6's), the summary export (JSON), JUnit XML of the
-//! thresholds and checks, the `--out` outputs that stream every point, and
+//! thresholds and checks, Locust's CSV files, the `--out` outputs that
+//! stream every point, and
 //! k6's handleSummary data and the files a script writes from it.
 //! It reads the aggregate and drained points; it never records samples.
 
@@ -9,6 +10,7 @@ mod export;
 mod export_k6;
 mod handle_summary;
 mod junit;
+mod locust_csv;
 mod progress;
 mod spec;
 mod stream;
@@ -29,6 +31,7 @@ pub use summary::render_summary;
 
 use self::export::write_export;
 use self::junit::write_junit;
+use self::locust_csv::write_locust_csv;
 pub use self::stream::PointSender;
 use self::stream::PointStream;
 use crate::Error;
@@ -40,7 +43,8 @@ use crate::metrics::{Aggregate, MetricId, MetricSummary, Registry, Sink, TagSet,
 pub struct Outputs {
     stream: PointStream,
     summary_export: Option<(PathBuf, ExportFormat)>,
-    junit: Vec<PathBuf>,
+    /// The outputs written once, from the report (JUnit, Locust's CSV).
+    at_end: Vec<OutputSpec>,
 }
 
 impl Outputs {
@@ -51,12 +55,8 @@ impl Outputs {
         summary_export: Option<(PathBuf, ExportFormat)>,
         sink: Arc<Sink>,
     ) -> Result<Outputs, Error> {
-        let junit = specs
-            .iter()
-            .filter(|spec| matches!(spec, OutputSpec::Junit(_)))
-            .map(|spec| spec.path().to_path_buf())
-            .collect();
-        Ok(Outputs { stream: PointStream::start(specs, sink)?, summary_export, junit })
+        let at_end = specs.iter().filter(|spec| !spec.is_streamed()).cloned().collect();
+        Ok(Outputs { stream: PointStream::start(specs, sink)?, summary_export, at_end })
     }
 
     /// Where drained batches of points go for the streamed outputs.
@@ -65,8 +65,8 @@ impl Outputs {
     }
 
     /// Prints the summary (unless a script's handleSummary replaces it:
-    /// `text_summary` false), then writes the export and the JUnit files
-    /// and closes the streamed outputs. Every output is attempted; the
+    /// `text_summary` false), then writes the export, the JUnit and
+    /// Locust CSV files and closes the streamed outputs. Every output is attempted; the
     /// first failure is returned.
     pub fn finish(self, report: &Report, registry: &Registry, text_summary: bool) -> Result<(), Error> {
         if text_summary {
@@ -76,8 +76,12 @@ impl Outputs {
         if let Some((path, format)) = &self.summary_export {
             results.push(write_export(report, registry, path, *format));
         }
-        for path in &self.junit {
-            results.push(write_junit(report, path));
+        for spec in &self.at_end {
+            match spec {
+                OutputSpec::Junit(path) => results.push(write_junit(report, path)),
+                OutputSpec::LocustCsv(prefix) => results.push(write_locust_csv(report, prefix)),
+                OutputSpec::Json(_) | OutputSpec::Csv(_) => {}
+            }
         }
         results.push(self.stream.finish());
         results.into_iter().collect()

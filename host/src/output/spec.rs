@@ -14,13 +14,15 @@ pub enum OutputSpec {
     Csv(PathBuf),
     /// The end-of-test checks and thresholds as a JUnit report.
     Junit(PathBuf),
+    /// Locust's end-of-test CSV files, named from this prefix (`--csv PREFIX`).
+    LocustCsv(PathBuf),
 }
 
 impl OutputSpec {
     /// Parses `KIND=FILE`; the error names the value and the kinds there are.
     pub fn parse(text: &str) -> Result<OutputSpec, String> {
         let Some((kind, file)) = text.split_once('=') else {
-            return Err(format!("expected KIND=FILE, got {text:?} (kinds: json, csv, junit)"));
+            return Err(format!("expected KIND=FILE, got {text:?} (kinds: json, csv, junit, locust-csv)"));
         };
         if file.is_empty() {
             return Err(format!("{text:?} names no file; use {kind}=FILE"));
@@ -30,14 +32,19 @@ impl OutputSpec {
             "json" => Ok(OutputSpec::Json(path)),
             "csv" => Ok(OutputSpec::Csv(path)),
             "junit" => Ok(OutputSpec::Junit(path)),
-            _ => Err(format!("unknown output kind {kind:?} in {text:?}; use json=FILE, csv=FILE or junit=FILE")),
+            "locust-csv" => Ok(OutputSpec::LocustCsv(path)),
+            _ => Err(format!(
+                "unknown output kind {kind:?} in {text:?}; use json=FILE, csv=FILE, junit=FILE or locust-csv=PREFIX"
+            )),
         }
     }
 
     /// The file the output writes.
     pub fn path(&self) -> &Path {
         match self {
-            OutputSpec::Json(path) | OutputSpec::Csv(path) | OutputSpec::Junit(path) => path,
+            OutputSpec::Json(path) | OutputSpec::Csv(path) | OutputSpec::Junit(path) | OutputSpec::LocustCsv(path) => {
+                path
+            }
         }
     }
 
@@ -48,6 +55,7 @@ impl OutputSpec {
             OutputSpec::Json(_) => OutputSpec::Json(path),
             OutputSpec::Csv(_) => OutputSpec::Csv(path),
             OutputSpec::Junit(_) => OutputSpec::Junit(path),
+            OutputSpec::LocustCsv(_) => OutputSpec::LocustCsv(path),
         }
     }
 
@@ -62,6 +70,7 @@ impl OutputSpec {
             OutputSpec::Json(_) => "json",
             OutputSpec::Csv(_) => "csv",
             OutputSpec::Junit(_) => "junit",
+            OutputSpec::LocustCsv(_) => "locust-csv",
         }
     }
 }

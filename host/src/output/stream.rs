@@ -78,7 +78,7 @@ impl PointStream {
                 OutputSpec::Csv(_) => {
                     Box::new(CsvRows::new(create(path)?).map_err(|source| write_error(path, source))?)
                 }
-                OutputSpec::Junit(_) => continue,
+                OutputSpec::Junit(_) | OutputSpec::LocustCsv(_) => continue,
             };
             outputs.push(FileOutput { path: path.to_path_buf(), format, failure: None });
         }

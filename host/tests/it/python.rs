@@ -171,7 +171,9 @@ async fn catch_response_lets_the_task_judge_each_response() {
     let out = tempfile::tempdir().expect("temp dir");
     let points_file = out.path().join("points.json");
     let json = format!("json={}", points_file.display());
-    let run = run_locustfile("catch.py", &server, &["-u", "2", "-i", "6", "--out", &json]).await;
+    let prefix = out.path().join("locust");
+    let csv = prefix.to_str().expect("utf-8 path");
+    let run = run_locustfile("catch.py", &server, &["-u", "2", "-i", "6", "--out", &json, "--csv", csv]).await;
     run.assert_ok();
     assert_server_saw(&run, &server, 30);
     assert_eq!(run.fails("iterations_failed"), 6, "RescheduleTask in the block fails no iteration");
@@ -190,6 +192,37 @@ async fn catch_response_lets_the_task_judge_each_response() {
     }
     let missing = points_of(&points, "http_reqs", &[("name", "missing"), ("expected_response", "true")]);
     assert_eq!(missing.len(), 6, "the 404 judged a success is an expected response");
+
+    // Locust's --csv files say the same.
+    let stats = csv_rows(&out.path().join("locust_stats.csv"));
+    let counts: Vec<[&str; 4]> =
+        stats.iter().map(|row| [&row[0], &row[1], &row[2], &row[3]].map(String::as_str)).collect();
+    assert_eq!(
+        counts,
+        [
+            ["Type", "Name", "Request Count", "Failure Count"],
+            ["GET", "/status/200", "6", "6"],
+            ["GET", "/status/201", "6", "0"],
+            ["GET", "/status/203", "6", "0"],
+            ["GET", "/status/500", "6", "6"],
+            ["GET", "missing", "6", "0"],
+            ["", "Aggregated", "30", "12"],
+        ]
+    );
+    let failures = csv_rows(&out.path().join("locust_failures.csv"));
+    let failures: Vec<[&str; 4]> =
+        failures.iter().map(|row| [&row[0], &row[1], &row[2], &row[3]].map(String::as_str)).collect();
+    assert_eq!(
+        failures[1..],
+        [["GET", "/status/200", "failed with status 200", "6"], ["GET", "/status/500", "failed with status 500", "6"]]
+    );
+    assert_eq!(csv_rows(&out.path().join("locust_exceptions.csv")).len(), 1, "no task raised");
+}
+
+/// A CSV file's rows, its header first.
+fn csv_rows(path: &std::path::Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    text.lines().map(|line| line.split(',').map(String::from).collect()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
