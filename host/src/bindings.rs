@@ -12,9 +12,11 @@ wasmtime::component::bindgen!({
         "vespid:scenario/http.send-unsettled": async | trappable,
         "vespid:scenario/http.batch": async | trappable,
         "vespid:scenario/vu.sleep": async | trappable,
+        "vespid:scenario/sql": async | trappable,
         default: trappable,
     },
     exports: { default: async },
+    with: { "vespid:scenario/sql.transaction": crate::caps::OpenTransaction },
 });
 
 /// The runtime world: the scenario interfaces are the ones above.
@@ -30,6 +32,7 @@ mod runtime_world {
             "vespid:scenario/log": super::vespid::scenario::log,
             "vespid:scenario/vu": super::vespid::scenario::vu,
             "vespid:scenario/data": super::vespid::scenario::data,
+            "vespid:scenario/sql": super::vespid::scenario::sql,
         },
     });
 }
@@ -38,10 +41,10 @@ pub use self::exports::vespid::scenario::runner;
 pub use self::runtime_world::ScriptRuntime;
 pub use self::runtime_world::exports::vespid::scenario::script_runner;
 pub use self::runtime_world::vespid::scenario::script;
-pub use self::vespid::scenario::{data, http, log, metrics, vu};
+pub use self::vespid::scenario::{data, http, log, metrics, sql, vu};
 
 /// The WIT package version this host speaks.
-pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 2);
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 3);
 
 /// The oldest WIT version whose plugins still run: every 0.1.x up to
 /// [`WIT_VERSION`] is the same contract with additions (semver-compatible

@@ -147,6 +147,10 @@ pub struct RunArgs {
     #[arg(long = "data", value_name = "NAME=FILE", value_parser = parse_key_value)]
     pub data: Vec<(String, String)>,
 
+    /// A SQL datasource the plugin may use by name (repeatable): NAME=URL, postgres://… or sqlite:PATH.
+    #[arg(long = "datasource", value_name = "NAME=URL", value_parser = parse_key_value)]
+    pub datasources: Vec<(String, String)>,
+
     /// Name of the scenario of a plugin run, tagged on every metric (default: the plugin's name).
     #[arg(long)]
     pub scenario: Option<String>,
@@ -290,6 +294,7 @@ impl RunArgs {
             env: self.locust_env().chain(self.env.clone()).collect(),
             tags: self.tag.clone(),
             data: self.data.clone(),
+            datasources: self.datasources.clone(),
             scenario: self.scenario.clone(),
             segment: self.segment,
             summary_export: self.summary_export.clone(),

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::caps::HttpSetupError;
+use crate::caps::{HttpSetupError, SqlSetupError};
 use crate::client::ClientError;
 use crate::config::ConfigError;
 use crate::dev::DevError;
@@ -26,6 +26,8 @@ pub enum ExitCode {
     NoRun = 4,
     /// `vespid dev DIR`: the first build failed, or did not write the plugin.
     BuildFailed = 5,
+    /// A datasource the run names did not answer at start (and is not `lazy`).
+    DatasourceDown = 6,
     /// An abortOnFail threshold failed and stopped the run early.
     ThresholdAborted = 98,
     /// The run completed and at least one threshold failed (as k6).
@@ -53,6 +55,9 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Http(#[from] HttpSetupError),
+    /// A datasource could not be opened.
+    #[error(transparent)]
+    Sql(#[from] SqlSetupError),
     /// `vespid new` could not create the project.
     #[error(transparent)]
     Scaffold(#[from] ScaffoldError),
@@ -105,6 +110,8 @@ impl Error {
             Error::Dev(DevError::Watch(_)) => ExitCode::RuntimeFailure,
             Error::Dev(_) => ExitCode::BadInput,
             Error::Limit(_) => ExitCode::MachineLimit,
+            Error::Sql(SqlSetupError::Down { .. }) => ExitCode::DatasourceDown,
+            Error::Sql(_) => ExitCode::BadInput,
             Error::Client(ClientError::Unreachable { .. }) => ExitCode::NoRun,
             Error::Client(ClientError::Refused(_)) => ExitCode::BadInput,
             Error::Client(ClientError::Garbled(_)) => ExitCode::RuntimeFailure,

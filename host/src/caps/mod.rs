@@ -1,5 +1,5 @@
 //! The host side of every WIT interface a plugin imports, one module per
-//! interface (`http`, `metrics`, `log`, `vu`, `data`, `script`), and [`VuState`], the data of
+//! interface (`http`, `metrics`, `log`, `vu`, `data`, `sql`, `script`), and [`VuState`], the data of
 //! one VU's `Store`. A capability touches only its own context; it records
 //! measurements through the `Recorder` it was given and never reaches
 //! into another capability or into the executor.
@@ -11,6 +11,7 @@ mod live;
 mod log;
 mod metrics;
 mod script;
+mod sql;
 mod stderr;
 mod vu;
 
@@ -27,6 +28,7 @@ pub use self::limits::{CpuBudgetExceeded, GuestClock, MemoryCap, MemoryCapExceed
 pub use self::log::{LogCtx, LogLevel};
 pub use self::metrics::MetricsCtx;
 pub use self::script::{Script, ScriptCtx, SharedArrays};
+pub use self::sql::{DEFAULT_ACQUIRE_TIMEOUT, DatasourceSpec, Datasources, OpenTransaction, SqlCtx, SqlSetupError};
 pub use self::stderr::{GuestStderr, StderrMark};
 pub use self::vu::{TestAbort, VuCtx};
 use crate::bindings::Scenario;
@@ -40,6 +42,8 @@ pub struct RunShared {
     pub errors: Arc<ErrorLog>,
     /// The run's data sets, loaded once; VUs read them in place.
     pub data: Arc<DataSets>,
+    /// The run's datasources, their pools opened once and shared.
+    pub sql: Arc<Datasources>,
     /// Plugin log lines below this level are dropped.
     pub log_level: LogLevel,
     /// Largest linear memory of one VU, in bytes.
@@ -52,13 +56,21 @@ pub struct RunShared {
     active_vus: AtomicU32,
 }
 
+/// What a run declares for its plugins to read: data sets and datasources.
+#[derive(Clone, Default)]
+pub struct Declared {
+    pub data: Arc<DataSets>,
+    pub sql: Arc<Datasources>,
+}
+
 impl RunShared {
-    /// The shared state of a run with these options, data sets and sink.
+    /// The shared state of a run with these options, data sets and
+    /// datasources, and sink.
     pub fn new(
         http: HttpOptions,
         log_level: LogLevel,
         memory_cap: usize,
-        data: Arc<DataSets>,
+        declared: Declared,
         sink: Arc<Sink>,
         live: bool,
         stop: CancellationToken,
@@ -67,7 +79,8 @@ impl RunShared {
             http: Arc::new(HttpShared::new(http)?),
             errors: sink.errors().clone(),
             sink,
-            data,
+            data: declared.data,
+            sql: declared.sql,
             log_level,
             memory_cap,
             live,
@@ -153,7 +166,7 @@ impl ScenarioShared {
             LogLevel::Info,
             // The engine's pool still bounds the instance.
             usize::MAX,
-            data,
+            Declared { data, sql: Arc::default() },
             Arc::new(Sink::new()),
             false,
             CancellationToken::new(),
@@ -187,6 +200,7 @@ pub struct VuState {
     pub log: LogCtx,
     pub vu: VuCtx,
     pub data: DataCtx,
+    pub sql: SqlCtx,
     pub script: ScriptCtx,
     pub stderr: GuestStderr,
 }
@@ -206,7 +220,8 @@ impl VuState {
             memory: MemoryCap::new(run.memory_cap),
             clock: GuestClock::default(),
             http: HttpCtx::new(run.http.clone(), recorder.clone()),
-            metrics: MetricsCtx::new(recorder, run.errors.clone(), run.live),
+            metrics: MetricsCtx::new(recorder.clone(), run.errors.clone(), run.live),
+            sql: SqlCtx::new(run.sql.clone(), recorder),
             log: LogCtx::new(run.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
             data: DataCtx::new(vu_id, run.data.clone()),

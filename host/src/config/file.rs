@@ -32,6 +32,9 @@ pub struct RunFile {
     /// `[data.users] path = "users.csv"`: shared data sets by name.
     #[serde(default)]
     pub data: BTreeMap<String, DataSpec>,
+    /// `[datasources.main] url-env = "DATABASE_URL"`: SQL databases by name.
+    #[serde(default)]
+    pub datasources: BTreeMap<String, super::datasources::DatasourceTable>,
     /// `http_req_duration = ["p(95)<500"]`, `"http_req_duration{name:login}" = [...]`.
     #[serde(default)]
     pub thresholds: BTreeMap<String, Vec<ThresholdSpec>>,

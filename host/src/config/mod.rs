@@ -6,6 +6,7 @@
 //! it. Without a run file the flags alone describe one scenario, with k6's
 //! rules for `--vus`, `--duration`, `--iterations` and `--stage`.
 
+mod datasources;
 mod file;
 mod k6;
 mod options;
@@ -28,7 +29,7 @@ use self::shortcuts::{Shortcuts, shortcut_executor};
 use self::values::Layered;
 pub use self::values::{parse_duration, parse_key_value, parse_size, parse_spawn_rate, parse_stage};
 use self::values::{parse_rate, per_second};
-use crate::caps::{DataError, DataFormat, DataSource, HttpDebug, HttpOptions, LogLevel, SharedArrays};
+use crate::caps::{DataError, DataFormat, DataSource, DatasourceSpec, HttpDebug, HttpOptions, LogLevel, SharedArrays};
 use crate::exec::{CallLimits, ExecutorPlan, Ramp, Segment, Stage, ThinkTime};
 use crate::metrics::{MetricLimits, Threshold};
 use crate::output::{ExportFormat, OutputSpec};
@@ -93,6 +94,8 @@ pub struct Plan {
     pub segment: Segment,
     /// Shared data sets (the run file's `[data.NAME]`, then `--data`), loaded when the run starts.
     pub data: Vec<DataSource>,
+    /// SQL datasources (the run file's `[datasources.NAME]`, then `--datasource`), opened when the run starts.
+    pub datasources: Vec<DatasourceSpec>,
     pub http: HttpOptions,
     /// What each call into a plugin may take.
     pub limits: CallLimits,
@@ -441,11 +444,13 @@ impl Plan {
                 .map_err(|source| ConfigError::DataFlag { name: name.clone(), source })?;
             data.push(source);
         }
+        let datasources = datasources::datasources(args, &file.datasources, source)?;
         Ok(Plan {
             scenarios,
             thresholds,
             segment,
             data,
+            datasources,
             http,
             limits,
             vu_memory: vu_memory as usize,

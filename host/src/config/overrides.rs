@@ -26,6 +26,8 @@ pub struct Overrides {
     pub tags: Vec<(String, String)>,
     /// Data sets as (name, file).
     pub data: Vec<(String, String)>,
+    /// SQL datasources as (name, URL).
+    pub datasources: Vec<(String, String)>,
     /// The scenario name of a plugin run.
     pub scenario: Option<String>,
     pub segment: Option<Segment>,

@@ -527,3 +527,42 @@ fn a_load_shape_starts_the_scenario_empty_under_a_cap() {
     let (plan, _) = Plan::from_script(&args(&[path, "-u", "2"]), r#"{"noCookiesReset": true}"#).expect("a plan");
     assert!(!plan.shape, "no shape: the flags' plan");
 }
+
+#[test]
+fn datasources_come_from_the_run_file_and_the_flags() {
+    let plan = from_file(
+        "plugin = \"p.wasm\"\n[datasources.main]\nurl = \"sqlite:bank.db\"\nmax-connections = 4\nstatement-timeout = \"2s\"\nlazy = true\n",
+        &["--datasource", "other=postgres://u:pw@127.0.0.1/db"],
+    )
+    .expect("valid");
+    let names: Vec<&str> = plan.datasources.iter().map(|spec| spec.name.as_str()).collect();
+    assert_eq!(names, ["main", "other"]);
+    let main = &plan.datasources[0];
+    assert_eq!(
+        (main.max_connections, main.statement_timeout, main.lazy),
+        (Some(4), Some(Duration::from_secs(2)), true)
+    );
+    assert!(!format!("{:?}", plan.datasources[1]).contains("pw"), "the password never prints");
+
+    let cases = [
+        (
+            "[datasources.main]\nurl = \"sqlite:a\"\nurl-env = \"X\"\n",
+            "vespid.toml:3: datasources.main.url: give url or url-env, not both",
+        ),
+        ("[datasources.main]\n", "datasources.main: needs url or url-env"),
+        (
+            "[datasources.main]\nurl-env = \"VESPID_TEST_UNSET_VARIABLE\"\n",
+            "the environment variable VESPID_TEST_UNSET_VARIABLE is not set",
+        ),
+        ("[datasources.main]\nurl = \"redis://h\"\n", "scheme \"redis\" is not supported"),
+        ("[datasources.main]\nurl = \"sqlite:a\"\nmax-connections = 0\n", "0 is not a count of at least 1"),
+        ("[datasources.main]\nurl = \"sqlite:a\"\nacquire-timeout = \"0s\"\n", "must be greater than 0"),
+    ];
+    for (table, expected) in cases {
+        let message = error(&format!("plugin = \"p.wasm\"\n{table}"));
+        assert!(message.contains(expected), "{expected:?} in {message:?}");
+    }
+    let twice =
+        from_file("plugin = \"p.wasm\"\n[datasources.main]\nurl = \"sqlite:a\"\n", &["--datasource", "main=sqlite:b"]);
+    assert!(twice.expect_err("named twice").to_string().contains("datasource \"main\" is named twice"));
+}

@@ -181,6 +181,8 @@ impl Instance {
         let mark = self.begin(Duration::MAX, "");
         let runner = self.scenario.vespid_scenario_runner();
         let outcome = tokio::time::timeout(limit, runner.call_setup(&mut self.store)).await;
+        // A transaction setup left open is rolled back now, not at teardown.
+        self.state().sql.end_iteration();
         self.settle(Call::Setup, mark, outcome)
     }
 

@@ -287,6 +287,7 @@ impl VuRunner {
             }
         };
         vu.state().http.end_iteration();
+        vu.state().sql.end_iteration();
         if let Some(message) = message {
             ctx.factory.shared.run.errors.report(&message);
         }
@@ -347,6 +348,7 @@ impl VuRunner {
         state.http.begin_iteration();
         let outcome = vu.run(self.code.tasks.pick(&mut self.rng)).await;
         vu.state().http.end_iteration();
+        vu.state().sql.end_iteration();
         if outcome.as_ref().is_err_and(VuError::poisons_instance) {
             self.vu = None;
         }

@@ -35,6 +35,13 @@ builtins! {
     DROPPED_ITERATIONS = 17: "dropped_iterations", Counter, Plain;
     ITERATION_START_DELAY = 18: "iteration_start_delay", Trend, Time;
     INTERRUPTED_ITERATIONS = 19: "interrupted_iterations", Counter, Plain;
+    SQL_QUERIES = 20: "sql_queries", Counter, Plain;
+    SQL_QUERY_DURATION = 21: "sql_query_duration", Trend, Time;
+    SQL_QUERY_FAILED = 22: "sql_query_failed", Rate, Plain;
+    SQL_POOL_WAIT = 23: "sql_pool_wait", Trend, Time;
+    SQL_ROWS = 24: "sql_rows", Counter, Plain;
+    SQL_TRANSACTIONS = 25: "sql_transactions", Counter, Plain;
+    SQL_TRANSACTION_DURATION = 26: "sql_transaction_duration", Trend, Time;
 }
 
 /// The tag that names a check in the `checks` rate.

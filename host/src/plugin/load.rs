@@ -179,9 +179,9 @@ mod tests {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert!(check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.0"])).is_ok());
         assert!(check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.1"])).is_ok());
-        assert!(check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.2"])).is_ok());
+        assert!(check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.3"])).is_ok());
         let err = check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.9"])).unwrap_err();
-        assert!(err.to_string().contains("supports vespid:scenario@0.1.0 to @0.1.2"), "{err}");
+        assert!(err.to_string().contains("supports vespid:scenario@0.1.0 to @0.1.3"), "{err}");
         let err = check_world(p, &s(&[]), &s(&["vespid:scenario/runner@9.0.0"])).unwrap_err();
         assert!(err.to_string().contains("vespid:scenario@9.0.0"), "{err}");
         let err = check_world(p, &s(&["vespid:scenario/log@0.1.0"]), &s(&["x:y/z"])).unwrap_err();

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -24,7 +24,7 @@ use self::control::{ControlServer, Steering};
 pub use self::reload::{Reloaded, Reloader, Target, resolve_tasks};
 pub use self::script::{LoadedScript, load_script, plan};
 use crate::bindings::runner::Info;
-use crate::caps::{DataSets, RunShared, ScenarioShared, TestAbort};
+use crate::caps::{DataSets, Datasources, Declared, RunShared, ScenarioShared, TestAbort};
 use crate::config::{ConfigError, Plan, ScenarioPlan};
 use crate::exec::{
     ExecCtx, Instance, Live, ScenarioCode, Stops, TestClock, VuError, VuFactory, describe, prepare, run_executor,
@@ -136,8 +136,9 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
     let _ticker = EpochTicker::start(&plugins.engine);
     let streamed = plan.outputs.iter().any(OutputSpec::is_streamed);
     let sink = Arc::new(if streamed { Sink::keeping_points() } else { Sink::new() }.with_limits(plan.metric_limits));
-    let (http, memory) = (plan.http.clone(), plan.vu_memory);
-    let run = RunShared::new(http, plan.log_level, memory, data, sink.clone(), plan.live, stop.clone())?;
+    let sql = until_interrupted(&stop, open_datasources(&plan, vus_max)).await.ok_or(Error::Interrupted)??;
+    let (http, memory, declared) = (plan.http.clone(), plan.vu_memory, Declared { data, sql: sql.clone() });
+    let run = RunShared::new(http, plan.log_level, memory, declared, sink.clone(), plan.live, stop.clone())?;
     // From here on, every ending writes the outputs.
     let export = plan.summary_export.clone().map(|path| (path, plan.summary_export_format));
     let outputs = Outputs::start(&plan.outputs, export, sink.clone())?;
@@ -301,6 +302,9 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
             Ok(()) => {}
         }
     }
+    // The database sees its sessions end; a connection a stuck VU still
+    // holds does not keep the run from ending.
+    let _ = tokio::time::timeout(Duration::from_secs(5), sql.close()).await;
     let aborted_by = collector.finish().unwrap_or_else(|()| {
         failure.get_or_insert(Error::Runtime("the metrics collector stopped".into()));
         None
@@ -426,6 +430,16 @@ async fn scripts_summary(
         }
     }
     handled
+}
+
+/// The plan's datasources, each pool checked unless it is lazy (a lazy
+/// one that does not answer is a warning).
+async fn open_datasources(plan: &Plan, vus: u32) -> Result<Arc<Datasources>, Error> {
+    let (datasources, warnings) = Datasources::open(&plan.datasources, vus).await?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(Arc::new(datasources))
 }
 
 /// The plan's data sets and the shared arrays its script built (taken

@@ -50,6 +50,8 @@ mod reload;
 mod scaffold;
 /// k6 scripts, the host's side: test.abort, handleSummary, inspect and validate.
 mod script_host;
+/// SQL datasources on SQLite: sql-bank's balances, typed errors, transactions, pools that cannot open.
+mod sql;
 /// Thresholds: exit codes, abortOnFail, JUnit.
 mod thresholds;
 /// JavaScript and Python scenarios against their Rust twins, and a script reloaded under --watch.

@@ -25,7 +25,7 @@ async fn bad_plugin_files_get_one_line_and_exit_code_2() {
         (guest("no-runner"), "does not export vespid:scenario/runner (of any version)".to_string()),
         (
             guest("future-wit"),
-            "was built against vespid:scenario@9.0.0; this vespid supports vespid:scenario@0.1.0 to @0.1.2".to_string(),
+            "was built against vespid:scenario@9.0.0; this vespid supports vespid:scenario@0.1.0 to @0.1.3".to_string(),
         ),
     ];
     for (path, expected) in cases {
@@ -41,8 +41,8 @@ async fn inspect_prints_what_the_plugin_declares() {
     out.assert_ok();
     assert!(out.stdout.contains("name:    custom-metrics"), "{}", out.stdout);
     assert!(out.stdout.contains("tasks:   browse (weight 3), buy (weight 1)"), "{}", out.stdout);
-    assert!(out.stdout.contains("world:   vespid:scenario/scenario@0.1.2"), "{}", out.stdout);
-    assert!(out.stdout.contains("vespid:scenario/http@0.1.2"), "{}", out.stdout);
+    assert!(out.stdout.contains("world:   vespid:scenario/scenario@0.1.3"), "{}", out.stdout);
+    assert!(out.stdout.contains("vespid:scenario/http@0.1.3"), "{}", out.stdout);
 
     let bad = vespid(&["inspect", guest("wrong-world").to_str().expect("utf-8")]).await;
     assert_eq!(bad.code, 2);
@@ -99,6 +99,28 @@ async fn a_plugin_built_against_wit_0_1_1_runs_unchanged() {
         assert_eq!(server.path_count(&format!("/bytes/{iteration}")), 1, "iteration {iteration}");
     }
     assert_server_saw(&run, &server, 18);
+}
+
+/// A plugin built against WIT 0.1.2 (the http-probe guest at the commit
+/// before 0.1.3, committed as it was built) loads and runs unchanged, its
+/// 0.1.2 calls included: answers it judges itself, `vu.stop` and `vu-end`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_built_against_wit_0_1_2_runs_unchanged() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/http-probe-wit-0.1.2.wasm");
+    let fixture = fixture.to_str().expect("utf-8");
+    let out = vespid(&["inspect", fixture]).await;
+    out.assert_ok();
+    assert!(out.stdout.contains("world:   vespid:scenario/scenario@0.1.2"), "{}", out.stdout);
+
+    let server = target(Protocol::Http).await;
+    let (url, vu_end) = (env("URL", &server, "/status/201"), env("VU_END_URL", &server, "/status/251"));
+    let args = ["run", fixture, "--vus", "2", "--duration", "5s", "--env", &url, "--env", &vu_end];
+    let run = vespid(&[&args[..], &["--env", "STOP_AT_ITERATION=2", "--env", "VERDICT=fail"]].concat()).await;
+    run.assert_ok();
+    assert_eq!(server.path_count("/status/201"), 6, "each VU stopped itself after its third iteration");
+    assert_eq!(server.path_count("/status/251"), 2, "vu_end once per VU");
+    assert_eq!(run.passes("http_req_failed"), 6, "the plugin failed every 201 it judged (not vu_end's request)");
+    assert_server_saw(&run, &server, 8);
 }
 
 /// A plugin built against WIT 0.1.0 by an earlier vespid (the flow example,

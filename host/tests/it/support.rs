@@ -266,9 +266,17 @@ pub async fn run_file(text: &str, args: &[&str]) -> Outcome {
 /// Writes `text` as `vespid.toml` in `dir`, with `{guest}` placeholders replaced by guest paths.
 pub fn write_run_file(dir: &Path, text: &str) -> PathBuf {
     let mut text = text.to_string();
-    for name in
-        ["hello", "http-probe", "custom-metrics", "flow", "flaky-panic", "data-reader", "runaway", "metrics-flood"]
-    {
+    for name in [
+        "hello",
+        "http-probe",
+        "custom-metrics",
+        "flow",
+        "flaky-panic",
+        "data-reader",
+        "runaway",
+        "metrics-flood",
+        "sql-probe",
+    ] {
         text = text.replace(&format!("{{{name}}}"), guest(name).to_str().expect("utf-8 path"));
     }
     let path = dir.join("vespid.toml");

@@ -1,5 +1,5 @@
 //! Write Vespid scenarios in Rust: a thin, idiomatic layer over the
-//! `vespid:scenario@0.1.2` WIT world. It owns no state of its own beyond the
+//! `vespid:scenario@0.1.3` WIT world. It owns no state of its own beyond the
 //! scenario value kept between iterations; every measurement is the host's.
 //!
 //! A complete scenario (build it with
@@ -32,6 +32,7 @@ pub mod data;
 pub mod http;
 pub mod log;
 pub mod metrics;
+pub mod sql;
 pub mod vu;
 
 mod scenario;
@@ -48,6 +49,7 @@ pub mod bindings {
         default_bindings_module: "vespid_sdk::bindings",
         pub_export_macro: true,
         export_macro_name: "__export_runner",
+        additional_derives: [PartialEq],
     });
 }
 

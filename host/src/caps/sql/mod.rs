@@ -1,0 +1,330 @@
+//! The WIT `sql` interface: statements and transactions on the run's
+//! datasources, measured here like HTTP (`sql_queries`,
+//! `sql_query_duration`, `sql_query_failed`, `sql_pool_wait`, `sql_rows`,
+//! `sql_transactions`, `sql_transaction_duration`; tagged `datasource`,
+//! `operation`, `name`). `datasource` owns the pools (one per datasource
+//! per run, shared by the VUs), `driver` one statement on one connection
+//! per database, `error` the WIT errors, `label` the statement's tags.
+
+mod datasource;
+mod driver;
+mod error;
+mod label;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::Postgres;
+use sqlx::sqlite::Sqlite;
+use sqlx::{Database, IntoArguments};
+use wasmtime::component::Resource;
+
+use self::datasource::Pool;
+pub use self::datasource::{DEFAULT_ACQUIRE_TIMEOUT, DatasourceSpec, Datasources, SqlSetupError};
+use self::driver::{Driver, Outcome};
+use super::VuState;
+use crate::bindings::sql::{Host, HostTransaction, Rows, SqlError, Statement};
+use crate::metrics::{Recorder, Sample, names};
+
+/// One VU's view of the run's datasources.
+pub struct SqlCtx {
+    datasources: Arc<Datasources>,
+    recorder: Recorder,
+    /// The transactions begun this iteration, open or not.
+    begun: Vec<Slot>,
+}
+
+/// A transaction's connection while it is open; emptied by commit,
+/// rollback, its handle's drop or the end of the iteration.
+type Slot = Arc<Mutex<Option<Open>>>;
+
+/// The `transaction` resource: its slot.
+pub struct OpenTransaction(Slot);
+
+/// An open transaction.
+struct Open {
+    held: Held,
+    datasource: String,
+    began: Instant,
+}
+
+/// The transaction a connection is inside, by driver: rolled back if
+/// dropped before commit or rollback (sqlx sends the rollback before the
+/// pool reuses the connection).
+enum Held {
+    Postgres(sqlx::Transaction<'static, Postgres>),
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+}
+
+/// How a transaction ended, as its `outcome` tag.
+#[derive(Clone, Copy)]
+enum Ending {
+    Commit,
+    Rollback,
+    /// Dropped, or still open when the iteration ended: rolled back.
+    Abandoned,
+    /// BEGIN, COMMIT or ROLLBACK itself failed.
+    Failed,
+}
+
+impl Ending {
+    fn tag(self) -> &'static str {
+        match self {
+            Ending::Commit => "commit",
+            Ending::Rollback => "rollback",
+            Ending::Abandoned => "abandoned",
+            Ending::Failed => "failed",
+        }
+    }
+}
+
+impl SqlCtx {
+    pub fn new(datasources: Arc<Datasources>, recorder: Recorder) -> Self {
+        SqlCtx { datasources, recorder, begun: Vec::new() }
+    }
+
+    /// Called when an iteration ended, however it ended: transactions
+    /// still open are rolled back and counted as abandoned.
+    pub fn end_iteration(&mut self) {
+        for slot in std::mem::take(&mut self.begun) {
+            let open = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(open) = open {
+                self.transaction_ended(&open.datasource, open.began, Ending::Abandoned);
+            }
+        }
+    }
+
+    /// One statement on its own pooled connection.
+    async fn statement(&self, datasource: &str, statement: &Statement, fetch: bool) -> Result<Outcome, SqlError> {
+        let asked = Instant::now();
+        let result = match self.datasources.pool(datasource) {
+            Err(err) => Err(err),
+            Ok(Pool::Postgres(pool)) => on_pool(pool, statement, fetch).await,
+            Ok(Pool::Sqlite(pool)) => on_pool(pool, statement, fetch).await,
+        };
+        self.record_statement(datasource, statement, asked, result)
+    }
+
+    /// Records what a statement took (`asked`: before its connection was
+    /// acquired; the wait is in the result) and did.
+    fn record_statement(
+        &self,
+        datasource: &str,
+        statement: &Statement,
+        asked: Instant,
+        result: Result<(Outcome, Duration), SqlError>,
+    ) -> Result<Outcome, SqlError> {
+        let name = statement.name.clone().unwrap_or_else(|| label::default_name(&statement.sql));
+        let operation = label::operation(&statement.sql);
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let error = result.as_ref().err().map(error::error_tag);
+        let pairs = [("datasource", datasource), ("operation", operation), ("name", name.as_str())];
+        let tags = self.recorder.tags(pairs.into_iter().chain(error.map(|error| ("error", error))));
+        let (waited, took) = match &result {
+            Ok((_, waited)) => (*waited, asked.elapsed().saturating_sub(*waited)),
+            Err(_) => (Duration::ZERO, asked.elapsed()),
+        };
+        let rows = result.as_ref().map_or(0, |(outcome, _)| outcome.rows_touched);
+        let mut samples = vec![
+            Sample::new(names::SQL_QUERIES, 1.0),
+            Sample::new(names::SQL_QUERY_DURATION, ms(took)),
+            Sample::flag(names::SQL_QUERY_FAILED, error.is_some()),
+            Sample::new(names::SQL_ROWS, rows as f64),
+        ];
+        if result.is_ok() {
+            samples.push(Sample::new(names::SQL_POOL_WAIT, ms(waited)));
+        }
+        self.recorder.record(&tags, &samples);
+        result.map(|(outcome, _)| outcome)
+    }
+
+    /// A transaction's wait for its connection.
+    fn waited(&self, datasource: &str, waited: Duration) {
+        let tags = self.recorder.tags([("datasource", datasource), ("operation", "begin")]);
+        self.recorder.record(&tags, &[Sample::new(names::SQL_POOL_WAIT, waited.as_secs_f64() * 1000.0)]);
+    }
+
+    /// `open` is dropped by the caller: a connection still inside its
+    /// transaction rolls back on the way back to the pool.
+    fn transaction_ended(&self, datasource: &str, began: Instant, ending: Ending) {
+        let tags = self.recorder.tags([("datasource", datasource), ("outcome", ending.tag())]);
+        let ms = began.elapsed().as_secs_f64() * 1000.0;
+        self.recorder.record(
+            &tags,
+            &[Sample::new(names::SQL_TRANSACTIONS, 1.0), Sample::new(names::SQL_TRANSACTION_DURATION, ms)],
+        );
+    }
+}
+
+/// Runs `statement` on a connection of `pool`; its wait for the
+/// connection is returned beside the outcome.
+async fn on_pool<DB>(pool: &sqlx::Pool<DB>, statement: &Statement, fetch: bool) -> Result<(Outcome, Duration), SqlError>
+where
+    DB: Driver,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let asked = Instant::now();
+    let mut connection = pool.acquire().await.map_err(error::from_sqlx)?;
+    let waited = asked.elapsed();
+    let outcome = driver::run::<DB>(&mut connection, &statement.sql, &statement.params, fetch).await?;
+    Ok((outcome, waited))
+}
+
+/// `BEGIN` on a connection of `pool`; the wait for the connection is
+/// returned beside it.
+async fn begin<DB: Database>(pool: &sqlx::Pool<DB>) -> Result<(sqlx::Transaction<'static, DB>, Duration), SqlError> {
+    let asked = Instant::now();
+    let connection = pool.acquire().await.map_err(error::from_sqlx)?;
+    let waited = asked.elapsed();
+    // `Pool::begin` would hide the wait for the connection: begin on the
+    // one acquired (sqlx's own path; the version is pinned).
+    let transaction = sqlx::Transaction::begin(connection, None).await.map_err(error::from_sqlx)?;
+    Ok((transaction, waited))
+}
+
+/// `COMMIT` or `ROLLBACK`.
+async fn finish<DB: Database>(transaction: sqlx::Transaction<'static, DB>, commit: bool) -> Result<(), SqlError> {
+    let result = if commit { transaction.commit().await } else { transaction.rollback().await };
+    result.map_err(error::from_sqlx)
+}
+
+fn rows(outcome: Outcome) -> Rows {
+    Rows { columns: outcome.columns, rows: outcome.rows }
+}
+
+/// Rows affected, saturated to the WIT's u32.
+fn affected(outcome: &Outcome) -> u32 {
+    u32::try_from(outcome.rows_touched).unwrap_or(u32::MAX)
+}
+
+impl Host for VuState {
+    async fn query(&mut self, datasource: String, statement: Statement) -> wasmtime::Result<Result<Rows, SqlError>> {
+        self.clock.pause();
+        let result = self.sql.statement(&datasource, &statement, true).await;
+        self.clock.resume();
+        Ok(result.map(rows))
+    }
+
+    async fn execute(&mut self, datasource: String, statement: Statement) -> wasmtime::Result<Result<u32, SqlError>> {
+        self.clock.pause();
+        let result = self.sql.statement(&datasource, &statement, false).await;
+        self.clock.resume();
+        Ok(result.map(|outcome| affected(&outcome)))
+    }
+
+    async fn begin(&mut self, datasource: String) -> wasmtime::Result<Result<Resource<OpenTransaction>, SqlError>> {
+        self.clock.pause();
+        let began = Instant::now();
+        let held = match self.sql.datasources.pool(&datasource) {
+            Err(err) => Err(err),
+            Ok(Pool::Postgres(pool)) => begin(pool).await.map(|(tx, waited)| (Held::Postgres(tx), waited)),
+            Ok(Pool::Sqlite(pool)) => begin(pool).await.map(|(tx, waited)| (Held::Sqlite(tx), waited)),
+        };
+        self.clock.resume();
+        let held = match held {
+            Ok((held, waited)) => {
+                self.sql.waited(&datasource, waited);
+                held
+            }
+            Err(err) => {
+                self.sql.transaction_ended(&datasource, began, Ending::Failed);
+                return Ok(Err(err));
+            }
+        };
+        let slot: Slot = Arc::new(Mutex::new(Some(Open { held, datasource, began })));
+        self.sql.begun.push(slot.clone());
+        Ok(Ok(self.table.push(OpenTransaction(slot))?))
+    }
+}
+
+impl VuState {
+    /// Takes the transaction out of its slot for a call (so no lock is held
+    /// across an await); `None` when it already ended.
+    fn take_open(&mut self, handle: &Resource<OpenTransaction>) -> wasmtime::Result<Option<Open>> {
+        let slot = &self.table.get(handle)?.0;
+        Ok(slot.lock().unwrap_or_else(|e| e.into_inner()).take())
+    }
+
+    fn put_back(&mut self, handle: &Resource<OpenTransaction>, open: Open) -> wasmtime::Result<()> {
+        *self.table.get(handle)?.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(open);
+        Ok(())
+    }
+
+    async fn in_transaction(
+        &mut self,
+        handle: Resource<OpenTransaction>,
+        statement: Statement,
+        fetch: bool,
+    ) -> wasmtime::Result<Result<Outcome, SqlError>> {
+        let Some(mut open) = self.take_open(&handle)? else { return Ok(Err(SqlError::TransactionFinished)) };
+        self.clock.pause();
+        let asked = Instant::now();
+        let result = match &mut open.held {
+            Held::Postgres(tx) => driver::run::<Postgres>(tx, &statement.sql, &statement.params, fetch).await,
+            Held::Sqlite(tx) => driver::run::<Sqlite>(tx, &statement.sql, &statement.params, fetch).await,
+        };
+        self.clock.resume();
+        let result =
+            self.sql.record_statement(&open.datasource, &statement, asked, result.map(|o| (o, Duration::ZERO)));
+        self.put_back(&handle, open)?;
+        Ok(result)
+    }
+
+    async fn end_transaction(
+        &mut self,
+        handle: Resource<OpenTransaction>,
+        commit: bool,
+    ) -> wasmtime::Result<Result<(), SqlError>> {
+        let Some(open) = self.take_open(&handle)? else { return Ok(Err(SqlError::TransactionFinished)) };
+        self.clock.pause();
+        let Open { held, datasource, began } = open;
+        let result = match held {
+            Held::Postgres(tx) => finish(tx, commit).await,
+            Held::Sqlite(tx) => finish(tx, commit).await,
+        };
+        self.clock.resume();
+        let ending = match (&result, commit) {
+            (Err(_), _) => Ending::Failed,
+            (Ok(()), true) => Ending::Commit,
+            (Ok(()), false) => Ending::Rollback,
+        };
+        self.sql.transaction_ended(&datasource, began, ending);
+        Ok(result)
+    }
+}
+
+impl HostTransaction for VuState {
+    async fn query(
+        &mut self,
+        handle: Resource<OpenTransaction>,
+        statement: Statement,
+    ) -> wasmtime::Result<Result<Rows, SqlError>> {
+        Ok(self.in_transaction(handle, statement, true).await?.map(rows))
+    }
+
+    async fn execute(
+        &mut self,
+        handle: Resource<OpenTransaction>,
+        statement: Statement,
+    ) -> wasmtime::Result<Result<u32, SqlError>> {
+        Ok(self.in_transaction(handle, statement, false).await?.map(|outcome| affected(&outcome)))
+    }
+
+    async fn commit(&mut self, handle: Resource<OpenTransaction>) -> wasmtime::Result<Result<(), SqlError>> {
+        self.end_transaction(handle, true).await
+    }
+
+    async fn rollback(&mut self, handle: Resource<OpenTransaction>) -> wasmtime::Result<Result<(), SqlError>> {
+        self.end_transaction(handle, false).await
+    }
+
+    async fn drop(&mut self, handle: Resource<OpenTransaction>) -> wasmtime::Result<()> {
+        let OpenTransaction(slot) = self.table.delete(handle)?;
+        let open = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(open) = open {
+            self.sql.transaction_ended(&open.datasource, open.began, Ending::Abandoned);
+        }
+        Ok(())
+    }
+}

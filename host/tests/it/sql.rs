@@ -1,0 +1,162 @@
+//! SQL datasources on SQLite (nothing to install): the sql-bank example's
+//! balances checked in the database itself, typed errors, transactions
+//! rolled back and counted, an in-memory database shared by the run, and
+//! datasources that cannot open.
+
+use std::path::Path;
+
+use sqlx::Row;
+use sqlx::sqlite::SqlitePool;
+
+use crate::support::*;
+
+/// `--datasource main=sqlite:PATH`.
+fn datasource(path: &Path) -> String {
+    format!("main=sqlite:{}", path.display())
+}
+
+async fn one_number(db: &SqlitePool, sql: &str) -> i64 {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(db)
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {err}"))
+        .get(0)
+}
+
+async fn open(path: &Path) -> SqlitePool {
+    SqlitePool::connect(&format!("sqlite:{}", path.display())).await.expect("the run's database opens")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sql_bank_s_balances_add_up_in_the_database() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (db_path, points_file) = (dir.path().join("bank.db"), dir.path().join("points.json"));
+    let json = format!("json={}", points_file.display());
+    let run = run_guest(
+        "sql-bank",
+        &["--datasource", &datasource(&db_path), "--vus", "3", "--iterations", "60", "--out", &json],
+    )
+    .await;
+    run.assert_ok();
+
+    let db = open(&db_path).await;
+    assert_eq!(one_number(&db, "select count(*) from pgbench_history").await, 60, "one history row per iteration");
+    assert_eq!(one_number(&db, "select count(*) from pgbench_accounts").await, 100_000, "scale 1");
+    let deltas = one_number(&db, "select sum(delta) from pgbench_history").await;
+    for table in ["pgbench_accounts", "pgbench_tellers", "pgbench_branches"] {
+        let column = &table["pgbench_".len()..table.len() - 1][..1];
+        let sum = one_number(&db, &format!("select sum({column}balance) from {table}")).await;
+        assert_eq!(sum, deltas, "{table}'s balances are the deltas'");
+    }
+
+    let points = points(&points_file);
+    let commits = points_of(&points, "sql_transactions", &[("datasource", "main"), ("outcome", "commit")]);
+    assert_eq!(commits.len(), 61, "60 iterations and setup's seeding");
+    // Per iteration, inside its transaction: three updates, a select and an insert.
+    let named = |name: &str| points_of(&points, "sql_queries", &[("name", name)]).len();
+    assert_eq!(named("update pgbench_accounts"), 60);
+    assert_eq!(named("select pgbench_accounts"), 60);
+    assert_eq!(named("insert pgbench_history"), 60);
+    let selects = points_of(&points, "sql_queries", &[("operation", "select")]).len();
+    assert_eq!(selects, 61, "the iterations' selects and setup's count");
+    assert_eq!(run.passes("sql_query_failed"), 0);
+    assert_eq!(run.count("sql_queries"), 60 * 5 + 4 + 1 + 3, "5 per iteration; setup's 4 creates, count, 3 seeds");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_statements_are_typed_rolled_back_and_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("probe.db");
+    let source = datasource(&db_path);
+    let run =
+        run_guest("sql-probe", &["--datasource", &source, "--vus", "3", "--iterations", "9", "-e", "MODE=unknown"])
+            .await;
+    run.assert_ok();
+    assert_eq!(run.check("unknown datasource named"), (9, 0));
+    assert_eq!((run.passes("sql_query_failed"), run.count("sql_queries")), (9, 9));
+
+    let run =
+        run_guest("sql-probe", &["--datasource", &source, "--vus", "3", "--iterations", "9", "-e", "MODE=constraint"])
+            .await;
+    run.assert_ok();
+    assert_eq!(run.check("constraint violation"), (9, 0));
+    assert_eq!(run.passes("sql_query_failed"), 9, "each transaction's second insert");
+    assert_eq!(
+        one_number(&open(&db_path).await, "select count(*) from probe").await,
+        0,
+        "every transaction rolled back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transactions_left_open_are_rolled_back_and_counted_as_abandoned() {
+    // Each of 3 VUs runs 3 iterations: `keep` leaves one transaction open per VU.
+    for (mode, abandoned, finished) in [("keep", 3_usize, 6), ("drop", 9, 0)] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db_path, points_file) = (dir.path().join("probe.db"), dir.path().join("points.json"));
+        let text = format!(
+            "[scenarios.probe]\nexecutor = \"per-vu-iterations\"\nplugin = \"{{sql-probe}}\"\nvus = 3\niterations = 3\n\
+             env = {{ MODE = \"{mode}\" }}\n\n[datasources.main]\nurl = \"sqlite:{}\"\n",
+            db_path.display()
+        );
+        let json = format!("json={}", points_file.display());
+        let run = run_file(&text, &["--out", &json]).await;
+        run.assert_ok();
+        if finished > 0 {
+            assert_eq!(run.check("finished with its iteration"), (finished, 0), "{mode}");
+        }
+        let points = points(&points_file);
+        let counted = points_of(&points, "sql_transactions", &[("outcome", "abandoned")]).len();
+        assert_eq!(counted, abandoned, "{mode}");
+        assert_eq!(
+            one_number(&open(&db_path).await, "select count(*) from probe").await,
+            0,
+            "{mode}: nothing committed"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_in_memory_database_is_shared_by_the_run_and_values_round_trip() {
+    let run = run_guest(
+        "sql-probe",
+        &["--datasource", "main=sqlite::memory:", "--vus", "3", "--iterations", "9", "-e", "MODE=shared"],
+    )
+    .await;
+    run.assert_ok();
+    assert_eq!(run.check("sees setup's row"), (9, 0));
+    let run = run_guest(
+        "sql-probe",
+        &["--datasource", "main=sqlite::memory:", "--vus", "2", "--iterations", "4", "-e", "MODE=types"],
+    )
+    .await;
+    run.assert_ok();
+    assert_eq!(run.check("values round-trip"), (4, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_datasource_that_cannot_open_is_one_line_and_a_lazy_one_a_warning() {
+    let out = run_guest("sql-probe", &["--datasource", "main=mysql://bank:s3cret@127.0.0.1/db", "-i", "1"]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_one_line(&out.stderr, "scheme \"mysql\" is not supported");
+    assert!(!out.stderr.contains("s3cret"));
+
+    let out = run_guest(
+        "sql-probe",
+        &["--datasource", "main=sqlite:/nonexistent-folder/x.db", "-i", "1", "-e", "MODE=types"],
+    )
+    .await;
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    assert_one_line(&out.stderr, "datasource \"main\" (sqlite:/nonexistent-folder/x.db) cannot be reached");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "plugin = \"{sql-probe}\"\niterations = 2\nenv = { MODE = \"types\" }\n\n\
+                [datasources.main]\nurl-env = \"PROBE_DB\"\nlazy = true\n";
+    let path = write_run_file(dir.path(), text);
+    let missing = Path::new("sqlite:/nonexistent-folder/x.db");
+    let out = vespid_with_env(&["run", path.to_str().expect("utf-8 path")], &[("PROBE_DB", missing)]).await;
+    assert_eq!(out.code, 0, "a lazy datasource's failures fail iterations, not the run: {}", out.stderr);
+    assert!(out.stderr.contains("warning: datasource \"main\""), "{}", out.stderr);
+    assert_eq!(out.passes("iterations_failed"), 2, "each iteration's statement failed");
+    assert_eq!(out.passes("sql_query_failed"), 2);
+}
