@@ -39,11 +39,13 @@ fn ensure_wasm_target() -> Result<()> {
 }
 
 /// Debian packages the JavaScript runtime's C code (QuickJS) is built with,
-/// each with a file that shows it is installed.
-const DEBIAN_PACKAGES: [(&str, &str); 3] = [
+/// and PostgreSQL (its throwaway clusters in the tests and the SQL bench,
+/// and pgbench), each with a file that shows it is installed.
+const DEBIAN_PACKAGES: [(&str, &str); 4] = [
     ("clang-19", "/usr/bin/clang-19"),
     ("llvm-19", "/usr/bin/llvm-ar-19"),
     ("wasi-libc", "/usr/include/wasm32-wasi/stdlib.h"),
+    ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
 ];
 
 /// Installs the Debian packages that are missing (as root, or through sudo).
@@ -59,7 +61,7 @@ fn ensure_debian_packages() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    println!("installing {} (needed to build the language runtimes)", missing.join(", "));
+    println!("installing {} (needed to build the language runtimes and to test)", missing.join(", "));
     let root = Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"));
     let apt = |args: &[&str]| {
         // Not root: through sudo.

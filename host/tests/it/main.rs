@@ -2,6 +2,8 @@
 //! once for the whole suite) against the demo target started by each test
 //! on 127.0.0.1; every count is checked against what the server saw.
 
+/// A throwaway PostgreSQL cluster for the SQL tests.
+mod pg;
 mod support;
 
 /// Live control: scaling looping and arrival-rate runs, pause and resume, tokens.

@@ -8,6 +8,7 @@ use std::path::Path;
 use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
 
+use crate::pg::{PASSWORD, PgCluster};
 use crate::support::*;
 
 /// `--datasource main=sqlite:PATH`.
@@ -141,6 +142,12 @@ async fn a_datasource_that_cannot_open_is_one_line_and_a_lazy_one_a_warning() {
     assert_one_line(&out.stderr, "scheme \"mysql\" is not supported");
     assert!(!out.stderr.contains("s3cret"));
 
+    let refused = format!("main=postgres://bank:{PASSWORD}@127.0.0.1:1/postgres");
+    let out = run_guest("sql-probe", &["--datasource", &refused, "-i", "1"]).await;
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    assert_one_line(&out.stderr, "datasource \"main\" (postgres://bank:***@127.0.0.1:1/postgres) cannot be reached");
+    assert!(!out.stderr.contains(PASSWORD));
+
     let out = run_guest(
         "sql-probe",
         &["--datasource", "main=sqlite:/nonexistent-folder/x.db", "-i", "1", "-e", "MODE=types"],
@@ -159,4 +166,79 @@ async fn a_datasource_that_cannot_open_is_one_line_and_a_lazy_one_a_warning() {
     assert!(out.stderr.contains("warning: datasource \"main\""), "{}", out.stderr);
     assert_eq!(out.passes("iterations_failed"), 2, "each iteration's statement failed");
     assert_eq!(out.passes("sql_query_failed"), 2);
+}
+
+async fn pg_number(db: &sqlx::PgPool, sql: &str) -> i64 {
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(db).await;
+    row.unwrap_or_else(|err| panic!("{sql}: {err}")).try_get::<i64, _>(0).unwrap_or_else(|err| panic!("{sql}: {err}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sql_bank_runs_on_pgbench_s_own_tables_in_postgresql() {
+    let cluster = PgCluster::start();
+    cluster.pgbench(&["-i", "-q", "-s", "1"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let points_file = dir.path().join("points.json");
+    let (source, json) = (format!("main={}", cluster.url()), format!("json={}", points_file.display()));
+    let run =
+        run_guest("sql-bank", &["--datasource", &source, "--vus", "4", "--iterations", "100", "--out", &json]).await;
+    run.assert_ok();
+
+    let db = sqlx::PgPool::connect(&cluster.url()).await.expect("connects");
+    assert_eq!(pg_number(&db, "select count(*) from pgbench_history").await, 100, "one history row per iteration");
+    let deltas = pg_number(&db, "select sum(delta)::int8 from pgbench_history").await;
+    for (table, column) in
+        [("pgbench_accounts", "abalance"), ("pgbench_tellers", "tbalance"), ("pgbench_branches", "bbalance")]
+    {
+        let sum = pg_number(&db, &format!("select sum({column})::int8 from {table}")).await;
+        assert_eq!(sum, deltas, "{table}'s balances are the deltas'");
+    }
+    let points = points(&points_file);
+    let commits = points_of(&points, "sql_transactions", &[("outcome", "commit")]).len();
+    assert_eq!(commits, 100, "pgbench -i seeded the tables: setup only counted them");
+    assert_eq!(run.passes("sql_query_failed"), 0);
+    assert_eq!(run.count("sql_queries"), 100 * 5 + 4 + 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_password_never_shows_and_a_stopped_database_fails_statements_not_the_run() {
+    let mut cluster = PgCluster::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let points_file = dir.path().join("points.json");
+    let text = "plugin = \"{sql-bank}\"\nvus = 4\nduration = \"8s\"\n\n\
+                [datasources.main]\nurl-env = \"BANK_URL\"\nacquire-timeout = \"1s\"\n";
+    let run_file = write_run_file(dir.path(), text);
+    let json = format!("json={}", points_file.display());
+    let url = cluster.url();
+    let running = start_with_env(
+        &["run", run_file.to_str().expect("utf-8 path"), "--out", &json],
+        &[("BANK_URL", Path::new(&url))],
+    );
+    let db = sqlx::PgPool::connect(&url).await.expect("connects");
+    for _ in 0..600 {
+        if matches!(sqlx::query("select count(*) from pgbench_history").fetch_one(&db).await.map(|row| row.get::<i64, _>(0)), Ok(n) if n >= 50)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    db.close().await;
+    // Killed as a crash would; the run goes on to its end.
+    cluster.stop("immediate");
+    let out = running.finish().await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("sql_transactions"), "the full summary: {}", out.stdout);
+    let points_text = std::fs::read_to_string(&points_file).expect("points written");
+    let summary = out.summary.as_ref().expect("summary export").to_string();
+    for (what, text) in
+        [("stdout", &out.stdout), ("stderr", &out.stderr), ("--out json", &points_text), ("summary export", &summary)]
+    {
+        assert!(!text.contains(PASSWORD), "the password shows in {what}");
+    }
+    let points = points(&points_file);
+    assert!(
+        !points_of(&points, "sql_query_failed", &[("error", "connection")]).is_empty(),
+        "statements failed with connection errors"
+    );
+    assert!(out.passes("iterations_failed") > 0, "iterations failed once the database was gone");
 }

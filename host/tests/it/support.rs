@@ -276,6 +276,7 @@ pub fn write_run_file(dir: &Path, text: &str) -> PathBuf {
         "runaway",
         "metrics-flood",
         "sql-probe",
+        "sql-bank",
     ] {
         text = text.replace(&format!("{{{name}}}"), guest(name).to_str().expect("utf-8 path"));
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{ConnectOptions, Connection};
 
 use crate::bindings::sql::SqlError;
 
@@ -81,7 +82,7 @@ impl Datasources {
         let mut warnings = Vec::new();
         for spec in specs {
             let pool = open_pool(spec, vus)?;
-            if let Err(err) = check(&pool).await {
+            if let Err(err) = check(&pool, spec.acquire_timeout).await {
                 let down = SqlSetupError::Down { name: spec.name.clone(), url: redact(&spec.url), reason: err };
                 if !spec.lazy {
                     return Err(down);
@@ -144,13 +145,19 @@ fn open_pool(spec: &DatasourceSpec, vus: u32) -> Result<Pool, SqlSetupError> {
     }
 }
 
-/// One connection made and asked `select 1`.
-async fn check(pool: &Pool) -> Result<(), String> {
-    let result = match pool {
-        Pool::Postgres(pool) => sqlx::query("select 1").execute(pool).await.map(drop),
-        Pool::Sqlite(pool) => sqlx::query("select 1").execute(pool).await.map(drop),
+/// One connection made straight to the database (the pool would retry a
+/// refused one until its acquire timeout), then closed.
+async fn check(pool: &Pool, timeout: Duration) -> Result<(), String> {
+    let connect = async {
+        match pool {
+            Pool::Postgres(pool) => pool.connect_options().connect().await?.close().await,
+            Pool::Sqlite(pool) => pool.connect_options().connect().await?.close().await,
+        }
     };
-    result.map_err(|err| redact_message(&err.to_string()))
+    match tokio::time::timeout(timeout, connect).await {
+        Ok(result) => result.map_err(|err| redact_message(&err.to_string())),
+        Err(_) => Err(format!("no answer within {}", humantime::format_duration(timeout))),
+    }
 }
 
 /// The URL with its password (if any) replaced by `***`.

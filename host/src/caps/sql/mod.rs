@@ -165,17 +165,29 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
     let asked = Instant::now();
-    let mut connection = pool.acquire().await.map_err(error::from_sqlx)?;
+    let mut connection = acquire(pool).await?;
     let waited = asked.elapsed();
     let outcome = driver::run::<DB>(&mut connection, &statement.sql, &statement.params, fetch).await?;
     Ok((outcome, waited))
+}
+
+/// A connection of `pool`. sqlx retries a refused connection until the
+/// acquire timeout: a pool with room left then failed to reach the
+/// database (connection), only a full one is exhausted.
+async fn acquire<DB: Database>(pool: &sqlx::Pool<DB>) -> Result<sqlx::pool::PoolConnection<DB>, SqlError> {
+    pool.acquire().await.map_err(|err| match err {
+        sqlx::Error::PoolTimedOut if pool.size() < pool.options().get_max_connections() => {
+            SqlError::Connection("no connection could be made within the acquire timeout".into())
+        }
+        other => error::from_sqlx(other),
+    })
 }
 
 /// `BEGIN` on a connection of `pool`; the wait for the connection is
 /// returned beside it.
 async fn begin<DB: Database>(pool: &sqlx::Pool<DB>) -> Result<(sqlx::Transaction<'static, DB>, Duration), SqlError> {
     let asked = Instant::now();
-    let connection = pool.acquire().await.map_err(error::from_sqlx)?;
+    let connection = acquire(pool).await?;
     let waited = asked.elapsed();
     // `Pool::begin` would hide the wait for the connection: begin on the
     // one acquired (sqlx's own path; the version is pinned).
