@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: the options, the order of the measurements (build,
 //! wrk, demo target, throughput rounds, start time and memory, scheduler
 //! precision, hot reload and live scale, JavaScript scenarios against k6,
-//! Python scenarios against Locust) and where the markdown report goes.
+//! Python scenarios against Locust, SQL against pgbench) and where the
+//! markdown report goes.
 mod live;
 mod memory;
 pub mod proc;
@@ -9,6 +10,7 @@ mod report;
 mod scheduler;
 pub mod scripts;
 mod scripts_report;
+mod sql;
 mod throughput;
 
 use std::path::Path;
@@ -51,6 +53,13 @@ pub struct BenchArgs {
     /// plugin), then Python VU start time and memory; written to target/bench/latest-python.md.
     #[arg(long, conflicts_with = "live_only")]
     python_only: bool,
+    /// Only part (g), issue 18: examples/rust/sql-bank against pgbench on one PostgreSQL cluster,
+    /// then memory per VU with a datasource; written to target/bench/latest-sql.md.
+    #[arg(long, conflicts_with_all = ["live_only", "js_only", "python_only"])]
+    sql_only: bool,
+    /// Seconds each part-(g) round lasts, per load generator [default: 20; with --quick: 3].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    sql_duration: Option<u64>,
     /// Seconds each part-(e) and part-(f) throughput run lasts [default: 10; with --quick: 2].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     js_duration: Option<u64>,
@@ -69,6 +78,7 @@ pub struct Settings {
     pub rate_duration: u64,
     pub js_duration: u64,
     pub js_vus: u32,
+    pub sql_duration: u64,
 }
 
 impl Settings {
@@ -83,6 +93,7 @@ impl Settings {
             rate_duration: args.rate_duration.unwrap_or(if quick { 2 } else { 10 }),
             js_duration: args.js_duration.unwrap_or(if quick { 2 } else { 10 }),
             js_vus: args.js_vus.unwrap_or(if quick { 100 } else { 1000 }),
+            sql_duration: args.sql_duration.unwrap_or(if quick { 3 } else { 20 }),
         }
     }
 }
@@ -99,6 +110,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let out_dir = root().join("target/bench");
     let tmp = out_dir.join("tmp");
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let sql_part = || {
+        let (rounds, seconds) = (settings.rounds, settings.sql_duration);
+        sql::part(&vespid, &plugins, rounds, seconds, settings.js_vus, settings.hold, &tmp)
+            .unwrap_or_else(|err| format!("\n### SQL (issue 18)\n\nnot measured: {err:#}\n"))
+    };
+    if args.sql_only {
+        return write_report(&sql_part(), &out_dir.join("latest-sql.md"));
+    }
 
     let only_part =
         [(args.js_only, &scripts::JS, "latest-js.md"), (args.python_only, &scripts::PYTHON, "latest-python.md")]
@@ -114,12 +133,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("bench: demo target (pid {}) on {}, pinned to CPU 0", target.pid(), target.url);
     let url = target.url.trim_end_matches('/').to_string();
     if let Some((_, part, file)) = only_part {
-        let markdown = script_part(part, &settings, &vespid, &hello, &url, &tmp);
-        println!("\n{markdown}");
-        let latest = out_dir.join(file);
-        std::fs::write(&latest, &markdown).with_context(|| format!("cannot write {}", latest.display()))?;
-        println!("bench: written to {}", latest.display());
-        return Ok(());
+        return write_report(&script_part(part, &settings, &vespid, &hello, &url, &tmp), &out_dir.join(file));
     }
     let reload_probe = existing(&plugins.join("reload_probe.wasm"))?;
     let reload = live::measure_reload(&vespid, &reload_probe, &url, &tmp).map_err(|err| format!("{err:#}"));
@@ -136,6 +150,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let js = script_part(&scripts::JS, &settings, &vespid, &hello, &url, &tmp);
     let python = script_part(&scripts::PYTHON, &settings, &vespid, &hello, &url, &tmp);
     drop(target);
+    let sql = sql_part();
 
     let command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     let results = report::Results {
@@ -152,10 +167,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let mut markdown = report::markdown(&results);
     markdown.push_str(&js);
     markdown.push_str(&python);
+    markdown.push_str(&sql);
+    write_report(&markdown, &out_dir.join("latest.md"))
+}
+
+/// Prints the report and writes it to `path`.
+fn write_report(markdown: &str, path: &Path) -> Result<()> {
     println!("\n{markdown}");
-    let latest = out_dir.join("latest.md");
-    std::fs::write(&latest, &markdown).with_context(|| format!("cannot write {}", latest.display()))?;
-    println!("bench: written to {}", latest.display());
+    std::fs::write(path, markdown).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("bench: written to {}", path.display());
     Ok(())
 }
 

@@ -162,6 +162,8 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 pub struct Export {
     pub http_reqs: u64,
     pub iterations: u64,
+    /// Iterations that returned an error (`iterations_failed`'s true samples).
+    pub iterations_failed: u64,
     pub dropped_iterations: u64,
     /// `iteration_start_delay` p(50) and p(99), in ms (arrival-rate runs).
     pub start_delay_ms: Option<(f64, f64)>,
@@ -179,6 +181,7 @@ pub fn read_export(path: &Path) -> Result<Export> {
     Ok(Export {
         http_reqs: count("http_reqs"),
         iterations: count("iterations"),
+        iterations_failed: value("/metrics/iterations_failed/values/passes").unwrap_or(0.0) as u64,
         dropped_iterations: count("dropped_iterations"),
         start_delay_ms: delay("med").zip(delay("p(99)")),
         vus_ready_ms: json.get("vus_ready_ms").and_then(serde_json::Value::as_f64),

@@ -264,7 +264,8 @@ pub struct Memory {
     pub private: u64,
 }
 
-fn memory(pid: u32) -> Option<Memory> {
+/// The process's memory from `/proc/PID/smaps_rollup`.
+pub(super) fn memory(pid: u32) -> Option<Memory> {
     parse_smaps_rollup(&std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?)
 }
 
