@@ -242,3 +242,15 @@ async fn the_password_never_shows_and_a_stopped_database_fails_statements_not_th
     );
     assert!(out.passes("iterations_failed") > 0, "iterations failed once the database was gone");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sqlite_catalog_example_runs_with_nothing_installed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = datasource(&dir.path().join("catalog.db"));
+    let run = run_guest("sql-catalog", &["--datasource", &source, "--vus", "4", "--iterations", "40"]).await;
+    run.assert_ok();
+    assert_eq!(run.check("product found"), (40, 0));
+    assert_eq!(run.check("ten cheapest, in order"), (40, 0));
+    assert_eq!(run.count("sql_queries"), 40 * 2 + 4, "two per iteration; setup's create, index, count, seed");
+    assert_eq!(one_number(&open(&dir.path().join("catalog.db")).await, "select count(*) from products").await, 10_000);
+}
