@@ -25,6 +25,8 @@ pub struct DatasourceTable {
     pub statement_timeout: Option<String>,
     /// Connect on first use: a database down at start is a warning.
     pub lazy: Option<bool>,
+    /// `shared` (the run's pool, the default) or `per-vu` (a connection per VU).
+    pub pool: Option<String>,
 }
 
 /// The run file's datasources, then the flags' (a name given twice is an error).
@@ -52,6 +54,7 @@ pub fn datasources(
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             statement_timeout: None,
             lazy: false,
+            per_vu: false,
         });
     }
     Ok(specs)
@@ -86,6 +89,11 @@ fn from_table(name: &str, table: &DatasourceTable, source: &Source) -> Result<Da
                 .ok_or_else(|| error("max-connections", format!("{n} is not a count of at least 1")))
         })
         .transpose()?;
+    let per_vu = match table.pool.as_deref() {
+        None | Some("shared") => false,
+        Some("per-vu") => true,
+        Some(other) => return Err(error("pool", format!("unknown pool {other:?}; use shared or per-vu"))),
+    };
     Ok(DatasourceSpec {
         name: name.to_string(),
         url,
@@ -93,6 +101,7 @@ fn from_table(name: &str, table: &DatasourceTable, source: &Source) -> Result<Da
         acquire_timeout: duration("acquire-timeout", &table.acquire_timeout)?.unwrap_or(DEFAULT_ACQUIRE_TIMEOUT),
         statement_timeout: duration("statement-timeout", &table.statement_timeout)?,
         lazy: table.lazy.unwrap_or(false),
+        per_vu,
     })
 }
 

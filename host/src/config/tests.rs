@@ -531,7 +531,7 @@ fn a_load_shape_starts_the_scenario_empty_under_a_cap() {
 #[test]
 fn datasources_come_from_the_run_file_and_the_flags() {
     let plan = from_file(
-        "plugin = \"p.wasm\"\n[datasources.main]\nurl = \"sqlite:bank.db\"\nmax-connections = 4\nstatement-timeout = \"2s\"\nlazy = true\n",
+        "plugin = \"p.wasm\"\n[datasources.main]\nurl = \"sqlite:bank.db\"\nmax-connections = 4\nstatement-timeout = \"2s\"\nlazy = true\npool = \"per-vu\"\n",
         &["--datasource", "other=postgres://u:pw@127.0.0.1/db"],
     )
     .expect("valid");
@@ -557,6 +557,7 @@ fn datasources_come_from_the_run_file_and_the_flags() {
         ("[datasources.main]\nurl = \"redis://h\"\n", "scheme \"redis\" is not supported"),
         ("[datasources.main]\nurl = \"sqlite:a\"\nmax-connections = 0\n", "0 is not a count of at least 1"),
         ("[datasources.main]\nurl = \"sqlite:a\"\nacquire-timeout = \"0s\"\n", "must be greater than 0"),
+        ("[datasources.main]\nurl = \"sqlite:a\"\npool = \"each\"\n", "unknown pool \"each\"; use shared or per-vu"),
     ];
     for (table, expected) in cases {
         let message = error(&format!("plugin = \"p.wasm\"\n{table}"));

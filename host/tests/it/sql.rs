@@ -254,3 +254,21 @@ async fn the_sqlite_catalog_example_runs_with_nothing_installed() {
     assert_eq!(run.count("sql_queries"), 40 * 2 + 4, "two per iteration; setup's create, index, count, seed");
     assert_eq!(one_number(&open(&dir.path().join("catalog.db")).await, "select count(*) from products").await, 10_000);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_per_vu_pool_gives_each_vu_a_connection_of_its_own() {
+    let cluster = PgCluster::start();
+    let text = format!(
+        "[scenarios.probe]\nexecutor = \"per-vu-iterations\"\nplugin = \"{{sql-probe}}\"\nvus = 4\niterations = 5\n\
+         env = {{ MODE = \"backend\" }}\n\n[datasources.main]\nurl = \"{}\"\npool = \"per-vu\"\n",
+        cluster.url()
+    );
+    run_file(&text, &[]).await.assert_ok();
+    let db = sqlx::PgPool::connect(&cluster.url()).await.expect("connects");
+    assert_eq!(pg_number(&db, "select count(*) from seen").await, 20);
+    assert_eq!(pg_number(&db, "select count(distinct vu) from seen").await, 4);
+    assert_eq!(pg_number(&db, "select count(distinct pid) from seen").await, 4, "one connection per VU");
+    let shared =
+        pg_number(&db, "select count(*) from (select vu from seen group by vu having count(distinct pid) > 1) t").await;
+    assert_eq!(shared, 0, "each VU kept its connection");
+}

@@ -33,6 +33,9 @@ pub struct DatasourceSpec {
     pub statement_timeout: Option<Duration>,
     /// Connect on first use: a database down at start is a warning, not an error.
     pub lazy: bool,
+    /// Each VU gets a connection of its own (`pool = "per-vu"`) instead of
+    /// sharing the run's pool.
+    pub per_vu: bool,
 }
 
 /// Never prints the URL's password.
@@ -45,6 +48,7 @@ impl fmt::Debug for DatasourceSpec {
             .field("acquire_timeout", &self.acquire_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("lazy", &self.lazy)
+            .field("per_vu", &self.per_vu)
             .finish()
     }
 }
@@ -67,10 +71,32 @@ pub enum Pool {
     Sqlite(SqlitePool),
 }
 
-/// The run's datasources by name, opened.
+impl Pool {
+    /// A pool of one connection to the same database, opened on first use:
+    /// one VU's own (`pool = "per-vu"`).
+    pub fn one_connection(&self) -> Pool {
+        match self {
+            Pool::Postgres(pool) => Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(pool.options().get_acquire_timeout())
+                    .connect_lazy_with((*pool.connect_options()).clone()),
+            ),
+            Pool::Sqlite(pool) => Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(pool.options().get_acquire_timeout())
+                    .connect_lazy_with((*pool.connect_options()).clone()),
+            ),
+        }
+    }
+}
+
+/// The run's datasources by name, opened, and whether each VU gets its own
+/// connection of it.
 #[derive(Default)]
 pub struct Datasources {
-    pools: BTreeMap<String, Pool>,
+    pools: BTreeMap<String, (Pool, bool)>,
 }
 
 impl Datasources {
@@ -89,14 +115,15 @@ impl Datasources {
                 }
                 warnings.push(format!("{down} (lazy: the run goes on)"));
             }
-            pools.insert(spec.name.clone(), pool);
+            pools.insert(spec.name.clone(), (pool, spec.per_vu));
         }
         Ok((Datasources { pools }, warnings))
     }
 
-    /// The pool of `name`, or the error naming the datasources there are.
-    pub fn pool(&self, name: &str) -> Result<&Pool, SqlError> {
-        self.pools.get(name).ok_or_else(|| {
+    /// The pool of `name` and whether it is per VU, or the error naming
+    /// the datasources there are.
+    pub fn pool(&self, name: &str) -> Result<(&Pool, bool), SqlError> {
+        self.pools.get(name).map(|(pool, per_vu)| (pool, *per_vu)).ok_or_else(|| {
             let known: Vec<&str> = self.pools.keys().map(String::as_str).collect();
             SqlError::UnknownDatasource(if known.is_empty() {
                 format!("{name:?}: the run names no datasource (add [datasources.{name}] or --datasource {name}=URL)")
@@ -108,7 +135,7 @@ impl Datasources {
 
     /// Closes every pool, waiting for their connections to close.
     pub async fn close(&self) {
-        for pool in self.pools.values() {
+        for (pool, _) in self.pools.values() {
             match pool {
                 Pool::Postgres(pool) => pool.close().await,
                 Pool::Sqlite(pool) => pool.close().await,
@@ -196,6 +223,7 @@ mod tests {
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             statement_timeout: None,
             lazy: false,
+            per_vu: false,
         };
         assert!(!format!("{spec:?}").contains("s3cret"));
     }
@@ -209,6 +237,7 @@ mod tests {
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             statement_timeout: None,
             lazy: false,
+            per_vu: false,
         };
         let err = Datasources::open(&[spec("mysql://x:pw@h/db")], 1).await.err().expect("refused");
         assert_eq!(err.to_string(), "datasource \"main\": mysql://x:***@h/db is not a postgres:// or sqlite: URL");

@@ -11,6 +11,7 @@ mod driver;
 mod error;
 mod label;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,8 @@ pub struct SqlCtx {
     recorder: Recorder,
     /// The transactions begun this iteration, open or not.
     begun: Vec<Slot>,
+    /// This VU's own connection of each per-VU datasource it used.
+    own: BTreeMap<String, Pool>,
 }
 
 /// A transaction's connection while it is open; emptied by commit,
@@ -80,7 +83,7 @@ impl Ending {
 
 impl SqlCtx {
     pub fn new(datasources: Arc<Datasources>, recorder: Recorder) -> Self {
-        SqlCtx { datasources, recorder, begun: Vec::new() }
+        SqlCtx { datasources, recorder, begun: Vec::new(), own: BTreeMap::new() }
     }
 
     /// Called when an iteration ended, however it ended: transactions
@@ -94,13 +97,23 @@ impl SqlCtx {
         }
     }
 
+    /// The pool a statement of this VU on `datasource` uses: the run's, or
+    /// for a per-VU datasource the VU's own, made on first use.
+    fn pool(&mut self, datasource: &str) -> Result<Pool, SqlError> {
+        let (pool, per_vu) = self.datasources.pool(datasource)?;
+        if !per_vu {
+            return Ok(pool.clone());
+        }
+        Ok(self.own.entry(datasource.to_string()).or_insert_with(|| pool.one_connection()).clone())
+    }
+
     /// One statement on its own pooled connection.
-    async fn statement(&self, datasource: &str, statement: &Statement, fetch: bool) -> Result<Outcome, SqlError> {
+    async fn statement(&mut self, datasource: &str, statement: &Statement, fetch: bool) -> Result<Outcome, SqlError> {
         let asked = Instant::now();
-        let result = match self.datasources.pool(datasource) {
+        let result = match self.pool(datasource) {
             Err(err) => Err(err),
-            Ok(Pool::Postgres(pool)) => on_pool(pool, statement, fetch).await,
-            Ok(Pool::Sqlite(pool)) => on_pool(pool, statement, fetch).await,
+            Ok(Pool::Postgres(pool)) => on_pool(&pool, statement, fetch).await,
+            Ok(Pool::Sqlite(pool)) => on_pool(&pool, statement, fetch).await,
         };
         self.record_statement(datasource, statement, asked, result)
     }
@@ -228,10 +241,10 @@ impl Host for VuState {
     async fn begin(&mut self, datasource: String) -> wasmtime::Result<Result<Resource<OpenTransaction>, SqlError>> {
         self.clock.pause();
         let began = Instant::now();
-        let held = match self.sql.datasources.pool(&datasource) {
+        let held = match self.sql.pool(&datasource) {
             Err(err) => Err(err),
-            Ok(Pool::Postgres(pool)) => begin(pool).await.map(|(tx, waited)| (Held::Postgres(tx), waited)),
-            Ok(Pool::Sqlite(pool)) => begin(pool).await.map(|(tx, waited)| (Held::Sqlite(tx), waited)),
+            Ok(Pool::Postgres(pool)) => begin(&pool).await.map(|(tx, waited)| (Held::Postgres(tx), waited)),
+            Ok(Pool::Sqlite(pool)) => begin(&pool).await.map(|(tx, waited)| (Held::Sqlite(tx), waited)),
         };
         self.clock.resume();
         let held = match held {

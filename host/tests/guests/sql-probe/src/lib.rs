@@ -12,6 +12,8 @@
 //!   (check "sees setup's row"), the in-memory database being the run's.
 //! - `types`: each WIT value goes through `select` and back (check
 //!   "values round-trip").
+//! - `backend` (PostgreSQL): each iteration records its VU and the server
+//!   process of its connection in table `seen (vu, pid)`.
 //!
 //! Every mode except `unknown` and `types` uses table `probe (id int primary key)`,
 //! created by setup.
@@ -29,6 +31,9 @@ impl Scenario for Probe {
     fn setup() -> vespid_sdk::Result<String> {
         if !matches!(vu::env("MODE").as_deref(), Some("unknown" | "types")) {
             sql::execute(MAIN, "create table if not exists probe (id int primary key)", &[])?;
+        }
+        if vu::env("MODE").as_deref() == Some("backend") {
+            sql::execute(MAIN, "create table if not exists seen (vu int, pid int)", &[])?;
         }
         if vu::env("MODE").as_deref() == Some("shared") {
             sql::execute(MAIN, "insert into probe (id) values ($1)", &[&0_i64])?;
@@ -88,6 +93,10 @@ impl Scenario for Probe {
                 let rows = sql::query(MAIN, "select $1 as a, $2 as b, $3 as c, $4 as d, $5 as e", &params)?;
                 let row = rows.first().ok_or("no row")?;
                 check("values round-trip", rows.columns() == ["a", "b", "c", "d", "e"] && row.values() == given);
+            }
+            "backend" => {
+                let me = i64::from(vu::id());
+                sql::execute(MAIN, "insert into seen (vu, pid) values ($1, pg_backend_pid())", &[&me])?;
             }
             other => return Err(format!("unknown MODE {other:?}").into()),
         }
