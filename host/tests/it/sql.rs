@@ -272,3 +272,39 @@ async fn a_per_vu_pool_gives_each_vu_a_connection_of_its_own() {
         pg_number(&db, "select count(*) from (select vu from seen group by vu having count(distinct pid) > 1) t").await;
     assert_eq!(shared, 0, "each VU kept its connection");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_script_runs_the_bank_through_vespid_sql() {
+    crate::python::compile_the_runtime_once().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("bank.db");
+    let script = crate::js::script("python/sql_bank.py");
+    let source = datasource(&db_path);
+    let run = vespid(&[
+        "run",
+        script.to_str().expect("utf-8 path"),
+        "--datasource",
+        &source,
+        "--vus",
+        "3",
+        "--iterations",
+        "30",
+    ])
+    .await;
+    run.assert_ok();
+    for check in ["balance read back", "constraint violation rolled back", "unknown datasource named"] {
+        assert_eq!(run.check(check), (30, 0), "{check}");
+    }
+    let db = open(&db_path).await;
+    assert_eq!(
+        one_number(&db, "select count(*) from pgbench_history").await,
+        30,
+        "the violating transactions' rows rolled back"
+    );
+    let deltas = one_number(&db, "select sum(delta) from pgbench_history").await;
+    for (table, column) in
+        [("pgbench_accounts", "abalance"), ("pgbench_tellers", "tbalance"), ("pgbench_branches", "bbalance")]
+    {
+        assert_eq!(one_number(&db, &format!("select sum({column}) from {table}")).await, deltas, "{table}");
+    }
+}

@@ -1,5 +1,5 @@
 """The whole scenario world for Python, with the Rust SDK's shape: `http`,
-`metrics`, `log`, `vu`, `data`, `check` and `sleep`, for scripts written
+`metrics`, `log`, `vu`, `data`, `sql`, `check` and `sleep`, for scripts written
 for Vespid rather than carried over from Locust.
 
 A Vespid-native script defines functions at its top level instead of a
@@ -19,7 +19,9 @@ from wit_world.imports import log as wit_log
 from wit_world.imports import metrics as wit_metrics
 from wit_world.imports import vu as wit_vu
 
-__all__ = ["http", "metrics", "log", "vu", "data", "check", "sleep", "HttpError", "Response", "Timings", "Verdict"]
+from . import sql
+
+__all__ = ["http", "metrics", "log", "vu", "data", "sql", "check", "sleep", "HttpError", "Response", "Timings", "Verdict"]
 
 Tags = Optional[Dict[str, str]]
 _METHODS = {
