@@ -62,6 +62,8 @@ async fn sql_bank_s_balances_add_up_in_the_database() {
     assert_eq!(selects, 61, "the iterations' selects and setup's count");
     assert_eq!(run.passes("sql_query_failed"), 0);
     assert_eq!(run.count("sql_queries"), 60 * 5 + 4 + 1 + 3, "5 per iteration; setup's 4 creates, count, 3 seeds");
+    // A connection is waited for by each statement outside a transaction and by each begin.
+    assert_eq!(run.count("sql_pool_wait"), 60 + 4 + 1 + 1, "each iteration's begin; setup's 5 statements and begin");
 }
 
 #[tokio::test(flavor = "multi_thread")]

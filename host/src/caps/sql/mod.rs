@@ -115,17 +115,19 @@ impl SqlCtx {
             Ok(Pool::Postgres(pool)) => on_pool(&pool, statement, fetch).await,
             Ok(Pool::Sqlite(pool)) => on_pool(&pool, statement, fetch).await,
         };
+        let result = result.map(|(outcome, waited)| (outcome, Some(waited)));
         self.record_statement(datasource, statement, asked, result)
     }
 
     /// Records what a statement took (`asked`: before its connection was
-    /// acquired; the wait is in the result) and did.
+    /// acquired; the wait is in the result, none inside a transaction,
+    /// whose connection is held) and did.
     fn record_statement(
         &self,
         datasource: &str,
         statement: &Statement,
         asked: Instant,
-        result: Result<(Outcome, Duration), SqlError>,
+        result: Result<(Outcome, Option<Duration>), SqlError>,
     ) -> Result<Outcome, SqlError> {
         let name = statement.name.clone().unwrap_or_else(|| label::default_name(&statement.sql));
         let operation = label::operation(&statement.sql);
@@ -133,10 +135,8 @@ impl SqlCtx {
         let error = result.as_ref().err().map(error::error_tag);
         let pairs = [("datasource", datasource), ("operation", operation), ("name", name.as_str())];
         let tags = self.recorder.tags(pairs.into_iter().chain(error.map(|error| ("error", error))));
-        let (waited, took) = match &result {
-            Ok((_, waited)) => (*waited, asked.elapsed().saturating_sub(*waited)),
-            Err(_) => (Duration::ZERO, asked.elapsed()),
-        };
+        let waited = result.as_ref().ok().and_then(|(_, waited)| *waited);
+        let took = asked.elapsed().saturating_sub(waited.unwrap_or_default());
         let rows = result.as_ref().map_or(0, |(outcome, _)| outcome.rows_touched);
         let mut samples = vec![
             Sample::new(names::SQL_QUERIES, 1.0),
@@ -144,7 +144,7 @@ impl SqlCtx {
             Sample::flag(names::SQL_QUERY_FAILED, error.is_some()),
             Sample::new(names::SQL_ROWS, rows as f64),
         ];
-        if result.is_ok() {
+        if let Some(waited) = waited {
             samples.push(Sample::new(names::SQL_POOL_WAIT, ms(waited)));
         }
         self.recorder.record(&tags, &samples);
@@ -291,7 +291,7 @@ impl VuState {
         };
         self.clock.resume();
         let result =
-            self.sql.record_statement(&open.datasource, &statement, asked, result.map(|o| (o, Duration::ZERO)));
+            self.sql.record_statement(&open.datasource, &statement, asked, result.map(|outcome| (outcome, None)));
         self.put_back(&handle, open)?;
         Ok(result)
     }
