@@ -3,7 +3,7 @@
 
 /**
  * The `vespid` module: every capability of the scenario world (HTTP,
- * metrics, log, VU facts, shared data sets) under JavaScript names.
+ * metrics, log, VU facts, shared data sets, SQL) under JavaScript names.
  *
  * A script's lifecycle, by its exports:
  * - top-level code runs once per VU while the script loads (no requests there);
@@ -203,15 +203,59 @@ declare module 'vespid' {
     random(set: string): Row;
   };
 
+  /** A SQL parameter or column value (timestamps, numerics, UUIDs and JSON come back as text; integers beyond 2^53 as BigInt). */
+  export type SqlValue = null | boolean | number | bigint | string | ArrayBuffer;
+
+  /** Rows as objects by column name, with the column names in order. */
+  export type SqlRows = Record<string, SqlValue>[] & { columns: string[] };
+
+  /** `name`: the `name` tag of the statement's metrics (default: its operation and first table). */
+  export interface SqlOptions {
+    name?: string;
+  }
+
+  /** A statement or transaction that failed. */
+  export class SqlError extends Error {
+    /** 'unknown-datasource', 'connection', 'query', 'constraint-violation', 'timeout', 'pool-exhausted', 'transaction-finished' or 'unsupported-type'. */
+    readonly kind: string;
+    /** The database's SQLSTATE (PostgreSQL) or result code (SQLite), when it gave one. */
+    readonly code?: string;
+  }
+
+  /** An open transaction on one connection. */
+  export interface SqlTransaction {
+    query(statement: string, params?: SqlValue[], options?: SqlOptions): SqlRows;
+    execute(statement: string, params?: SqlValue[], options?: SqlOptions): number;
+    commit(): void;
+    rollback(): void;
+  }
+
+  /**
+   * Statements on the run's datasources (`[datasources.NAME]`, `--datasource
+   * NAME=URL`), with `$1`, `$2`… placeholders; measured by the host
+   * (`sql_queries`, `sql_query_duration`, …). Failures throw SqlError.
+   */
+  export const sql: {
+    query(datasource: string, statement: string, params?: SqlValue[], options?: SqlOptions): SqlRows;
+    /** Returns how many rows the statement changed. */
+    execute(datasource: string, statement: string, params?: SqlValue[], options?: SqlOptions): number;
+    /** Left open, a transaction is rolled back when the iteration ends. */
+    begin(datasource: string): SqlTransaction;
+    /** Runs `body` in a transaction: committed when it returns, rolled back when it throws. */
+    transaction<T>(datasource: string, body: (tx: SqlTransaction) => T): T;
+  };
+
   const vespid: {
     http: typeof http;
     metrics: typeof metrics;
     log: typeof log;
     vu: typeof vu;
     data: typeof data;
+    sql: typeof sql;
     check: typeof check;
     sleep: typeof sleep;
     HttpError: typeof HttpError;
+    SqlError: typeof SqlError;
   };
   export default vespid;
 }

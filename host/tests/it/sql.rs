@@ -310,3 +310,38 @@ async fn a_python_script_runs_the_bank_through_vespid_sql() {
         assert_eq!(one_number(&db, &format!("select sum({column}) from {table}")).await, deltas, "{table}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_javascript_script_runs_the_bank_through_the_vespid_module() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("bank.db");
+    let script = crate::js::script("sql_bank.js");
+    let source = datasource(&db_path);
+    let run = vespid(&[
+        "run",
+        script.to_str().expect("utf-8 path"),
+        "--datasource",
+        &source,
+        "--vus",
+        "3",
+        "--iterations",
+        "30",
+    ])
+    .await;
+    run.assert_ok();
+    for check in ["balance read back", "constraint violation rolled back", "unknown datasource named"] {
+        assert_eq!(run.check(check), (30, 0), "{check}");
+    }
+    let db = open(&db_path).await;
+    assert_eq!(
+        one_number(&db, "select count(*) from pgbench_history").await,
+        30,
+        "the violating transactions' rows rolled back"
+    );
+    let deltas = one_number(&db, "select sum(delta) from pgbench_history").await;
+    for (table, column) in
+        [("pgbench_accounts", "abalance"), ("pgbench_tellers", "tbalance"), ("pgbench_branches", "bbalance")]
+    {
+        assert_eq!(one_number(&db, &format!("select sum({column}) from {table}")).await, deltas, "{table}");
+    }
+}

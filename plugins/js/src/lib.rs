@@ -11,6 +11,7 @@ mod crypto;
 mod loader;
 mod native;
 mod script;
+mod sql;
 mod vu_state;
 
 use std::cell::RefCell;

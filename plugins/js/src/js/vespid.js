@@ -1,5 +1,5 @@
 // vespid: the whole scenario world for JavaScript with the Rust SDK's
-// shape (http, metrics, log, vu, data, check, sleep), for scripts written
+// shape (http, metrics, log, vu, data, sql, check, sleep), for scripts written
 // for Vespid rather than carried over from k6. sdk/js/vespid.d.ts
 // documents it.
 import { native, refuseInInitContext, wire as wireRequest, headerObject, keep } from 'vespid:state';
@@ -156,4 +156,78 @@ export const data = {
   random: (set) => native.dataRandom(set),
 };
 
-export default { http, metrics, log, vu, data, check, sleep, HttpError };
+/** A statement or transaction that failed: `kind` names the WIT case, `code` is the SQLSTATE. */
+export class SqlError extends Error {
+  constructor([kind, message, code]) {
+    super(message);
+    this.name = 'SqlError';
+    /** 'unknown-datasource', 'connection', 'query', 'constraint-violation', 'timeout', 'pool-exhausted', 'transaction-finished' or 'unsupported-type'. */
+    this.kind = kind;
+    /** The database's SQLSTATE (PostgreSQL) or result code (SQLite), when it gave one. */
+    this.code = code === null ? undefined : code;
+  }
+}
+
+/** The value of a native SQL call, or its SqlError thrown. */
+function sqlAnswer([ok, value]) {
+  if (!ok) throw new SqlError(value);
+  return value;
+}
+
+/** Rows as objects by column name, with `columns` in order. */
+function sqlRows([columns, rows]) {
+  const objects = rows.map((values) => Object.fromEntries(columns.map((column, i) => [column, values[i]])));
+  objects.columns = columns;
+  return objects;
+}
+
+const sqlArgs = (params, options) => [Array.from(params || []), options && options.name];
+
+/** An open transaction; `sql.transaction` ends it for you. */
+class Transaction {
+  constructor(handle) {
+    this._handle = handle;
+  }
+  query(statement, params, options) {
+    return sqlRows(sqlAnswer(native.sqlInTransaction(this._handle, 'query', statement, ...sqlArgs(params, options))));
+  }
+  execute(statement, params, options) {
+    return sqlAnswer(native.sqlInTransaction(this._handle, 'execute', statement, ...sqlArgs(params, options)));
+  }
+  commit() {
+    sqlAnswer(native.sqlInTransaction(this._handle, 'commit'));
+  }
+  rollback() {
+    sqlAnswer(native.sqlInTransaction(this._handle, 'rollback'));
+  }
+}
+
+export const sql = {
+  /** Runs a statement (`$1`, `$2`… placeholders) and returns its rows. */
+  query: (datasource, statement, params, options) =>
+    sqlRows(sqlAnswer(native.sqlQuery(datasource, statement, ...sqlArgs(params, options)))),
+  /** Runs a statement and returns how many rows it changed. */
+  execute: (datasource, statement, params, options) =>
+    sqlAnswer(native.sqlExecute(datasource, statement, ...sqlArgs(params, options))),
+  /** Begins a transaction; left open, it is rolled back when the iteration ends. */
+  begin: (datasource) => new Transaction(sqlAnswer(native.sqlBegin(datasource))),
+  /** Runs `body(tx)` in a transaction: committed when it returns, rolled back when it throws. */
+  transaction(datasource, body) {
+    const tx = sql.begin(datasource);
+    let value;
+    try {
+      value = body(tx);
+    } catch (error) {
+      try {
+        tx.rollback();
+      } catch (_) {
+        // the body's error is the one to see
+      }
+      throw error;
+    }
+    tx.commit();
+    return value;
+  },
+};
+
+export default { http, metrics, log, vu, data, sql, check, sleep, HttpError, SqlError };
