@@ -388,6 +388,10 @@ pub struct DemoTargetArgs {
     /// With --tls: write the CA certificate (PEM) to this file.
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub ca_out: Option<PathBuf>,
+
+    /// Store `POST /orders` in this SQLite database (sqlite:PATH, created if missing), for tests that check it.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
 }
 
 #[derive(Debug, Args)]

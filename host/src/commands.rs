@@ -193,7 +193,7 @@ fn print_plugin(args: &InspectArgs, plugin: &Plugin, info: &Info, world: &str) {
 
 async fn demo_target(args: &DemoTargetArgs) -> Result<(), Error> {
     let protocol = if args.tls { Protocol::Https } else { Protocol::Http };
-    let target = DemoTarget::start(args.listen, protocol)
+    let target = DemoTarget::start_with_database(args.listen, protocol, args.database.as_deref())
         .await
         .map_err(|err| Error::Runtime(format!("cannot start the demo target on {}: {err}", args.listen)))?;
     if let (Some(path), Some(pem)) = (&args.ca_out, target.ca_pem()) {

@@ -1,9 +1,11 @@
 //! The built-in demo target: a small HTTP/1.1 server (plain or TLS) that the demo
 //! and the load tester's integration tests hit, with exact counters of accepted
 //! connections, TLS handshakes and requests. It owns only its accept loop, its
-//! endpoints ([`routes`]) and its throw-away certificates ([`tls`]); it must not
+//! endpoints ([`routes`]), the orders database of `--database` ([`orders`])
+//! and its throw-away certificates ([`tls`]); it must not
 //! depend on the rest of the engine, panic, or block the runtime.
 
+mod orders;
 mod routes;
 mod tls;
 
@@ -31,6 +33,9 @@ use routes::Shared;
 /// Why the demo target could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoTargetError {
+    /// The `--database` could not be opened.
+    #[error("demo target: cannot open the orders database: {0}")]
+    Database(String),
     /// The listening socket could not be bound.
     #[error("demo target: cannot listen on {addr}: {source}")]
     Bind {
@@ -109,6 +114,20 @@ impl DemoTarget {
     /// Binds `listen` (port 0 picks a free port) and starts serving in the
     /// current tokio runtime.
     pub async fn start(listen: SocketAddr, protocol: Protocol) -> Result<DemoTarget, DemoTargetError> {
+        Self::start_with_database(listen, protocol, None).await
+    }
+
+    /// [`Self::start`], storing `POST /orders` in the SQLite database
+    /// `database` (`sqlite:PATH`) when given.
+    pub async fn start_with_database(
+        listen: SocketAddr,
+        protocol: Protocol,
+        database: Option<&str>,
+    ) -> Result<DemoTarget, DemoTargetError> {
+        let orders_db = match database {
+            Some(url) => Some(orders::open(url).await.map_err(|err| DemoTargetError::Database(err.to_string()))?),
+            None => None,
+        };
         let (acceptor, ca_pem) = match protocol {
             Protocol::Http => (None, None),
             Protocol::Https => {
@@ -119,7 +138,7 @@ impl DemoTarget {
         let listener =
             TcpListener::bind(listen).await.map_err(|source| DemoTargetError::Bind { addr: listen, source })?;
         let addr = listener.local_addr().map_err(DemoTargetError::LocalAddr)?;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared::with_orders_db(orders_db));
         let router = routes::router(Arc::clone(&shared));
         let accept_task = tokio::spawn(accept_loop(listener, acceptor, Arc::clone(&shared), router));
         tracing::debug!(%addr, ?protocol, "demo target listening");

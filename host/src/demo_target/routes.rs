@@ -30,7 +30,8 @@ const MAX_ECHOES: usize = 1000;
 /// does not change them.
 pub(super) const STATS_PATH: &str = "/__stats";
 
-/// Counters and in-memory logins, shared by the accept loop and the handlers.
+/// Counters, in-memory logins and the orders database, shared by the
+/// accept loop and the handlers.
 #[derive(Debug, Default)]
 pub(super) struct Shared {
     pub(super) requests: AtomicU64,
@@ -46,9 +47,16 @@ pub(super) struct Shared {
     sessions: Mutex<HashMap<String, String>>,
     /// bearer token → user
     tokens: Mutex<HashMap<String, String>>,
+    /// Where `POST /orders` stores orders (`--database`), if anywhere.
+    pub(super) orders_db: Option<sqlx::SqlitePool>,
 }
 
 impl Shared {
+    /// Fresh state, storing orders in `orders_db` when given.
+    pub(super) fn with_orders_db(orders_db: Option<sqlx::SqlitePool>) -> Self {
+        Shared { orders_db, ..Shared::default() }
+    }
+
     pub(super) fn count_request(&self, path: &str) {
         if path == STATS_PATH {
             return;
@@ -111,7 +119,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/json", get(json_doc))
         .route("/login", post(login))
         .route("/me", get(me))
-        .route("/orders", get(orders))
+        .route("/orders", get(orders).post(create_order))
         .route("/redirect/{n}", get(redirect))
         .route("/redirect-loop", get(redirect_loop))
         .route("/delay/{ms}", get(delay))
@@ -196,17 +204,44 @@ async fn me(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     }
 }
 
-/// `GET /orders`: needs `Authorization: Bearer <token from /login>`.
-async fn orders(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+/// The user of the request's `Authorization: Bearer <token from /login>`.
+fn bearer_user(shared: &Shared, headers: &HeaderMap) -> Option<String> {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
-        .map(str::trim);
-    let user = token.and_then(|token| lock(&shared.tokens).get(token).cloned());
-    match user {
+        .map(str::trim)?;
+    lock(&shared.tokens).get(token).cloned()
+}
+
+/// `GET /orders`: needs `Authorization: Bearer <token from /login>`.
+async fn orders(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    match bearer_user(&shared, &headers) {
         Some(user) => Json(OrdersReply { user, orders: [OrderId { id: 1 }, OrderId { id: 2 }] }).into_response(),
         None => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewOrder {
+    item: String,
+    quantity: i64,
+}
+
+/// `POST /orders` with `{"item": …, "quantity": …}` and the bearer token:
+/// 201 with the stored order's `id`; 503 when the target has no `--database`.
+async fn create_order(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(user) = bearer_user(&shared, &headers) else { return StatusCode::UNAUTHORIZED.into_response() };
+    let Some(db) = &shared.orders_db else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "start the demo target with --database sqlite:PATH\n")
+            .into_response();
+    };
+    let Ok(order) = serde_json::from_slice::<NewOrder>(&body) else {
+        return (StatusCode::BAD_REQUEST, "expected {\"item\": text, \"quantity\": number}\n").into_response();
+    };
+    match super::orders::create(db, &user, &order.item, order.quantity).await {
+        Ok(id) => (StatusCode::CREATED, Json(serde_json::json!({ "id": id, "owner": user }))).into_response(),
+        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{err}\n")).into_response(),
     }
 }
 

@@ -345,3 +345,25 @@ async fn a_javascript_script_runs_the_bank_through_the_vespid_module() {
         assert_eq!(one_number(&db, &format!("select sum({column}) from {table}")).await, deltas, "{table}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_made_through_the_api_is_checked_in_the_database() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("orders.db");
+    let url = format!("sqlite:{}", db_path.display());
+    let listen = "127.0.0.1:0".parse().expect("address");
+    let server = DemoTarget::start_with_database(listen, Protocol::Http, Some(&url)).await.expect("demo target starts");
+    let (base, source) = (env("BASE_URL", &server, ""), datasource(&db_path));
+    let run =
+        run_guest("order-check", &["--datasource", &source, "--vus", "4", "--iterations", "40", "-e", &base]).await;
+    run.assert_ok();
+    assert_eq!(run.check("order created"), (40, 0));
+    assert_eq!(run.check("order is in the database"), (40, 0));
+    assert_server_saw(&run, &server, 80);
+    let db = open(&db_path).await;
+    assert_eq!(
+        one_number(&db, "select count(distinct item) from orders").await,
+        40,
+        "one row per order, as the server stored it"
+    );
+}
