@@ -221,7 +221,7 @@ impl VuState {
             clock: GuestClock::default(),
             http: HttpCtx::new(run.http.clone(), recorder.clone()),
             metrics: MetricsCtx::new(recorder.clone(), run.errors.clone(), run.live),
-            sql: SqlCtx::new(run.sql.clone(), recorder),
+            sql: SqlCtx::new(run.sql.clone(), recorder, run.memory_cap),
             log: LogCtx::new(run.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
             data: DataCtx::new(vu_id, run.data.clone()),

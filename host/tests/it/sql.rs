@@ -135,6 +135,11 @@ async fn an_in_memory_database_is_shared_by_the_run_and_values_round_trip() {
     .await;
     run.assert_ok();
     assert_eq!(run.check("values round-trip"), (4, 0));
+    // A result the VU could never hold is cut off in the host, not gathered whole.
+    let args = ["--datasource", "main=sqlite::memory:", "-i", "1", "-e", "MODE=flood", "--vu-memory-limit", "16MiB"];
+    let run = run_guest("sql-probe", &args).await;
+    run.assert_ok();
+    assert_eq!(run.check("flood refused"), (1, 0));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,6 +7,7 @@ use std::fmt::Display;
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
+use futures_util::TryStreamExt;
 use sqlx::postgres::{PgRow, PgTypeInfo, PgValueRef, Postgres};
 use sqlx::sqlite::{Sqlite, SqliteRow, SqliteValueRef};
 use sqlx::{
@@ -43,13 +44,15 @@ pub trait Driver: Database {
     fn rows_affected(result: &Self::QueryResult) -> u64;
 }
 
-/// Runs `sql` with `params` on `connection`: its rows when `fetch`, else
-/// only what it changed.
+/// Runs `sql` with `params` on `connection`: its rows when `fetch` (at
+/// most `max_bytes` of them: no result may make the host hold more than a
+/// VU could take), else only what it changed.
 pub async fn run<DB>(
     connection: &mut DB::Connection,
     sql: &str,
     params: &[Value],
     fetch: bool,
+    max_bytes: usize,
 ) -> Result<Outcome, SqlError>
 where
     DB: Driver,
@@ -83,11 +86,19 @@ where
     }
     let columns: Vec<String> = statement.columns().iter().map(|column| column.name().to_string()).collect();
     if fetch {
-        let found = query.fetch_all(&mut *connection).await.map_err(super::error::from_sqlx)?;
-        let rows = found
-            .iter()
-            .map(|row| (0..row.columns().len()).map(|index| DB::value(row, index)).collect::<Result<Vec<_>, _>>())
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut found = query.fetch(&mut *connection);
+        let (mut rows, mut bytes) = (Vec::new(), 0usize);
+        while let Some(row) = found.try_next().await.map_err(super::error::from_sqlx)? {
+            let values = (0..row.columns().len()).map(|index| DB::value(&row, index)).collect::<Result<Vec<_>, _>>()?;
+            bytes += values.iter().map(size_of_value).sum::<usize>();
+            if bytes > max_bytes {
+                return Err(parameter_error(format!(
+                    "the result passed {max_bytes} bytes (the VU's memory limit) at row {}: select fewer rows",
+                    rows.len() + 1
+                )));
+            }
+            rows.push(values);
+        }
         Ok(Outcome { rows_touched: rows.len() as u64, columns, rows })
     } else {
         let result = query.execute(&mut *connection).await.map_err(super::error::from_sqlx)?;
@@ -95,6 +106,16 @@ where
     }
 }
 
+/// What a value takes in the VU, roughly: its payload and a slot.
+fn size_of_value(value: &Value) -> usize {
+    16 + match value {
+        Value::Text(text) => text.len(),
+        Value::Bytes(bytes) => bytes.len(),
+        _ => 0,
+    }
+}
+
+/// A statement refused before or while it ran, by the host.
 fn parameter_error(message: String) -> SqlError {
     SqlError::Query(crate::bindings::sql::DatabaseError { message, code: None })
 }

@@ -35,6 +35,8 @@ pub struct SqlCtx {
     begun: Vec<Slot>,
     /// This VU's own connection of each per-VU datasource it used.
     own: BTreeMap<String, Pool>,
+    /// The most bytes of rows one query may bring in: the VU's memory limit.
+    max_result_bytes: usize,
 }
 
 /// A transaction's connection while it is open; emptied by commit,
@@ -82,8 +84,8 @@ impl Ending {
 }
 
 impl SqlCtx {
-    pub fn new(datasources: Arc<Datasources>, recorder: Recorder) -> Self {
-        SqlCtx { datasources, recorder, begun: Vec::new(), own: BTreeMap::new() }
+    pub fn new(datasources: Arc<Datasources>, recorder: Recorder, max_result_bytes: usize) -> Self {
+        SqlCtx { datasources, recorder, begun: Vec::new(), own: BTreeMap::new(), max_result_bytes }
     }
 
     /// Called when an iteration ended, however it ended: transactions
@@ -112,8 +114,8 @@ impl SqlCtx {
         let asked = Instant::now();
         let result = match self.pool(datasource) {
             Err(err) => Err(err),
-            Ok(Pool::Postgres(pool)) => on_pool(&pool, statement, fetch).await,
-            Ok(Pool::Sqlite(pool)) => on_pool(&pool, statement, fetch).await,
+            Ok(Pool::Postgres(pool)) => on_pool(&pool, statement, fetch, self.max_result_bytes).await,
+            Ok(Pool::Sqlite(pool)) => on_pool(&pool, statement, fetch, self.max_result_bytes).await,
         };
         let result = result.map(|(outcome, waited)| (outcome, Some(waited)));
         self.record_statement(datasource, statement, asked, result)
@@ -171,7 +173,12 @@ impl SqlCtx {
 
 /// Runs `statement` on a connection of `pool`; its wait for the
 /// connection is returned beside the outcome.
-async fn on_pool<DB>(pool: &sqlx::Pool<DB>, statement: &Statement, fetch: bool) -> Result<(Outcome, Duration), SqlError>
+async fn on_pool<DB>(
+    pool: &sqlx::Pool<DB>,
+    statement: &Statement,
+    fetch: bool,
+    max_bytes: usize,
+) -> Result<(Outcome, Duration), SqlError>
 where
     DB: Driver,
     DB::Arguments: IntoArguments<DB>,
@@ -180,7 +187,7 @@ where
     let asked = Instant::now();
     let mut connection = acquire(pool).await?;
     let waited = asked.elapsed();
-    let outcome = driver::run::<DB>(&mut connection, &statement.sql, &statement.params, fetch).await?;
+    let outcome = driver::run::<DB>(&mut connection, &statement.sql, &statement.params, fetch, max_bytes).await?;
     Ok((outcome, waited))
 }
 
@@ -285,9 +292,10 @@ impl VuState {
         let Some(mut open) = self.take_open(&handle)? else { return Ok(Err(SqlError::TransactionFinished)) };
         self.clock.pause();
         let asked = Instant::now();
+        let limit = self.sql.max_result_bytes;
         let result = match &mut open.held {
-            Held::Postgres(tx) => driver::run::<Postgres>(tx, &statement.sql, &statement.params, fetch).await,
-            Held::Sqlite(tx) => driver::run::<Sqlite>(tx, &statement.sql, &statement.params, fetch).await,
+            Held::Postgres(tx) => driver::run::<Postgres>(tx, &statement.sql, &statement.params, fetch, limit).await,
+            Held::Sqlite(tx) => driver::run::<Sqlite>(tx, &statement.sql, &statement.params, fetch, limit).await,
         };
         self.clock.resume();
         let result =

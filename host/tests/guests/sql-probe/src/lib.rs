@@ -14,6 +14,8 @@
 //!   "values round-trip").
 //! - `backend` (PostgreSQL): each iteration records its VU and the server
 //!   process of its connection in table `seen (vu, pid)`.
+//! - `flood`: a query of a billion rows is refused once its rows pass the
+//!   VU's memory limit (check "flood refused").
 //!
 //! Every mode except `unknown` and `types` uses table `probe (id int primary key)`,
 //! created by setup.
@@ -29,7 +31,7 @@ const MAIN: &str = "main";
 
 impl Scenario for Probe {
     fn setup() -> vespid_sdk::Result<String> {
-        if !matches!(vu::env("MODE").as_deref(), Some("unknown" | "types")) {
+        if !matches!(vu::env("MODE").as_deref(), Some("unknown" | "types" | "flood")) {
             sql::execute(MAIN, "create table if not exists probe (id int primary key)", &[])?;
         }
         if vu::env("MODE").as_deref() == Some("backend") {
@@ -97,6 +99,13 @@ impl Scenario for Probe {
             "backend" => {
                 let me = i64::from(vu::id());
                 sql::execute(MAIN, "insert into seen (vu, pid) values ($1, pg_backend_pid())", &[&me])?;
+            }
+            "flood" => {
+                let huge = "with recursive n(i) as (select 1 union all select i + 1 from n where i < 1000000000) \
+                            select i, 'a row of padding text' from n";
+                let err = sql::query(MAIN, huge, &[]).expect_err("too big for the VU");
+                let refused = matches!(err.kind(), ErrorKind::Query(detail) if detail.message.contains("memory limit"));
+                check("flood refused", refused);
             }
             other => return Err(format!("unknown MODE {other:?}").into()),
         }
