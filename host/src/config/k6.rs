@@ -63,6 +63,10 @@ const IN_RUNTIME: &[&str] = &["discardResponseBodies", "noCookiesReset", LOAD_SH
 /// `LoadTestShape` class (not k6's).
 const LOAD_SHAPE: &str = "locustShape";
 
+/// The option the JavaScript runtime sets to the datasources k6/x/sql's
+/// `open` named (`{"k6sql1": URL}`; not k6's).
+const SQL_DATASOURCES: &str = "vespidDatasources";
+
 /// Whether the script's options name a load shape.
 pub fn has_load_shape(options_json: &str) -> bool {
     serde_json::from_str::<Value>(options_json)
@@ -121,6 +125,14 @@ pub fn run_file(script: &Path, options_json: &str, shortcut_flags: bool) -> Resu
         }
         if key == "scenarios" && shortcut_flags {
             warnings.push("options.scenarios: replaced by the -u/-d/-i/--stage flags given".into());
+            continue;
+        }
+        if key == SQL_DATASOURCES {
+            let tables = value.as_object().into_iter().flatten().filter_map(|(name, url)| {
+                let url = toml::Value::String(url.as_str()?.to_string());
+                Some((name.clone(), toml::Value::Table(toml::Table::from_iter([("url".to_string(), url)]))))
+            });
+            file.insert("datasources".into(), toml::Value::Table(tables.collect()));
             continue;
         }
         if let Some((_, why)) = IGNORED.iter().find(|(name, _)| name == key) {

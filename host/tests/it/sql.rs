@@ -372,3 +372,17 @@ async fn an_order_made_through_the_api_is_checked_in_the_database() {
         "one row per order, as the server stored it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_k6_script_for_xk6_sql_runs_unchanged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("k6.db");
+    let script = crate::js::script("xk6_sql.js");
+    let db_env = format!("DB_PATH={}", db_path.display());
+    let run = vespid(&["run", script.to_str().expect("utf-8 path"), "-e", &db_env]).await;
+    run.assert_ok();
+    assert_eq!(run.check("one row inserted"), (10, 0));
+    assert_eq!(run.check("rows read back"), (10, 0));
+    assert_eq!(run.count("sql_queries"), 1 + 10 * 2, "setup's create; an insert and a select per iteration");
+    assert_eq!(one_number(&open(&db_path).await, "select count(*) from keyvalues").await, 10);
+}

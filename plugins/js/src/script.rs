@@ -96,7 +96,14 @@ impl LoadedScript {
         // has no way to report it.
         self.tasks()?;
         self.with(|ctx, namespace| {
-            let options: Value = namespace.get("options")?;
+            let mut options: Value = namespace.get("options")?;
+            // The datasources k6/x/sql's `open` named while the script loaded.
+            let datasources: Value = ctx.globals().get("__vespidSqlDatasources")?;
+            if !datasources.is_undefined() {
+                let merge: Function =
+                    ctx.eval("(options, d) => Object.assign({}, options, { vespidDatasources: d })")?;
+                options = merge.call((options, datasources))?;
+            }
             if options.is_undefined() || options.is_null() {
                 return Ok("{}".to_string());
             }
