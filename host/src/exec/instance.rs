@@ -181,7 +181,8 @@ impl Instance {
         let mark = self.begin(Duration::MAX, "");
         let runner = self.scenario.vespid_scenario_runner();
         let outcome = tokio::time::timeout(limit, runner.call_setup(&mut self.store)).await;
-        // A transaction setup left open is rolled back now, not at teardown.
+        // A transaction setup (or init, teardown) left open is rolled back
+        // and counted now, not when the instance goes.
         self.state().sql.end_iteration();
         self.settle(Call::Setup, mark, outcome)
     }
@@ -190,6 +191,7 @@ impl Instance {
         let mark = self.begin(self.limits.iteration_cpu, "iteration-cpu-limit");
         let runner = self.scenario.vespid_scenario_runner();
         let outcome = unlimited(runner.call_init(&mut self.store, setup_data)).await;
+        self.state().sql.end_iteration();
         self.settle(Call::Init, mark, outcome)
     }
 
@@ -215,6 +217,7 @@ impl Instance {
         let mark = self.begin(Duration::MAX, "");
         let runner = self.scenario.vespid_scenario_runner();
         let outcome = tokio::time::timeout(limit, runner.call_teardown(&mut self.store, setup_data)).await;
+        self.state().sql.end_iteration();
         self.settle(Call::Teardown, mark, outcome)
     }
 

@@ -281,6 +281,24 @@ async fn a_per_vu_pool_gives_each_vu_a_connection_of_its_own() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_postgresql_transaction_with_a_failed_statement_does_not_claim_to_commit() {
+    let cluster = PgCluster::start();
+    let source = format!("main={}", cluster.url());
+    let points_dir = tempfile::tempdir().expect("temp dir");
+    let points_file = points_dir.path().join("points.json");
+    let json = format!("json={}", points_file.display());
+    let args = ["--datasource", &source, "--vus", "2", "--iterations", "6", "-e", "MODE=aborted", "--out", &json];
+    let run = run_guest("sql-probe", &args).await;
+    run.assert_ok();
+    assert_eq!(run.check("commit refused"), (6, 0));
+    let db = sqlx::PgPool::connect(&cluster.url()).await.expect("connects");
+    assert_eq!(pg_number(&db, "select count(*) from probe").await, 0, "nothing committed");
+    let points = points(&points_file);
+    assert_eq!(points_of(&points, "sql_transactions", &[("outcome", "failed")]).len(), 6);
+    assert!(points_of(&points, "sql_transactions", &[("outcome", "commit")]).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_python_script_runs_the_bank_through_vespid_sql() {
     crate::python::compile_the_runtime_once().await;
     let dir = tempfile::tempdir().expect("temp dir");

@@ -128,8 +128,13 @@ fn to_value(value: &Value<'_>) -> Result<sql::Value> {
         let whole = number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER as f64;
         return Ok(if whole { sql::Value::Integer(number as i64) } else { sql::Value::Float(number) });
     }
-    if let Some(big) = value.as_big_int() {
-        return Ok(sql::Value::Integer(big.clone().to_i64()?));
+    if value.is_big_int() {
+        // Through its digits: QuickJS's own conversion wraps past 64 bits.
+        let digits = value.get::<rquickjs::Coerced<String>>()?.0;
+        let int = digits.parse::<i64>().map_err(|_| {
+            rquickjs::Error::new_from_js_message("BigInt", "SQL parameter", format!("{digits} does not fit 64 bits"))
+        })?;
+        return Ok(sql::Value::Integer(int));
     }
     if let Some(text) = value.as_string() {
         return Ok(sql::Value::Text(text.to_string()?));
@@ -137,8 +142,14 @@ fn to_value(value: &Value<'_>) -> Result<sql::Value> {
     if let Some(buffer) = ArrayBuffer::from_value(value.clone()) {
         return Ok(sql::Value::Bytes(crate::native::copy_bytes(&buffer)));
     }
-    if let Some(view) = value.as_object().and_then(|object| object.get::<_, ArrayBuffer>("buffer").ok()) {
-        return Ok(sql::Value::Bytes(crate::native::copy_bytes(&view)));
+    if let Some(object) = value.as_object()
+        && let Ok(buffer) = object.get::<_, ArrayBuffer>("buffer")
+    {
+        // A typed array or DataView: only its own bytes of the buffer.
+        let (offset, length): (usize, usize) = (object.get("byteOffset")?, object.get("byteLength")?);
+        let bytes = crate::native::copy_bytes(&buffer);
+        let view = bytes.get(offset..offset.saturating_add(length)).unwrap_or_default();
+        return Ok(sql::Value::Bytes(view.to_vec()));
     }
     Err(rquickjs::Error::new_from_js_message(
         value.type_name(),

@@ -79,12 +79,16 @@ impl Pool {
             Pool::Postgres(pool) => Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
                     .acquire_timeout(pool.options().get_acquire_timeout())
                     .connect_lazy_with((*pool.connect_options()).clone()),
             ),
             Pool::Sqlite(pool) => Pool::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
                     .acquire_timeout(pool.options().get_acquire_timeout())
                     .connect_lazy_with((*pool.connect_options()).clone()),
             ),
@@ -187,16 +191,21 @@ async fn check(pool: &Pool, timeout: Duration) -> Result<(), String> {
     }
 }
 
-/// The URL with its password (if any) replaced by `***`.
+/// The URL with its password (in `user:password@` or `?password=`)
+/// replaced by `***`.
 pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(_) => url.to_string(),
-        Err(_) => "(an unparsable URL)".to_string(),
+    let Ok(mut parsed) = url::Url::parse(url) else { return "(an unparsable URL)".to_string() };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
     }
+    if parsed.query_pairs().any(|(key, _)| key == "password") {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| (key.to_string(), if key == "password" { "***".into() } else { value.into_owned() }))
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 /// A driver's message with any URL in it redacted.
@@ -216,6 +225,7 @@ mod tests {
     fn passwords_never_show() {
         assert_eq!(redact("postgres://bank:s3cret@127.0.0.1:5432/bank"), "postgres://bank:***@127.0.0.1:5432/bank");
         assert_eq!(redact("sqlite:bank.db"), "sqlite:bank.db");
+        assert_eq!(redact("postgres://h/db?user=bank&password=s3cret"), "postgres://h/db?user=bank&password=***");
         let spec = DatasourceSpec {
             name: "main".into(),
             url: "postgres://bank:s3cret@host/db".into(),

@@ -42,6 +42,10 @@ pub trait Driver: Database {
 
     /// The rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Whether `rows_affected` is the statement's own for any statement;
+    /// SQLite's is the last insert, update or delete of the connection's.
+    const COUNTS_EVERY_STATEMENT: bool;
 }
 
 /// Runs `sql` with `params` on `connection`: its rows when `fetch` (at
@@ -102,7 +106,10 @@ where
         Ok(Outcome { rows_touched: rows.len() as u64, columns, rows })
     } else {
         let result = query.execute(&mut *connection).await.map_err(super::error::from_sqlx)?;
-        Ok(Outcome { columns, rows: Vec::new(), rows_touched: DB::rows_affected(&result) })
+        let changes =
+            DB::COUNTS_EVERY_STATEMENT || matches!(super::label::operation(sql), "insert" | "update" | "delete");
+        let rows_touched = if changes { DB::rows_affected(&result) } else { 0 };
+        Ok(Outcome { columns, rows: Vec::new(), rows_touched })
     }
 }
 
@@ -198,7 +205,8 @@ impl Driver for Postgres {
             }
             "NUMERIC" => query.bind(match value {
                 Value::Integer(v) => BigDecimal::from(*v),
-                Value::Float(v) => BigDecimal::try_from(*v).map_err(|err| format!("float {v}: {err}"))?,
+                // By its shortest text: 19.99 is 19.99, not the binary float's 55 digits.
+                Value::Float(v) => parsed::<BigDecimal>(&v.to_string(), "number")?,
                 Value::Text(t) => parsed::<BigDecimal>(t, "number")?,
                 _ => return cannot(value, wanted),
             }),
@@ -252,6 +260,8 @@ impl Driver for Postgres {
     fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
         result.rows_affected()
     }
+
+    const COUNTS_EVERY_STATEMENT: bool = true;
 }
 
 enum Unsupported {
@@ -272,7 +282,7 @@ fn pg_value(raw: PgValueRef<'_>, kind: &str) -> Result<Value, Unsupported> {
         "OID" => Value::Integer(decode::<sqlx::postgres::types::Oid, Postgres>(raw)?.0.into()),
         "FLOAT4" => Value::Float(decode::<f32, Postgres>(raw)?.into()),
         "FLOAT8" => Value::Float(decode::<f64, Postgres>(raw)?),
-        "NUMERIC" => Value::Text(decode::<BigDecimal, Postgres>(raw)?.to_string()),
+        "NUMERIC" => Value::Text(decode::<BigDecimal, Postgres>(raw)?.to_plain_string()),
         "BYTEA" => Value::Bytes(decode::<Vec<u8>, Postgres>(raw)?),
         "UUID" => Value::Text(decode::<uuid::Uuid, Postgres>(raw)?.to_string()),
         "TIMESTAMPTZ" => {
@@ -338,6 +348,8 @@ impl Driver for Sqlite {
     fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
         result.rows_affected()
     }
+
+    const COUNTS_EVERY_STATEMENT: bool = false;
 }
 
 /// By the value's own storage class (its column's declared type aside).

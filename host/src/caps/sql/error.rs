@@ -9,13 +9,19 @@ pub fn from_sqlx(error: sqlx::Error) -> SqlError {
         sqlx::Error::Database(database) => {
             let code = database.code().map(|code| code.into_owned());
             let detail = DatabaseError { message: database.message().to_string(), code: code.clone() };
+            // SQLite's codes are numbers whose low byte is the primary code.
+            let sqlite_primary = code.as_deref().and_then(|code| code.parse::<u32>().ok()).map(|code| code & 0xff);
             match (database.kind(), code.as_deref()) {
                 // PostgreSQL's query_canceled: statement_timeout ran out.
                 (_, Some("57014")) => SqlError::Timeout,
-                // SQLite's SQLITE_BUSY: the busy timeout ran out on a lock.
-                (_, Some("5" | "517")) => SqlError::Timeout,
+                // SQLite's SQLITE_BUSY (and its extended codes): the busy timeout ran out on a lock.
+                _ if sqlite_primary == Some(5) => SqlError::Timeout,
                 // SQLite's SQLITE_CANTOPEN: the file cannot be opened or created.
-                (_, Some("14")) => SqlError::Connection(format!("{} (code 14)", detail.message)),
+                _ if sqlite_primary == Some(14) => {
+                    SqlError::Connection(format!("{} (code {})", detail.message, code.unwrap_or_default()))
+                }
+                // PostgreSQL's class 23: integrity constraint violations, exclusion included.
+                (_, Some(code)) if code.starts_with("23") && code.len() == 5 => SqlError::ConstraintViolation(detail),
                 // Connection exceptions, authentication, the server shutting down.
                 (_, Some(code)) if code.starts_with("08") || code.starts_with("28") || code.starts_with("57P") => {
                     SqlError::Connection(format!("{} (code {code})", detail.message))

@@ -24,7 +24,7 @@ use self::datasource::Pool;
 pub use self::datasource::{DEFAULT_ACQUIRE_TIMEOUT, DatasourceSpec, Datasources, SqlSetupError};
 use self::driver::{Driver, Outcome};
 use super::VuState;
-use crate::bindings::sql::{Host, HostTransaction, Rows, SqlError, Statement};
+use crate::bindings::sql::{DatabaseError, Host, HostTransaction, Rows, SqlError, Statement};
 use crate::metrics::{Recorder, Sample, names};
 
 /// One VU's view of the run's datasources.
@@ -51,6 +51,9 @@ struct Open {
     held: Held,
     datasource: String,
     began: Instant,
+    /// A statement in it failed on PostgreSQL, which then aborts the whole
+    /// transaction: its COMMIT would roll back.
+    aborted: bool,
 }
 
 /// The transaction a connection is inside, by driver: rolled back if
@@ -264,7 +267,9 @@ impl Host for VuState {
                 return Ok(Err(err));
             }
         };
-        let slot: Slot = Arc::new(Mutex::new(Some(Open { held, datasource, began })));
+        let slot: Slot = Arc::new(Mutex::new(Some(Open { held, datasource, began, aborted: false })));
+        // Ended ones are let go, so a loop of transactions in one iteration holds no more.
+        self.sql.begun.retain(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).is_some());
         self.sql.begun.push(slot.clone());
         Ok(Ok(self.table.push(OpenTransaction(slot))?))
     }
@@ -298,6 +303,7 @@ impl VuState {
             Held::Sqlite(tx) => driver::run::<Sqlite>(tx, &statement.sql, &statement.params, fetch, limit).await,
         };
         self.clock.resume();
+        open.aborted |= result.is_err() && matches!(open.held, Held::Postgres(_));
         let result =
             self.sql.record_statement(&open.datasource, &statement, asked, result.map(|outcome| (outcome, None)));
         self.put_back(&handle, open)?;
@@ -311,12 +317,22 @@ impl VuState {
     ) -> wasmtime::Result<Result<(), SqlError>> {
         let Some(open) = self.take_open(&handle)? else { return Ok(Err(SqlError::TransactionFinished)) };
         self.clock.pause();
-        let Open { held, datasource, began } = open;
+        let Open { held, datasource, began, aborted } = open;
+        // PostgreSQL would answer COMMIT of an aborted transaction with a
+        // rollback and no error: roll back, and say why the commit failed.
+        let commit_aborted = commit && aborted;
         let result = match held {
-            Held::Postgres(tx) => finish(tx, commit).await,
+            Held::Postgres(tx) => finish(tx, commit && !aborted).await,
             Held::Sqlite(tx) => finish(tx, commit).await,
         };
         self.clock.resume();
+        let result = match result {
+            Ok(()) if commit_aborted => Err(SqlError::Query(DatabaseError {
+                message: "the transaction was rolled back, not committed: a statement in it failed".into(),
+                code: Some("25P02".into()),
+            })),
+            other => other,
+        };
         let ending = match (&result, commit) {
             (Err(_), _) => Ending::Failed,
             (Ok(()), true) => Ending::Commit,

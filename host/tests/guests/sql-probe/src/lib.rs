@@ -14,6 +14,9 @@
 //!   "values round-trip").
 //! - `backend` (PostgreSQL): each iteration records its VU and the server
 //!   process of its connection in table `seen (vu, pid)`.
+//! - `aborted` (PostgreSQL): a transaction whose second statement fails
+//!   (caught) cannot commit: the commit says so (check "commit refused")
+//!   and nothing was written.
 //! - `flood`: a query of a billion rows is refused once its rows pass the
 //!   VU's memory limit (check "flood refused").
 //!
@@ -99,6 +102,15 @@ impl Scenario for Probe {
             "backend" => {
                 let me = i64::from(vu::id());
                 sql::execute(MAIN, "insert into seen (vu, pid) values ($1, pg_backend_pid())", &[&me])?;
+            }
+            "aborted" => {
+                let tx = sql::Transaction::begin(MAIN)?;
+                tx.execute("insert into probe (id) values ($1)", &[&key])?;
+                let _ = tx.execute("insert into probe (id) values ($1)", &[&key]).expect_err("a duplicate");
+                let refused = tx.commit().expect_err("an aborted transaction does not commit");
+                let told =
+                    matches!(refused.kind(), ErrorKind::Query(detail) if detail.code.as_deref() == Some("25P02"));
+                check("commit refused", told);
             }
             "flood" => {
                 let huge = "with recursive n(i) as (select 1 union all select i + 1 from n where i < 1000000000) \
