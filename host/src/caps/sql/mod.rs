@@ -115,45 +115,44 @@ impl SqlCtx {
     /// One statement on its own pooled connection.
     async fn statement(&mut self, datasource: &str, statement: &Statement, fetch: bool) -> Result<Outcome, SqlError> {
         let asked = Instant::now();
-        let result = match self.pool(datasource) {
-            Err(err) => Err(err),
+        let ran = match self.pool(datasource) {
+            Err(err) => Ran { result: Err(err), waited: None, executed: false },
             Ok(Pool::Postgres(pool)) => on_pool(&pool, statement, fetch, self.max_result_bytes).await,
             Ok(Pool::Sqlite(pool)) => on_pool(&pool, statement, fetch, self.max_result_bytes).await,
         };
-        let result = result.map(|(outcome, waited)| (outcome, Some(waited)));
-        self.record_statement(datasource, statement, asked, result)
+        self.record_statement(datasource, statement, asked, ran)
     }
 
     /// Records what a statement took (`asked`: before its connection was
-    /// acquired; the wait is in the result, none inside a transaction,
-    /// whose connection is held) and did.
+    /// waited for, a wait left out of its duration) and did.
     fn record_statement(
         &self,
         datasource: &str,
         statement: &Statement,
         asked: Instant,
-        result: Result<(Outcome, Option<Duration>), SqlError>,
+        ran: Ran,
     ) -> Result<Outcome, SqlError> {
         let name = statement.name.clone().unwrap_or_else(|| label::default_name(&statement.sql));
         let operation = label::operation(&statement.sql);
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let error = result.as_ref().err().map(error::error_tag);
+        let error = ran.result.as_ref().err().map(error::error_tag);
         let pairs = [("datasource", datasource), ("operation", operation), ("name", name.as_str())];
         let tags = self.recorder.tags(pairs.into_iter().chain(error.map(|error| ("error", error))));
-        let waited = result.as_ref().ok().and_then(|(_, waited)| *waited);
-        let took = asked.elapsed().saturating_sub(waited.unwrap_or_default());
-        let rows = result.as_ref().map_or(0, |(outcome, _)| outcome.rows_touched);
+        let rows = ran.result.as_ref().map_or(0, |outcome| outcome.rows_touched);
         let mut samples = vec![
             Sample::new(names::SQL_QUERIES, 1.0),
-            Sample::new(names::SQL_QUERY_DURATION, ms(took)),
             Sample::flag(names::SQL_QUERY_FAILED, error.is_some()),
             Sample::new(names::SQL_ROWS, rows as f64),
         ];
-        if let Some(waited) = waited {
+        if ran.executed {
+            let took = asked.elapsed().saturating_sub(ran.waited.unwrap_or_default());
+            samples.push(Sample::new(names::SQL_QUERY_DURATION, ms(took)));
+        }
+        if let Some(waited) = ran.waited {
             samples.push(Sample::new(names::SQL_POOL_WAIT, ms(waited)));
         }
         self.recorder.record(&tags, &samples);
-        result.map(|(outcome, _)| outcome)
+        ran.result
     }
 
     /// A transaction's wait for its connection.
@@ -174,24 +173,30 @@ impl SqlCtx {
     }
 }
 
-/// Runs `statement` on a connection of `pool`; its wait for the
-/// connection is returned beside the outcome.
-async fn on_pool<DB>(
-    pool: &sqlx::Pool<DB>,
-    statement: &Statement,
-    fetch: bool,
-    max_bytes: usize,
-) -> Result<(Outcome, Duration), SqlError>
+/// What became of a statement: its outcome, how long it waited for a
+/// connection (none inside a transaction, which holds one), and whether
+/// it reached the database at all (not when no connection came).
+struct Ran {
+    result: Result<Outcome, SqlError>,
+    waited: Option<Duration>,
+    executed: bool,
+}
+
+/// Runs `statement` on a connection of `pool`.
+async fn on_pool<DB>(pool: &sqlx::Pool<DB>, statement: &Statement, fetch: bool, max_bytes: usize) -> Ran
 where
     DB: Driver,
     DB::Arguments: IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
     let asked = Instant::now();
-    let mut connection = acquire(pool).await?;
-    let waited = asked.elapsed();
-    let outcome = driver::run::<DB>(&mut connection, &statement.sql, &statement.params, fetch, max_bytes).await?;
-    Ok((outcome, waited))
+    let mut connection = match acquire(pool).await {
+        Ok(connection) => connection,
+        Err(err) => return Ran { result: Err(err), waited: Some(asked.elapsed()), executed: false },
+    };
+    let waited = Some(asked.elapsed());
+    let result = driver::run::<DB>(&mut connection, &statement.sql, &statement.params, fetch, max_bytes).await;
+    Ran { result, waited, executed: true }
 }
 
 /// A connection of `pool`. sqlx retries a refused connection until the
@@ -304,8 +309,8 @@ impl VuState {
         };
         self.clock.resume();
         open.aborted |= result.is_err() && matches!(open.held, Held::Postgres(_));
-        let result =
-            self.sql.record_statement(&open.datasource, &statement, asked, result.map(|outcome| (outcome, None)));
+        let ran = Ran { result, waited: None, executed: true };
+        let result = self.sql.record_statement(&open.datasource, &statement, asked, ran);
         self.put_back(&handle, open)?;
         Ok(result)
     }
