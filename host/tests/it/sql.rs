@@ -41,14 +41,8 @@ async fn sql_bank_s_balances_add_up_in_the_database() {
     run.assert_ok();
 
     let db = open(&db_path).await;
-    assert_eq!(one_number(&db, "select count(*) from pgbench_history").await, 60, "one history row per iteration");
+    assert_the_bank_adds_up(&db, 60).await;
     assert_eq!(one_number(&db, "select count(*) from pgbench_accounts").await, 100_000, "scale 1");
-    let deltas = one_number(&db, "select sum(delta) from pgbench_history").await;
-    for table in ["pgbench_accounts", "pgbench_tellers", "pgbench_branches"] {
-        let column = &table["pgbench_".len()..table.len() - 1][..1];
-        let sum = one_number(&db, &format!("select sum({column}balance) from {table}")).await;
-        assert_eq!(sum, deltas, "{table}'s balances are the deltas'");
-    }
 
     let points = points(&points_file);
     let commits = points_of(&points, "sql_transactions", &[("datasource", "main"), ("outcome", "commit")]);
@@ -298,75 +292,46 @@ async fn a_postgresql_transaction_with_a_failed_statement_does_not_claim_to_comm
     assert!(points_of(&points, "sql_transactions", &[("outcome", "commit")]).is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_python_script_runs_the_bank_through_vespid_sql() {
-    crate::python::compile_the_runtime_once().await;
+/// One history row per iteration, and every balance table sums to the deltas.
+async fn assert_the_bank_adds_up(db: &SqlitePool, iterations: i64) {
+    assert_eq!(
+        one_number(db, "select count(*) from pgbench_history").await,
+        iterations,
+        "one history row per iteration"
+    );
+    let deltas = one_number(db, "select sum(delta) from pgbench_history").await;
+    for (table, column) in
+        [("pgbench_accounts", "abalance"), ("pgbench_tellers", "tbalance"), ("pgbench_branches", "bbalance")]
+    {
+        assert_eq!(one_number(db, &format!("select sum({column}) from {table}")).await, deltas, "{table}'s balances");
+    }
+}
+
+/// A script twin of sql-bank (tests/scripts) on a fresh SQLite file: its
+/// checks pass in each of 30 iterations (the violating transactions' rows
+/// rolled back) and the bank adds up.
+async fn assert_the_bank_script_runs(script: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("bank.db");
-    let script = crate::js::script("python/sql_bank.py");
-    let source = datasource(&db_path);
-    let run = vespid(&[
-        "run",
-        script.to_str().expect("utf-8 path"),
-        "--datasource",
-        &source,
-        "--vus",
-        "3",
-        "--iterations",
-        "30",
-    ])
-    .await;
+    let (script, source) = (crate::js::script(script), datasource(&db_path));
+    let script = script.to_str().expect("utf-8 path");
+    let run = vespid(&["run", script, "--datasource", &source, "--vus", "3", "--iterations", "30"]).await;
     run.assert_ok();
     for check in ["balance read back", "constraint violation rolled back", "unknown datasource named"] {
         assert_eq!(run.check(check), (30, 0), "{check}");
     }
-    let db = open(&db_path).await;
-    assert_eq!(
-        one_number(&db, "select count(*) from pgbench_history").await,
-        30,
-        "the violating transactions' rows rolled back"
-    );
-    let deltas = one_number(&db, "select sum(delta) from pgbench_history").await;
-    for (table, column) in
-        [("pgbench_accounts", "abalance"), ("pgbench_tellers", "tbalance"), ("pgbench_branches", "bbalance")]
-    {
-        assert_eq!(one_number(&db, &format!("select sum({column}) from {table}")).await, deltas, "{table}");
-    }
+    assert_the_bank_adds_up(&open(&db_path).await, 30).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_script_runs_the_bank_through_vespid_sql() {
+    crate::python::compile_the_runtime_once().await;
+    assert_the_bank_script_runs("python/sql_bank.py").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_javascript_script_runs_the_bank_through_the_vespid_module() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("bank.db");
-    let script = crate::js::script("sql_bank.js");
-    let source = datasource(&db_path);
-    let run = vespid(&[
-        "run",
-        script.to_str().expect("utf-8 path"),
-        "--datasource",
-        &source,
-        "--vus",
-        "3",
-        "--iterations",
-        "30",
-    ])
-    .await;
-    run.assert_ok();
-    for check in ["balance read back", "constraint violation rolled back", "unknown datasource named"] {
-        assert_eq!(run.check(check), (30, 0), "{check}");
-    }
-    let db = open(&db_path).await;
-    assert_eq!(
-        one_number(&db, "select count(*) from pgbench_history").await,
-        30,
-        "the violating transactions' rows rolled back"
-    );
-    let deltas = one_number(&db, "select sum(delta) from pgbench_history").await;
-    for (table, column) in
-        [("pgbench_accounts", "abalance"), ("pgbench_tellers", "tbalance"), ("pgbench_branches", "bbalance")]
-    {
-        assert_eq!(one_number(&db, &format!("select sum({column}) from {table}")).await, deltas, "{table}");
-    }
+    assert_the_bank_script_runs("sql_bank.js").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

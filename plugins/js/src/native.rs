@@ -81,8 +81,7 @@ const FUNCTIONS: &[(&str, Maker)] = &[
     ("clearCookies", |ctx| {
         Function::new(ctx.clone(), |url: String, name: Opt<String>| http::clear_cookies(&url, name.0.as_deref()))
     }),
-    ("sqlQuery", |ctx| Function::new(ctx.clone(), crate::sql::query)),
-    ("sqlExecute", |ctx| Function::new(ctx.clone(), crate::sql::execute)),
+    ("sqlRun", |ctx| Function::new(ctx.clone(), crate::sql::run)),
     ("sqlBegin", |ctx| Function::new(ctx.clone(), crate::sql::begin)),
     ("sqlInTransaction", |ctx| Function::new(ctx.clone(), crate::sql::in_transaction)),
     ("digest", |ctx| Function::new(ctx.clone(), crate::crypto::digest)),

@@ -20,31 +20,21 @@ thread_local! {
     static NEXT_HANDLE: RefCell<u32> = const { RefCell::new(1) };
 }
 
-/// `sqlQuery(datasource, sql, params, name)`: `[columns, rows]`.
-pub fn query<'js>(
+/// `sqlRun(datasource, op, sql, params, name)`: `op` "query" answers
+/// `[columns, rows]`, "execute" the rows changed.
+pub fn run<'js>(
     ctx: Ctx<'js>,
     datasource: String,
+    op: String,
     text: String,
     params: Array<'js>,
     name: Opt<Value<'js>>,
 ) -> Result<Array<'js>> {
     let statement = statement(text, &params, name.0)?;
-    answer(&ctx, sql::query(&datasource, &statement).map(|rows| rows_value(&ctx, rows)))
-}
-
-/// `sqlExecute(datasource, sql, params, name)`: rows changed.
-pub fn execute<'js>(
-    ctx: Ctx<'js>,
-    datasource: String,
-    text: String,
-    params: Array<'js>,
-    name: Opt<Value<'js>>,
-) -> Result<Array<'js>> {
-    let statement = statement(text, &params, name.0)?;
-    answer(
-        &ctx,
-        sql::execute(&datasource, &statement).map(|changed| Ok(Value::new_number(ctx.clone(), f64::from(changed)))),
-    )
+    match op.as_str() {
+        "query" => answer(&ctx, sql::query(&datasource, &statement).map(|rows| rows_value(&ctx, rows))),
+        _ => answer(&ctx, sql::execute(&datasource, &statement).map(|changed| changed_value(&ctx, changed))),
+    }
 }
 
 /// `sqlBegin(datasource)`: a transaction's handle. Handles of earlier
@@ -95,10 +85,7 @@ pub fn in_transaction<'js>(
                 let (_, tx) = open.get(&handle).expect("looked up above");
                 match kind {
                     "query" => answer(&ctx, tx.query(&statement).map(|rows| rows_value(&ctx, rows))),
-                    _ => answer(
-                        &ctx,
-                        tx.execute(&statement).map(|changed| Ok(Value::new_number(ctx.clone(), f64::from(changed)))),
-                    ),
+                    _ => answer(&ctx, tx.execute(&statement).map(|changed| changed_value(&ctx, changed))),
                 }
             })
         }
@@ -169,6 +156,11 @@ fn from_value<'js>(ctx: &Ctx<'js>, value: sql::Value) -> Result<Value<'js>> {
         sql::Value::Text(text) => text.into_js(ctx),
         sql::Value::Bytes(bytes) => ArrayBuffer::new(ctx.clone(), bytes)?.into_js(ctx),
     }
+}
+
+/// Rows changed, as a number.
+fn changed_value<'js>(ctx: &Ctx<'js>, changed: u32) -> Result<Value<'js>> {
+    Ok(Value::new_number(ctx.clone(), f64::from(changed)))
 }
 
 /// `[columns, [[values…]…]]`.

@@ -205,10 +205,10 @@ class Transaction {
 export const sql = {
   /** Runs a statement (`$1`, `$2`… placeholders) and returns its rows. */
   query: (datasource, statement, params, options) =>
-    sqlRows(sqlAnswer(native.sqlQuery(datasource, statement, ...sqlArgs(params, options)))),
+    sqlRows(sqlAnswer(native.sqlRun(datasource, 'query', statement, ...sqlArgs(params, options)))),
   /** Runs a statement and returns how many rows it changed. */
   execute: (datasource, statement, params, options) =>
-    sqlAnswer(native.sqlExecute(datasource, statement, ...sqlArgs(params, options))),
+    sqlAnswer(native.sqlRun(datasource, 'execute', statement, ...sqlArgs(params, options))),
   /** Begins a transaction; left open, it is rolled back when the iteration ends. */
   begin: (datasource) => new Transaction(sqlAnswer(native.sqlBegin(datasource))),
   /** Runs `body(tx)` in a transaction: committed when it returns, rolled back when it throws. */
