@@ -13,28 +13,17 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::proc::{Spawned, clock_ticks, read_export, split_cpu_time, with_cpu_time};
+use super::throughput::Run;
 use crate::tasks::{DemoTarget, root};
 
 /// The connections (pgbench `-c`) and VUs of a round.
 const CLIENTS: u32 = 8;
 const PASSWORD: &str = "bench";
 
-/// One load generator's round.
-pub struct Run {
-    pub transactions: u64,
-    pub seconds: f64,
-    pub cpu_seconds: f64,
-}
-
-impl Run {
-    fn tps(&self) -> f64 {
-        self.transactions as f64 / self.seconds
-    }
-
-    /// Load-generator CPU per transaction, in microseconds.
-    fn cpu_us_per_transaction(&self) -> f64 {
-        self.cpu_seconds * 1e6 / self.transactions.max(1) as f64
-    }
+/// Load-generator CPU per transaction, in microseconds (a round's
+/// `requests` are its transactions).
+fn cpu_us_per_transaction(run: &Run) -> f64 {
+    1e6 / run.per_cpu_second()
 }
 
 /// The cluster, stopped when dropped.
@@ -126,7 +115,7 @@ fn run_pgbench(cluster: &Cluster, seconds: u64, ticks: f64, base: &Path) -> Resu
     let transactions: u64 = field("number of transactions actually processed: ")?.trim().parse()?;
     // pgbench's own clock: transactions / tps (without the initial connections).
     let tps: f64 = field("tps = ")?.split_whitespace().next().unwrap_or_default().parse()?;
-    Ok(Run { transactions, seconds: transactions as f64 / tps, cpu_seconds })
+    Ok(Run { requests: transactions, seconds: transactions as f64 / tps, cpu_seconds })
 }
 
 fn run_bank(vespid: &Path, bank: &Path, cluster: &Cluster, seconds: u64, ticks: f64, base: &Path) -> Result<Run> {
@@ -151,7 +140,7 @@ fn run_bank(vespid: &Path, bank: &Path, cluster: &Cluster, seconds: u64, ticks: 
     let export = read_export(&export)?;
     let seconds = export.test_run_duration_ms.map_or(seconds as f64, |ms| ms / 1000.0);
     // One transaction per iteration; an iteration fails when its transaction did.
-    Ok(Run { transactions: export.iterations - export.iterations_failed, seconds, cpu_seconds })
+    Ok(Run { requests: export.iterations - export.iterations_failed, seconds, cpu_seconds })
 }
 
 /// Marginal private memory per VU: (M(vus) − M(1)) / (vus − 1), each VU
@@ -224,11 +213,11 @@ fn report(
     let mut ratios = Vec::new();
     for (round, (pgbench, bank)) in results.iter().enumerate() {
         let cells = |run: &Result<Run, String>| match run {
-            Ok(run) => (format!("{:.0}", run.tps()), format!("{:.0}", run.cpu_us_per_transaction())),
+            Ok(run) => (format!("{:.0}", run.per_second()), format!("{:.0}", cpu_us_per_transaction(run))),
             Err(why) => (format!("failed: {why}"), String::new()),
         };
         let ratio = match (pgbench, bank) {
-            (Ok(p), Ok(v)) => Some(v.tps() / p.tps()),
+            (Ok(p), Ok(v)) => Some(v.per_second() / p.per_second()),
             _ => None,
         };
         ratios.extend(ratio);

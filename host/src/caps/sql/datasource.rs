@@ -76,24 +76,20 @@ impl Pool {
     /// one VU's own (`pool = "per-vu"`).
     pub fn one_connection(&self) -> Pool {
         match self {
-            Pool::Postgres(pool) => Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .acquire_timeout(pool.options().get_acquire_timeout())
-                    .connect_lazy_with((*pool.connect_options()).clone()),
-            ),
-            Pool::Sqlite(pool) => Pool::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .acquire_timeout(pool.options().get_acquire_timeout())
-                    .connect_lazy_with((*pool.connect_options()).clone()),
-            ),
+            Pool::Postgres(pool) => Pool::Postgres(one_connection_of(pool)),
+            Pool::Sqlite(pool) => Pool::Sqlite(one_connection_of(pool)),
         }
     }
+}
+
+/// A pool of one connection, kept for the VU's life, with `pool`'s options.
+fn one_connection_of<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> sqlx::Pool<DB> {
+    sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(pool.options().get_acquire_timeout())
+        .connect_lazy_with((*pool.connect_options()).clone())
 }
 
 /// The run's datasources by name, opened, and whether each VU gets its own

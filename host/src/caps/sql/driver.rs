@@ -77,7 +77,7 @@ where
         None => None,
     };
     if let Some(placeholders) = placeholders.filter(|count| *count != params.len()) {
-        return Err(parameter_error(format!(
+        return Err(host_refused(format!(
             "the statement has {placeholders} placeholders but {} values were given",
             params.len()
         )));
@@ -85,8 +85,8 @@ where
     let mut query = statement.query();
     for (index, value) in params.iter().enumerate() {
         let expected = expected.and_then(|types| types.get(index));
-        query = DB::bind(query, value, expected)
-            .map_err(|why| parameter_error(format!("parameter {}: {why}", index + 1)))?;
+        query =
+            DB::bind(query, value, expected).map_err(|why| host_refused(format!("parameter {}: {why}", index + 1)))?;
     }
     let columns: Vec<String> = statement.columns().iter().map(|column| column.name().to_string()).collect();
     if fetch {
@@ -96,7 +96,7 @@ where
             let values = (0..row.columns().len()).map(|index| DB::value(&row, index)).collect::<Result<Vec<_>, _>>()?;
             bytes += values.iter().map(size_of_value).sum::<usize>();
             if bytes > max_bytes {
-                return Err(parameter_error(format!(
+                return Err(host_refused(format!(
                     "the result passed {max_bytes} bytes (the VU's memory limit) at row {}: select fewer rows",
                     rows.len() + 1
                 )));
@@ -122,8 +122,8 @@ fn size_of_value(value: &Value) -> usize {
     }
 }
 
-/// A statement refused before or while it ran, by the host.
-fn parameter_error(message: String) -> SqlError {
+/// A statement the host refused (its parameters, or a result too big), as a query error.
+fn host_refused(message: String) -> SqlError {
     SqlError::Query(crate::bindings::sql::DatabaseError { message, code: None })
 }
 
