@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::Postgres;
 use sqlx::sqlite::Sqlite;
 use sqlx::{Database, IntoArguments};
+use tokio_util::task::AbortOnDropHandle;
 use wasmtime::component::Resource;
 
 use self::datasource::Pool;
@@ -113,14 +114,23 @@ impl SqlCtx {
     }
 
     /// One statement on its own pooled connection.
-    async fn statement(&mut self, datasource: &str, statement: &Statement, fetch: bool) -> Result<Outcome, SqlError> {
+    async fn statement(&mut self, datasource: &str, statement: Statement, fetch: bool) -> Result<Outcome, SqlError> {
         let asked = Instant::now();
-        let ran = match self.pool(datasource) {
-            Err(err) => Ran { result: Err(err), waited: None, executed: false },
-            Ok(Pool::Postgres(pool)) => on_pool(&pool, statement, fetch, self.max_result_bytes).await,
-            Ok(Pool::Sqlite(pool)) => on_pool(&pool, statement, fetch, self.max_result_bytes).await,
+        let max_bytes = self.max_result_bytes;
+        let (ran, statement) = match self.pool(datasource) {
+            Err(err) => (Ran { result: Err(err), waited: None, executed: false }, statement),
+            Ok(pool) => {
+                off_fiber(move || async move {
+                    let ran = match &pool {
+                        Pool::Postgres(pool) => on_pool(pool, &statement, fetch, max_bytes).await,
+                        Pool::Sqlite(pool) => on_pool(pool, &statement, fetch, max_bytes).await,
+                    };
+                    (ran, statement)
+                })
+                .await
+            }
         };
-        self.record_statement(datasource, statement, asked, ran)
+        self.record_statement(datasource, &statement, asked, ran)
     }
 
     /// Records what a statement took (`asked`: before its connection was
@@ -182,6 +192,25 @@ struct Ran {
     executed: bool,
 }
 
+/// Runs the future `work` makes on a task of its own and waits for it.
+/// A host call is polled on the calling VU's fiber stack, which the VU
+/// keeps for its whole life with every page its deepest call touched:
+/// sqlx's futures and polls are deep (44 KiB of stack per VU, against 12
+/// for an HTTP request), so they run on a worker thread's stack instead.
+/// `work` builds its future there too, and the task is aborted if the
+/// call is dropped (a hard stop), as the future would have been.
+async fn off_fiber<F>(work: impl FnOnce() -> F + Send + 'static) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let task = AbortOnDropHandle::new(tokio::spawn(async move { Box::pin(work()).await }));
+    match task.await {
+        Ok(output) => output,
+        Err(err) => std::panic::resume_unwind(err.into_panic()),
+    }
+}
+
 /// Runs `statement` on a connection of `pool`.
 async fn on_pool<DB>(pool: &sqlx::Pool<DB>, statement: &Statement, fetch: bool, max_bytes: usize) -> Ran
 where
@@ -241,14 +270,14 @@ fn affected(outcome: &Outcome) -> u32 {
 impl Host for VuState {
     async fn query(&mut self, datasource: String, statement: Statement) -> wasmtime::Result<Result<Rows, SqlError>> {
         self.clock.pause();
-        let result = self.sql.statement(&datasource, &statement, true).await;
+        let result = self.sql.statement(&datasource, statement, true).await;
         self.clock.resume();
         Ok(result.map(rows))
     }
 
     async fn execute(&mut self, datasource: String, statement: Statement) -> wasmtime::Result<Result<u32, SqlError>> {
         self.clock.pause();
-        let result = self.sql.statement(&datasource, &statement, false).await;
+        let result = self.sql.statement(&datasource, statement, false).await;
         self.clock.resume();
         Ok(result.map(|outcome| affected(&outcome)))
     }
@@ -258,8 +287,15 @@ impl Host for VuState {
         let began = Instant::now();
         let held = match self.sql.pool(&datasource) {
             Err(err) => Err(err),
-            Ok(Pool::Postgres(pool)) => begin(&pool).await.map(|(tx, waited)| (Held::Postgres(tx), waited)),
-            Ok(Pool::Sqlite(pool)) => begin(&pool).await.map(|(tx, waited)| (Held::Sqlite(tx), waited)),
+            Ok(pool) => {
+                off_fiber(move || async move {
+                    match pool {
+                        Pool::Postgres(pool) => begin(&pool).await.map(|(tx, waited)| (Held::Postgres(tx), waited)),
+                        Pool::Sqlite(pool) => begin(&pool).await.map(|(tx, waited)| (Held::Sqlite(tx), waited)),
+                    }
+                })
+                .await
+            }
         };
         self.clock.resume();
         let held = match held {
@@ -299,14 +335,20 @@ impl VuState {
         statement: Statement,
         fetch: bool,
     ) -> wasmtime::Result<Result<Outcome, SqlError>> {
-        let Some(mut open) = self.take_open(&handle)? else { return Ok(Err(SqlError::TransactionFinished)) };
+        let Some(open) = self.take_open(&handle)? else { return Ok(Err(SqlError::TransactionFinished)) };
         self.clock.pause();
         let asked = Instant::now();
         let limit = self.sql.max_result_bytes;
-        let result = match &mut open.held {
-            Held::Postgres(tx) => driver::run::<Postgres>(tx, &statement.sql, &statement.params, fetch, limit).await,
-            Held::Sqlite(tx) => driver::run::<Sqlite>(tx, &statement.sql, &statement.params, fetch, limit).await,
-        };
+        let (mut open, statement, result) = off_fiber(move || async move {
+            let mut open = open;
+            let (sql, params) = (&statement.sql, &statement.params);
+            let result = match &mut open.held {
+                Held::Postgres(tx) => driver::run::<Postgres>(tx, sql, params, fetch, limit).await,
+                Held::Sqlite(tx) => driver::run::<Sqlite>(tx, sql, params, fetch, limit).await,
+            };
+            (open, statement, result)
+        })
+        .await;
         self.clock.resume();
         open.aborted |= result.is_err() && matches!(open.held, Held::Postgres(_));
         let ran = Ran { result, waited: None, executed: true };
@@ -326,10 +368,13 @@ impl VuState {
         // PostgreSQL would answer COMMIT of an aborted transaction with a
         // rollback and no error: roll back, and say why the commit failed.
         let commit_aborted = commit && aborted;
-        let result = match held {
-            Held::Postgres(tx) => finish(tx, commit && !aborted).await,
-            Held::Sqlite(tx) => finish(tx, commit).await,
-        };
+        let result = off_fiber(move || async move {
+            match held {
+                Held::Postgres(tx) => finish(tx, commit && !aborted).await,
+                Held::Sqlite(tx) => finish(tx, commit).await,
+            }
+        })
+        .await;
         self.clock.resume();
         let result = match result {
             Ok(()) if commit_aborted => Err(SqlError::Query(DatabaseError {
