@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::caps::grants::HostPattern;
 use crate::caps::{CookieJarScope, DnsOptions, HttpDebug, LogLevel};
 use crate::config::{Overrides, parse_duration, parse_key_value, parse_size, parse_spawn_rate, parse_stage};
 use crate::exec::Segment;
@@ -150,6 +151,11 @@ pub struct RunArgs {
     /// A SQL datasource the plugin may use by name (repeatable): NAME=URL, postgres://… or sqlite:PATH.
     #[arg(long = "datasource", value_name = "NAME=URL", value_parser = parse_key_value)]
     pub datasources: Vec<(String, String)>,
+
+    /// An HTTP origin every scenario may reach (repeatable): scheme://host:port, *.domain, * or a range such as
+    /// 127.0.0.0/8. Once any is granted, HTTP goes nowhere else.
+    #[arg(long = "allow-host", value_name = "PATTERN", value_parser = HostPattern::parse)]
+    pub allow_hosts: Vec<HostPattern>,
 
     /// Name of the scenario of a plugin run, tagged on every metric (default: the plugin's name).
     #[arg(long)]
@@ -295,6 +301,7 @@ impl RunArgs {
             tags: self.tag.clone(),
             data: self.data.clone(),
             datasources: self.datasources.clone(),
+            allow_hosts: self.allow_hosts.clone(),
             scenario: self.scenario.clone(),
             segment: self.segment,
             summary_export: self.summary_export.clone(),

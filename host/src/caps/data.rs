@@ -320,25 +320,36 @@ impl DataCtx {
     }
 }
 
+impl VuState {
+    /// Data set `set`'s name, if the scenario is granted it; a denied set
+    /// looks unknown to the plugin (the summary lists the denial).
+    fn granted_set(&self, set: String) -> Result<String, wit::DataError> {
+        match self.gate.data(&set) {
+            Ok(()) => Ok(set),
+            Err(_) => Err(wit::DataError::UnknownSet(set)),
+        }
+    }
+}
+
 impl Host for VuState {
     fn columns(&mut self, set: String) -> wasmtime::Result<Result<Vec<String>, wit::DataError>> {
-        Ok(self.data.sets.set(&set).map(|set| set.columns.to_vec()))
+        Ok(self.granted_set(set).and_then(|set| self.data.sets.set(&set).map(|set| set.columns.to_vec())))
     }
 
     fn len(&mut self, set: String) -> wasmtime::Result<Result<u32, wit::DataError>> {
-        Ok(self.data.sets.set(&set).map(|set| set.len))
+        Ok(self.granted_set(set).and_then(|set| self.data.sets.set(&set).map(|set| set.len)))
     }
 
     fn get(&mut self, set: String, index: u32) -> wasmtime::Result<Result<Row, wit::DataError>> {
-        Ok(self.data.sets.set(&set).and_then(|set| set.row(index)))
+        Ok(self.granted_set(set).and_then(|set| self.data.sets.set(&set).and_then(|set| set.row(index))))
     }
 
     fn for_vu(&mut self, set: String) -> wasmtime::Result<Result<Row, wit::DataError>> {
-        Ok(self.data.for_vu(&set))
+        Ok(self.granted_set(set).and_then(|set| self.data.for_vu(&set)))
     }
 
     fn random(&mut self, set: String) -> wasmtime::Result<Result<Row, wit::DataError>> {
-        Ok(self.data.random(&set))
+        Ok(self.granted_set(set).and_then(|set| self.data.random(&set)))
     }
 }
 

@@ -5,6 +5,7 @@
 //! into another capability or into the executor.
 
 mod data;
+pub mod grants;
 pub mod http;
 mod limits;
 mod live;
@@ -23,6 +24,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use self::data::{DataCtx, DataError, DataFormat, DataSets, DataSource};
+use self::grants::{Gate, Grants};
 pub use self::http::{CookieJarScope, DnsOptions, HttpCtx, HttpDebug, HttpOptions, HttpSetupError, HttpShared};
 pub use self::limits::{CpuBudgetExceeded, GuestClock, MemoryCap, MemoryCapExceeded};
 pub use self::log::{LogCtx, LogLevel};
@@ -117,6 +119,8 @@ pub struct ScenarioShared {
     pub env: Arc<[(String, String)]>,
     /// The run's and the scenario's tags (`--tag`, `tags = {…}`), on every sample.
     pub tags: Arc<[(String, String)]>,
+    /// What the scenario's plugin may reach.
+    pub grants: Arc<Grants>,
     /// VUs taking part right now (the `vus` metric).
     active_vus: AtomicU32,
     /// Iterations started so far by all of the scenario's VUs.
@@ -124,12 +128,19 @@ pub struct ScenarioShared {
 }
 
 impl ScenarioShared {
-    pub fn new(run: &Arc<RunShared>, name: &str, env: &[(String, String)], tags: &[(String, String)]) -> Arc<Self> {
+    pub fn new(
+        run: &Arc<RunShared>,
+        name: &str,
+        env: &[(String, String)],
+        tags: &[(String, String)],
+        grants: &Grants,
+    ) -> Arc<Self> {
         Arc::new(ScenarioShared {
             run: run.clone(),
             name: name.into(),
             env: env.into(),
             tags: tags.into(),
+            grants: Arc::new(grants.clone()),
             active_vus: AtomicU32::new(0),
             iterations_started: AtomicU32::new(0),
         })
@@ -171,7 +182,7 @@ impl ScenarioShared {
             false,
             CancellationToken::new(),
         )?;
-        Ok(ScenarioShared::new(&run, "", &[], &[]))
+        Ok(ScenarioShared::new(&run, "", &[], &[], &Grants::default()))
     }
 
     /// The recorder of VU `vu_id` (0: the scenario itself), whose samples
@@ -203,6 +214,8 @@ pub struct VuState {
     pub sql: SqlCtx,
     pub script: ScriptCtx,
     pub stderr: GuestStderr,
+    /// The scenario's grants, for `vu.env` and `data`.
+    pub gate: Gate,
 }
 
 impl VuState {
@@ -213,20 +226,22 @@ impl VuState {
         let recorder = shared.recorder(vu_id, Some(version));
         let run = &shared.run;
         let stderr = GuestStderr::default();
-        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        let wasi = sandboxed_wasi(stderr.clone());
+        let gate = Gate::new(shared.grants.clone(), recorder.clone());
         VuState {
             wasi,
             table: ResourceTable::new(),
             memory: MemoryCap::new(run.memory_cap),
             clock: GuestClock::default(),
-            http: HttpCtx::new(run.http.clone(), recorder.clone()),
+            http: HttpCtx::new(run.http.clone(), recorder.clone(), gate.clone()),
             metrics: MetricsCtx::new(recorder.clone(), run.errors.clone(), run.live),
-            sql: SqlCtx::new(run.sql.clone(), recorder, run.memory_cap),
+            sql: SqlCtx::new(run.sql.clone(), recorder, gate.clone(), run.memory_cap),
             log: LogCtx::new(run.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
             data: DataCtx::new(vu_id, run.data.clone()),
             script: ScriptCtx::new(script),
             stderr,
+            gate,
         }
     }
 
@@ -234,6 +249,24 @@ impl VuState {
     pub fn limiter(&mut self) -> &mut MemoryCap {
         &mut self.memory
     }
+}
+
+/// WASI granting nothing but `stderr` (into the log capability), each part
+/// of the sandbox pinned here rather than left to wasmtime-wasi's defaults,
+/// so an upgrade cannot widen it: no preopened directory, no host
+/// environment or arguments, no stdin, stdout discarded, no TCP, UDP or
+/// name lookup, and no socket address passes the check.
+fn sandboxed_wasi(stderr: GuestStderr) -> WasiCtx {
+    let mut wasi = WasiCtx::builder();
+    wasi.stdin(tokio::io::empty())
+        .stdout(tokio::io::empty())
+        .stderr(stderr)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .allow_blocking_current_thread(false)
+        .socket_addr_check(|_, _| Box::pin(async { false }));
+    wasi.build()
 }
 
 impl WasiView for VuState {

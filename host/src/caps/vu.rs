@@ -71,11 +71,15 @@ impl Host for VuState {
     }
 
     fn env(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        if self.gate.env(&key).is_err() {
+            return Ok(None);
+        }
         Ok(self.vu.shared.env.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
     }
 
+    /// The granted keys only; the others are not denials, nothing asked for them.
     fn env_all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(self.vu.shared.env.to_vec())
+        Ok(self.vu.shared.env.iter().filter(|(key, _)| self.gate.env_visible(key)).cloned().collect())
     }
 
     fn stop(&mut self) -> wasmtime::Result<()> {

@@ -66,6 +66,8 @@ pub struct RunFile {
     pub max_metrics: Option<i64>,
     /// Distinct series (metric × tag set) per run.
     pub max_series: Option<i64>,
+    /// What every scenario's plugin may reach.
+    pub permissions: Option<super::permissions::PermissionsTable>,
 }
 
 /// One `[scenarios.NAME]` table.
@@ -94,6 +96,8 @@ pub struct ScenarioSpec {
     pub start_rate: Option<RateSpec>,
     pub pre_allocated_vus: Option<i64>,
     pub max_vus: Option<i64>,
+    /// What this scenario's plugin may reach besides the run's `[permissions]`.
+    pub permissions: Option<super::permissions::PermissionsTable>,
 }
 
 impl ScenarioSpec {

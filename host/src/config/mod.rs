@@ -11,6 +11,7 @@ mod file;
 mod k6;
 mod options;
 mod overrides;
+mod permissions;
 mod scenario;
 mod shortcuts;
 mod values;
@@ -29,6 +30,7 @@ use self::shortcuts::{Shortcuts, shortcut_executor};
 use self::values::Layered;
 pub use self::values::{parse_duration, parse_key_value, parse_size, parse_spawn_rate, parse_stage};
 use self::values::{parse_rate, per_second};
+use crate::caps::grants::Grants;
 use crate::caps::{DataError, DataFormat, DataSource, DatasourceSpec, HttpDebug, HttpOptions, LogLevel, SharedArrays};
 use crate::exec::{CallLimits, ExecutorPlan, Ramp, Segment, Stage, ThinkTime};
 use crate::metrics::{MetricLimits, Threshold};
@@ -144,6 +146,8 @@ pub struct ScenarioPlan {
     pub tags: Vec<(String, String)>,
     pub tasks: TaskChoice,
     pub think_time: ThinkTime,
+    /// What its plugin may reach.
+    pub grants: Grants,
 }
 
 impl ScenarioPlan {
@@ -264,6 +268,7 @@ impl Plan {
             tags: args.tags.clone(),
             tasks: TaskChoice::All,
             think_time: ThinkTime::None,
+            grants: Grants::default(),
         };
         Plan::assemble(vec![scenario], args, &RunFile::default(), None)
     }
@@ -295,6 +300,7 @@ impl Plan {
                 tags: pairs(&file.tags),
                 tasks: TaskChoice::All,
                 think_time: ThinkTime::None,
+                grants: Grants::default(),
             });
         } else {
             if let Some(key) = in_file.first_set() {
@@ -332,7 +338,7 @@ impl Plan {
 
     /// The run-wide options: flags over the file.
     fn assemble(
-        scenarios: Vec<ScenarioPlan>,
+        mut scenarios: Vec<ScenarioPlan>,
         args: &Overrides,
         file: &RunFile,
         source: Option<&Source>,
@@ -445,6 +451,9 @@ impl Plan {
             data.push(source);
         }
         let datasources = datasources::datasources(args, &file.datasources, source)?;
+        let data_names: Vec<&str> = data.iter().map(|d| d.name.as_str()).collect();
+        let datasource_names: Vec<&str> = datasources.iter().map(|d| d.name.as_str()).collect();
+        permissions::grant(&mut scenarios, file, source, args, (&data_names, &datasource_names))?;
         Ok(Plan {
             scenarios,
             thresholds,

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::caps::grants::HostPattern;
 use crate::caps::{CookieJarScope, DnsOptions, HttpDebug, LogLevel};
 use crate::exec::Segment;
 use crate::output::{ExportFormat, OutputSpec};
@@ -28,6 +29,8 @@ pub struct Overrides {
     pub data: Vec<(String, String)>,
     /// SQL datasources as (name, URL).
     pub datasources: Vec<(String, String)>,
+    /// HTTP origins every scenario may reach (`--allow-host`).
+    pub allow_hosts: Vec<HostPattern>,
     /// The scenario name of a plugin run.
     pub scenario: Option<String>,
     pub segment: Option<Segment>,

@@ -75,6 +75,7 @@ pub(super) fn scenario_from_file(
         tags,
         tasks,
         think_time,
+        grants: crate::caps::grants::Grants::default(),
     })
 }
 

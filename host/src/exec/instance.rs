@@ -13,6 +13,7 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::bindings::runner::Info;
 use crate::bindings::{Scenario, ScriptRuntime};
+use crate::caps::grants::Grants;
 use crate::caps::{CpuBudgetExceeded, DataSets, MemoryCapExceeded, ScenarioShared, SharedArrays, StderrMark, VuState};
 use crate::plugin::Plugin;
 
@@ -370,7 +371,10 @@ async fn throwaway(
     data: Arc<DataSets>,
 ) -> Result<Instance, VuError> {
     let shared = ScenarioShared::detached(data).map_err(|err| VuError::Instantiate(err.to_string()))?;
-    let shared = ScenarioShared::new(&shared.run, "", env, &[]);
+    // Asking a plugin about itself needs no HTTP and no database, and must
+    // not reach them before the run's grants apply.
+    let nothing = Grants { hosts: Some(Vec::new()), datasources: Some(Default::default()), ..Grants::default() };
+    let shared = ScenarioShared::new(&shared.run, "", env, &[], &nothing);
     let factory = VuFactory { engine: engine.clone(), shared, limits: CallLimits::default() };
     factory.instantiate(plugin, 0).await
 }

@@ -42,6 +42,7 @@ builtins! {
     SQL_ROWS = 24: "sql_rows", Counter, Plain;
     SQL_TRANSACTIONS = 25: "sql_transactions", Counter, Plain;
     SQL_TRANSACTION_DURATION = 26: "sql_transaction_duration", Trend, Time;
+    PERMISSION_DENIALS = 27: "permission_denials", Counter, Plain;
 }
 
 /// The tag that names a check in the `checks` rate.

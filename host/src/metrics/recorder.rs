@@ -36,12 +36,16 @@ impl Recorder {
         self.sink.intern(TagSet::new(base.chain(pairs).chain([("scenario", &*self.scenario)])))
     }
 
-    /// Records samples that share one tag set.
     /// The VU this recorder records for (0: the scenario itself).
     pub fn vu_id(&self) -> u32 {
         self.vu_id
     }
 
+    pub fn scenario(&self) -> &str {
+        &self.scenario
+    }
+
+    /// Records samples that share one tag set.
     pub fn record(&self, tags: &TagSet, samples: &[Sample]) {
         self.sink.record(self.vu_id, tags, &self.scenario_tags, samples);
     }

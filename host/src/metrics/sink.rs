@@ -219,6 +219,8 @@ impl SeriesCap {
 pub struct Sink {
     pub registry: Registry,
     errors: Arc<ErrorLog>,
+    /// Calls refused for want of a permission, by distinct message.
+    denials: ErrorLog,
     interner: Interner,
     series: SeriesCap,
     shards: Box<[Shard]>,
@@ -248,6 +250,7 @@ impl Sink {
         Sink {
             registry: Registry::with_max_custom(limits.max_metrics as usize),
             errors: Arc::new(ErrorLog::default()),
+            denials: ErrorLog::default(),
             interner: Interner::new(limits.max_series as usize),
             series: SeriesCap::new(limits.max_series as usize),
             shards: (0..cores * 4).map(|_| Shard::default()).collect(),
@@ -258,6 +261,11 @@ impl Sink {
     /// The run's error log (the series cap reports to it).
     pub fn errors(&self) -> &Arc<ErrorLog> {
         &self.errors
+    }
+
+    /// The run's refused calls (caps/grants).
+    pub fn denials(&self) -> &ErrorLog {
+        &self.denials
     }
 
     /// The run-wide value equal to `tags`, so equal sets are one shared value.

@@ -21,12 +21,14 @@ pub fn export_json(report: &Report, registry: &Registry) -> Value {
         .into_iter()
         .map(|(name, passes, fails)| json!({ "name": name, "passes": passes, "fails": fails }))
         .collect();
-    let errors: Vec<Value> =
-        report.errors.iter().map(|(message, count)| json!({ "message": message, "count": count })).collect();
+    let counted = |lines: &[(String, u64)]| -> Vec<Value> {
+        lines.iter().map(|(message, count)| json!({ "message": message, "count": count })).collect()
+    };
     json!({
         "vespid": { "version": env!("CARGO_PKG_VERSION"), "wit": WIT_VERSION.to_string() },
         "scenarios": report.scenarios.iter().map(|s| json!({
             "name": s.name, "executor": s.executor, "description": s.description, "vus_max": s.vus_max,
+            "permissions": s.grants.iter().map(|(kind, granted)| (kind.to_string(), json!(granted))).collect::<Map<String, Value>>(),
         })).collect::<Vec<Value>>(),
         "segment": report.segment.to_string(),
         "vus_max": report.vus_max,
@@ -34,7 +36,8 @@ pub fn export_json(report: &Report, registry: &Registry) -> Value {
         "vus_ready_ms": report.vus_ready.as_secs_f64() * 1000.0,
         "metrics": metrics_object(report, registry, Detail::Vespid),
         "checks": checks,
-        "errors": errors,
+        "errors": counted(&report.errors),
+        "denials": counted(&report.denials),
         "plugin_versions": report.versions,
         "changes": report.changes,
     })

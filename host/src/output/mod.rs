@@ -99,6 +99,8 @@ pub struct Report {
     pub elapsed: Duration,
     pub aggregate: Aggregate,
     pub errors: Vec<(String, u64)>,
+    /// Calls refused for want of a permission, by distinct message.
+    pub denials: Vec<(String, u64)>,
     /// Time to instantiate and initialise the VUs of the init phase, before the clock started.
     pub vus_ready: Duration,
     /// VUs of the init phase (arrival-rate executors add more while they run).
@@ -122,6 +124,8 @@ pub struct ScenarioReport {
     pub description: String,
     /// The scenario's VUs in this segment.
     pub vus_max: u32,
+    /// Each kind of grant and what it allows (`None`: not confined).
+    pub grants: Vec<(&'static str, Option<Vec<String>>)>,
 }
 
 /// One metric of the report, merged over all its series.
@@ -240,12 +244,14 @@ pub(crate) fn test_report() -> (crate::metrics::Sink, Report) {
             executor: "constant-vus",
             description: "2 looping VUs for 10s".to_string(),
             vus_max: 2,
+            grants: crate::caps::grants::Grants::default().describe(),
         }],
         segment: Segment::WHOLE,
         vus_max: 2,
         elapsed,
         aggregate,
         errors: Vec::new(),
+        denials: Vec::new(),
         versions: Vec::new(),
         changes: Vec::new(),
         vus_ready: Duration::from_millis(3),

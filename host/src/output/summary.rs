@@ -27,6 +27,7 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
     if let Some(aborted) = &report.aborted {
         let _ = writeln!(out, "  {aborted}");
     }
+    render_permissions(&mut out, report);
     render_changes(&mut out, report);
     out.push('\n');
     let _ = writeln!(
@@ -56,13 +57,40 @@ pub fn render_summary(report: &Report, registry: &Registry) -> String {
             let _ = writeln!(out, "     {label}{dots}: {}", describe(&expected, line.unit, report));
         }
     }
-    if !report.errors.is_empty() {
-        let _ = writeln!(out, "\n  errors:");
-        for (message, count) in &report.errors {
-            let _ = writeln!(out, "     {count:>8} × {message}");
+    for (title, lines) in [("errors", &report.errors), ("denied", &report.denials)] {
+        if !lines.is_empty() {
+            let _ = writeln!(out, "\n  {title}:");
+            for (message, count) in lines {
+                let _ = writeln!(out, "     {count:>8} × {message}");
+            }
         }
     }
     out
+}
+
+/// What each scenario's plugin was granted; one line when nothing was confined.
+fn render_permissions(out: &mut String, report: &Report) {
+    let confined = |s: &&super::ScenarioReport| s.grants.iter().any(|(_, granted)| granted.is_some());
+    if !report.scenarios.iter().any(|s| confined(&s)) {
+        let _ = writeln!(
+            out,
+            "  permissions: not confined (any host, env key, data set and datasource; confine with --allow-host or [permissions])"
+        );
+        return;
+    }
+    let _ = writeln!(out, "  permissions:");
+    for scenario in &report.scenarios {
+        let kinds: Vec<String> = scenario
+            .grants
+            .iter()
+            .map(|(kind, granted)| match granted {
+                None => format!("{kind} not confined"),
+                Some(list) if list.is_empty() => format!("{kind} none"),
+                Some(list) => format!("{kind} {}", list.join(", ")),
+            })
+            .collect();
+        let _ = writeln!(out, "  * {}: {}", scenario.name, kinds.join("; "));
+    }
 }
 
 /// The plugin versions, when any scenario ran more than one, and every

@@ -151,7 +151,7 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
         .zip(&resolved)
         .map(|(scenario, (name, _))| VuFactory {
             engine: plugins.engine.clone(),
-            shared: ScenarioShared::new(&run, name, &scenario.env, &scenario.tags),
+            shared: ScenarioShared::new(&run, name, &scenario.env, &scenario.tags, &scenario.grants),
             limits: plan.limits,
         })
         .collect();
@@ -329,12 +329,14 @@ pub async fn run(plan: Plan, interrupt: CancellationToken) -> Result<Finished, E
                     false => scenario.executor.describe(),
                 },
                 vus_max: if plan.shape { plan.vus_capacity() } else { plan.scenario_vus(scenario) },
+                grants: scenario.grants.describe(),
             })
             .collect(),
         segment: plan.segment,
         vus_max: if plan.shape { plan.vus_capacity() } else { vus_max },
         elapsed: running,
         errors: run.errors.snapshot(),
+        denials: sink.denials().snapshot(),
         versions: changes
             .versions()
             .into_iter()

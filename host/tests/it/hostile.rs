@@ -185,3 +185,33 @@ async fn a_second_ctrl_c_quits_at_once_even_in_a_runaway_teardown() {
     assert_eq!(run.code, 105, "stderr: {}", run.stderr);
     assert!(run.stderr.contains("interrupted again: quitting"), "{}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_way_out_through_wasi_is_refused_and_counted_beside_a_steady_scenario() {
+    let server = target(Protocol::Http).await;
+    let address = server.base_url().trim_start_matches("http://").to_string();
+    let escapes = ["read-file", "host-env", "args", "socket", "lookup", "udp"];
+    let mut file = String::new();
+    for escape in escapes {
+        file += &format!(
+            "[scenarios.{escape}]\nplugin = \"{{runaway}}\"\nexecutor = \"per-vu-iterations\"\nvus = 2\niterations = 2\n\
+             env = {{ FAULT = \"{escape}\", TARGET = \"{address}\" }}\n"
+        );
+    }
+    file += &format!(
+        "[scenarios.steady]\nplugin = \"{{hello}}\"\nexecutor = \"per-vu-iterations\"\nvus = 2\niterations = 5\n\
+         env = {{ BASE_URL = \"{}\" }}\n",
+        server.base_url()
+    );
+    let run = run_file(&file, &[]).await;
+    run.assert_ok();
+    for escape in escapes {
+        assert_eq!(run.error_count(&format!("{escape} refused: ")), 4, "{escape}: {}", run.stdout);
+    }
+    assert_eq!(run.error_count("ESCAPED"), 0, "{}", run.stdout);
+    assert_eq!(run.passes("iterations_failed"), 6 * 4, "every escape failed its iteration, the steady ones none");
+    // Only the steady scenario's requests reached the server: the socket
+    // attempts never connected.
+    assert_server_saw(&run, &server, 10);
+    assert_eq!(server.stats().connections, 2, "one kept connection per steady VU");
+}

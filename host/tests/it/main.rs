@@ -42,6 +42,8 @@ mod js_modules;
 mod js_snapshot;
 /// `--out json=FILE` and `--out csv=FILE`: every point, counted against the summary and the server.
 mod outputs;
+/// Permissions: what a run grants its plugins (hosts, address ranges, env, data, datasources), denials counted.
+mod permissions;
 /// Bad plugin files and the `inspect` command.
 mod plugins;
 /// Python scenarios: locustfiles on the built-in runtime, user classes, tasks, failures, load errors.

@@ -103,20 +103,26 @@ pub async fn connect_boxed(
     shared: &HttpShared,
     tls: &VuTls,
     origin: &Origin,
+    addrs: Option<Vec<SocketAddr>>,
     io: Arc<IoStats>,
 ) -> Result<(Conn, Phases), HttpError> {
-    Box::pin(connect(shared, tls, origin, io)).await
+    Box::pin(connect(shared, tls, origin, addrs, io)).await
 }
 
-/// Opens a connection: DNS, TCP, TLS for https, then the HTTP/1.1
-/// handshake. Wire bytes are counted under TLS, timing marks above it.
+/// Opens a connection: DNS (unless the caller resolved `addrs` already),
+/// TCP, TLS for https, then the HTTP/1.1 handshake. Wire bytes are counted
+/// under TLS, timing marks above it.
 async fn connect(
     shared: &HttpShared,
     tls: &VuTls,
     origin: &Origin,
+    addrs: Option<Vec<SocketAddr>>,
     io: Arc<IoStats>,
 ) -> Result<(Conn, Phases), HttpError> {
-    let addrs = shared.dns.resolve(&origin.host, origin.port).await.map_err(HttpError::Dns)?;
+    let addrs = match addrs {
+        Some(addrs) => addrs,
+        None => shared.dns.resolve(&origin.host, origin.port).await.map_err(HttpError::Dns)?,
+    };
     let connect_start = Instant::now();
     let tcp = connect_any(&addrs).await?;
     let _ = tcp.set_nodelay(true);

@@ -38,6 +38,7 @@ use self::target::{Origin, Target};
 use self::tls::VuTls;
 use self::unsettled::{Unsettled, Verdict};
 use super::VuState;
+use super::grants::Gate;
 use crate::bindings::http::{Error as HttpError, Host, Request, Response};
 use crate::metrics::{Recorder, TagCache};
 
@@ -172,6 +173,8 @@ pub struct HttpCtx(Arc<VuHttp>);
 struct VuHttp {
     shared: Arc<HttpShared>,
     recorder: Recorder,
+    /// Where this VU's requests may go.
+    gate: Gate,
     tls: VuTls,
     pool: Mutex<Pool>,
     jar: Mutex<CookieStore>,
@@ -182,10 +185,11 @@ struct VuHttp {
 }
 
 impl HttpCtx {
-    pub fn new(shared: Arc<HttpShared>, recorder: Recorder) -> Self {
+    pub fn new(shared: Arc<HttpShared>, recorder: Recorder, gate: Gate) -> Self {
         HttpCtx(Arc::new(VuHttp {
             shared,
             recorder,
+            gate,
             tls: VuTls::default(),
             pool: Mutex::default(),
             jar: Mutex::default(),

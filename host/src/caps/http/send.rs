@@ -21,6 +21,7 @@ use super::redirect::{Hop, location};
 use super::target::Target;
 use super::unsettled::Verdict;
 use crate::bindings::http::{Error as HttpError, Request, Response, Timings};
+use crate::caps::grants::Reach;
 
 /// How one attempt of a hop ended, when its task still records it.
 #[expect(clippy::large_enum_variant, reason = "moved once per attempt; boxing would allocate per request")]
@@ -130,10 +131,15 @@ impl VuHttp {
         inflight: &InFlight,
     ) -> Result<(Exchange, Answered), HttpError> {
         let origin = &hop.target.origin;
+        // Every hop: a redirect cannot lead anywhere the first could not.
+        let reach = self
+            .gate
+            .http(hop.target.url.as_str(), origin.https, &origin.host, origin.port)
+            .map_err(|denial| HttpError::Other(denial.message))?;
         let label = label(hop, inflight);
         let kept = self.pool().take(origin);
         let reused = kept.is_some();
-        let mut attempt = self.attempt(hop, kept, deadline, body, inflight).await?;
+        let mut attempt = self.attempt(hop, kept, deadline, body, inflight, &reach).await?;
         if let Attempt::Failed(failure) = &attempt
             && reused
             && failure.may_retry(&hop.method)
@@ -141,7 +147,7 @@ impl VuHttp {
             if failure.written {
                 self.record_failure(&label, error_tag(&failure.error), failure.bytes);
             }
-            attempt = self.attempt(hop, None, deadline, body, inflight).await?;
+            attempt = self.attempt(hop, None, deadline, body, inflight, &reach).await?;
         }
         match attempt {
             Attempt::Answered { exchange, conn, bytes, new_connection } => {
@@ -158,7 +164,8 @@ impl VuHttp {
 
     /// One attempt on `kept` or a new connection, within `deadline`.
     /// `Err` when there is nothing for this task to record: the request
-    /// could not be built, or the VU stopped waiting.
+    /// could not be built, the addresses of a host granted only by address
+    /// ranges lie outside them, or the VU stopped waiting.
     async fn attempt(
         &self,
         hop: &Hop,
@@ -166,9 +173,20 @@ impl VuHttp {
         deadline: Instant,
         body: ResponseBody,
         inflight: &InFlight,
+        reach: &Reach,
     ) -> Result<Attempt, HttpError> {
         let start = Instant::now();
         let request = self.build(hop)?;
+        // Checked on the very addresses connected to: no DNS rebinding.
+        let addrs = match (reach, &kept) {
+            (Reach::IfAddressIn(ranges), None) => {
+                let origin = &hop.target.origin;
+                let all = self.shared.dns.resolve(&origin.host, origin.port).await.map_err(HttpError::Dns)?;
+                let name = format!("{}://{}:{}", if origin.https { "https" } else { "http" }, origin.host, origin.port);
+                Some(self.gate.addresses(&name, ranges, all).map_err(|denial| HttpError::Other(denial.message))?)
+            }
+            _ => None,
+        };
         let debug_mode = self.shared.options.debug;
         // Off, this is the only cost: one branch, nothing formatted.
         let debug = (debug_mode != HttpDebug::Off).then(|| {
@@ -184,7 +202,7 @@ impl VuHttp {
         let work = async {
             let (mut conn, phases) = match kept {
                 Some(conn) => (conn, Phases::default()),
-                None => client::connect_boxed(&self.shared, &self.tls, &hop.target.origin, io.clone()).await?,
+                None => client::connect_boxed(&self.shared, &self.tls, &hop.target.origin, addrs, io.clone()).await?,
             };
             let exchange = client::send_on(&mut conn, request, body, start, phases).await?;
             Ok((exchange, conn))

@@ -25,6 +25,7 @@ use self::datasource::Pool;
 pub use self::datasource::{DEFAULT_ACQUIRE_TIMEOUT, DatasourceSpec, Datasources, SqlSetupError};
 use self::driver::{Driver, Outcome};
 use super::VuState;
+use super::grants::Gate;
 use crate::bindings::sql::{DatabaseError, Host, HostTransaction, Rows, SqlError, Statement};
 use crate::metrics::{Recorder, Sample, names};
 
@@ -32,6 +33,7 @@ use crate::metrics::{Recorder, Sample, names};
 pub struct SqlCtx {
     datasources: Arc<Datasources>,
     recorder: Recorder,
+    gate: Gate,
     /// The transactions begun this iteration, open or not.
     begun: Vec<Slot>,
     /// This VU's own connection of each per-VU datasource it used.
@@ -88,8 +90,8 @@ impl Ending {
 }
 
 impl SqlCtx {
-    pub fn new(datasources: Arc<Datasources>, recorder: Recorder, max_result_bytes: usize) -> Self {
-        SqlCtx { datasources, recorder, begun: Vec::new(), own: BTreeMap::new(), max_result_bytes }
+    pub fn new(datasources: Arc<Datasources>, recorder: Recorder, gate: Gate, max_result_bytes: usize) -> Self {
+        SqlCtx { datasources, recorder, gate, begun: Vec::new(), own: BTreeMap::new(), max_result_bytes }
     }
 
     /// Called when an iteration ended, however it ended: transactions
@@ -106,6 +108,7 @@ impl SqlCtx {
     /// The pool a statement of this VU on `datasource` uses: the run's, or
     /// for a per-VU datasource the VU's own, made on first use.
     fn pool(&mut self, datasource: &str) -> Result<Pool, SqlError> {
+        self.gate.datasource(datasource).map_err(|denial| SqlError::UnknownDatasource(denial.message))?;
         let (pool, per_vu) = self.datasources.pool(datasource)?;
         if !per_vu {
             return Ok(pool.clone());

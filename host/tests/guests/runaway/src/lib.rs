@@ -4,7 +4,11 @@
 //! without end, `recurse` recurses without end (the wasm call stack),
 //! `deep-stack` recurses with large frames (the shadow stack in linear
 //! memory), `error` returns an error, `silent-trap` traps without a word
-//! after writing an unrelated line to stderr in init. With `BASE_URL` set,
+//! after writing an unrelated line to stderr in init. The escapes try to
+//! leave the sandbox through WASI: `read-file`, `host-env`, `args`,
+//! `socket` (TCP to `TARGET`, an address), `lookup` (name resolution),
+//! `udp`; each fails its call with `<fault> refused: …` when the host
+//! refused it and `<fault> ESCAPED: …` when it did not. With `BASE_URL` set,
 //! each iteration first GETs `/`, and the faulty call GETs `/<call>` just
 //! before it goes wrong, so tests can count requests and see the fault begin.
 use std::hint::black_box;
@@ -41,8 +45,35 @@ fn fault_in(call: &str) -> vespid_sdk::Result {
             Ok(())
         }
         Some("error") => Err(format!("{call} failed on purpose").into()),
+        Some(escape @ ("read-file" | "host-env" | "args" | "socket" | "lookup" | "udp")) => {
+            let outcome = try_escape(escape);
+            let verdict = if outcome.is_ok() { "ESCAPED" } else { "refused" };
+            let detail = outcome.unwrap_or_else(|err| err);
+            Err(format!("{escape} {verdict}: {detail}").into())
+        }
         Some("silent-trap") => std::process::abort(),
         Some(other) => Err(format!("unknown FAULT {other:?}").into()),
+    }
+}
+
+/// `Ok` with what it got if the way out was open.
+fn try_escape(escape: &str) -> Result<String, String> {
+    let target = vu::env("TARGET").unwrap_or_else(|| "127.0.0.1:1".into());
+    match escape {
+        "read-file" => std::fs::read_to_string("/etc/hostname").map_err(|e| e.to_string()),
+        "host-env" => match std::env::vars().count() {
+            0 => Err("no variables".into()),
+            n => Ok(format!("{n} variables")),
+        },
+        "args" => match std::env::args().count() {
+            0 => Err("no arguments".into()),
+            n => Ok(format!("{n} arguments")),
+        },
+        "socket" => std::net::TcpStream::connect(&target).map(|_| target).map_err(|e| e.to_string()),
+        "lookup" => std::net::ToSocketAddrs::to_socket_addrs("localhost:80")
+            .map(|addrs| format!("{} addresses", addrs.count()))
+            .map_err(|e| e.to_string()),
+        _ => std::net::UdpSocket::bind("127.0.0.1:0").map(|_| "bound".into()).map_err(|e| e.to_string()),
     }
 }
 

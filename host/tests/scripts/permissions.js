@@ -1,0 +1,32 @@
+// Every kind of grant against what the run granted (tests/it/permissions.rs):
+// the granted ones work, each other attempt fails with the denial the host
+// counted. BASE_URL is granted; OTHER_URL (another server) and SECRET are not.
+import vespid, { check, data, http, sql, vu } from 'vespid';
+
+function threw(body) {
+  try {
+    body();
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+function denied(err) {
+  return err instanceof vespid.HttpError && err.kind === 'other' && err.message.includes('denied: HTTP to');
+}
+
+export default function () {
+  const base = vu.env('BASE_URL');
+  check('granted env key', base !== undefined);
+  check('env key not granted', vu.env('SECRET') === undefined && vu.envAll().SECRET === undefined);
+  check('granted host', http.get(`${base}/`).status === 200);
+  check('host not granted', denied(threw(() => http.get(`${vu.env('OTHER_URL')}/`))));
+  const away = encodeURIComponent(`${vu.env('OTHER_URL')}/`);
+  check('redirect to a host not granted', denied(threw(() => http.get(`${base}/redirect-to?url=${away}`))));
+  check('granted data set', data.len('users') === 3);
+  check('data set not granted', threw(() => data.len('secrets')) instanceof ReferenceError);
+  check('granted datasource', sql.query('main', 'select 1 as one')[0].one === 1);
+  const refused = threw(() => sql.query('private', 'select 1'));
+  check('datasource not granted', refused instanceof vespid.SqlError && refused.message.includes('denied: datasource'));
+}
