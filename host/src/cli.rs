@@ -45,6 +45,63 @@ pub enum Command {
     /// Run a plugin slowly while you write it: reloaded on every save (DIR: rebuilt on every source change),
     /// each request, check and error printed.
     Dev(DevArgs),
+    /// Pack, inspect, verify and sign scenario bundles (.vspd).
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+/// `vespid bundle …`.
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Pack a folder with bundle.toml, or one plugin file, into NAME-VERSION.vspd.
+    Pack(PackArgs),
+    /// Print a bundle's manifest, the permissions it asks for first, its parts and its signature.
+    Inspect(BundleFileArgs),
+    /// Check every digest of a bundle and, if signed, its signature (with --key: that this key signed it).
+    Verify(BundleFileArgs),
+    /// Seal a bundle with an ed25519 private key (PKCS#8 PEM), in place or into -o FILE.
+    Sign(SignArgs),
+    /// Make an ed25519 key pair: PREFIX.pem (private, keep it) and PREFIX.pub.pem (public, to share).
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// A folder holding bundle.toml, or a plugin file (.wasm, .js, .py).
+    pub source: PathBuf,
+    /// The bundle file [default: NAME-VERSION.vspd].
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// Name and version of a bundle of one plugin file [default: its file name, 0.1.0].
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, value_name = "VERSION")]
+    pub bundle_version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BundleFileArgs {
+    pub bundle: PathBuf,
+    /// A public key (PEM) that must have signed the bundle.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    pub bundle: PathBuf,
+    /// The ed25519 private key (PKCS#8 PEM, as `openssl genpkey -algorithm ed25519` writes it).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Write the signed bundle here instead of over the input.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the keys: PREFIX.pem and PREFIX.pub.pem.
+    pub prefix: PathBuf,
 }
 
 /// Where a running test's control API is.
@@ -84,7 +141,8 @@ pub struct ScaleArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// A plugin (a WebAssembly component targeting vespid:scenario/scenario@0.1.0) or a run file (*.toml).
+    /// A plugin (a WebAssembly component targeting vespid:scenario/scenario@0.1.0), a script, a bundle (*.vspd) or a
+    /// run file (*.toml).
     pub target: PathBuf,
 
     /// Number of virtual users (with --stage: the VUs at the start). Also Locust's --users.
@@ -151,6 +209,14 @@ pub struct RunArgs {
     /// A SQL datasource the plugin may use by name (repeatable): NAME=URL, postgres://… or sqlite:PATH.
     #[arg(long = "datasource", value_name = "NAME=URL", value_parser = parse_key_value)]
     pub datasources: Vec<(String, String)>,
+
+    /// A bundle's permissions as it asks for them, granted after they are shown.
+    #[arg(long)]
+    pub grant_requested: bool,
+
+    /// Run a bundle only if this public key (PEM) signed it (repeatable: any of them).
+    #[arg(long = "require-signed-by", value_name = "KEY")]
+    pub require_signed_by: Vec<PathBuf>,
 
     /// An HTTP origin every scenario may reach (repeatable): scheme://host:port, *.domain, * or a range such as
     /// 127.0.0.0/8. Once any is granted, HTTP goes nowhere else.
@@ -302,6 +368,8 @@ impl RunArgs {
             data: self.data.clone(),
             datasources: self.datasources.clone(),
             allow_hosts: self.allow_hosts.clone(),
+            grant_requested: self.grant_requested,
+            require_signed_by: self.require_signed_by.clone(),
             scenario: self.scenario.clone(),
             segment: self.segment,
             summary_export: self.summary_export.clone(),

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::bundle::BundleError;
 use crate::caps::{HttpSetupError, SqlSetupError};
 use crate::client::ClientError;
 use crate::config::ConfigError;
@@ -28,6 +29,9 @@ pub enum ExitCode {
     BuildFailed = 5,
     /// A datasource the run names did not answer at start (and is not `lazy`).
     DatasourceDown = 6,
+    /// A bundle was refused: malformed, unsafe, tampered with, or not
+    /// signed as the run requires.
+    BundleRefused = 7,
     /// An abortOnFail threshold failed and stopped the run early.
     ThresholdAborted = 98,
     /// The run completed and at least one threshold failed (as k6).
@@ -67,6 +71,9 @@ pub enum Error {
     /// `vespid dev` could not start its loop.
     #[error(transparent)]
     Dev(#[from] DevError),
+    /// A bundle could not be packed, read or trusted.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
     #[error("{0}")]
     Limit(String),
     /// The run could not start its plugins: `describe` or `setup` failed.
@@ -101,6 +108,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Plugin(PluginError::Engine(_)) => ExitCode::RuntimeFailure,
+            Error::Bundle(err) | Error::Config(ConfigError::Bundle(err)) if err.is_refusal() => ExitCode::BundleRefused,
             Error::Plugin(_) | Error::Config(_) | Error::Http(_) => ExitCode::BadInput,
             Error::Scaffold(ScaffoldError::Write { .. }) => ExitCode::RuntimeFailure,
             Error::Scaffold(_) => ExitCode::BadInput,
@@ -110,6 +118,7 @@ impl Error {
             Error::Dev(DevError::Watch(_)) => ExitCode::RuntimeFailure,
             Error::Dev(_) => ExitCode::BadInput,
             Error::Limit(_) => ExitCode::MachineLimit,
+            Error::Bundle(_) => ExitCode::BadInput,
             Error::Sql(SqlSetupError::Down { .. }) => ExitCode::DatasourceDown,
             Error::Sql(_) => ExitCode::BadInput,
             Error::Client(ClientError::Unreachable { .. }) => ExitCode::NoRun,

@@ -16,6 +16,7 @@
 //! exit code; everything else lives here so tests can call it.
 
 pub mod bindings;
+pub mod bundle;
 pub mod caps;
 pub mod cli;
 pub mod client;

@@ -6,6 +6,7 @@
 //! it. Without a run file the flags alone describe one scenario, with k6's
 //! rules for `--vus`, `--duration`, `--iterations` and `--stage`.
 
+mod bundled;
 mod datasources;
 mod file;
 mod k6;
@@ -84,6 +85,9 @@ pub enum ConfigError {
     /// A data file whose content is invalid, found when the run loads it.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A bundle to run could not be read or trusted.
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::BundleError),
 }
 
 /// Everything a run needs, validated.
@@ -213,6 +217,16 @@ impl Plan {
         } else {
             Plan::from_plugin(args)
         }
+    }
+
+    /// A bundle's plan (see [`bundled`]), and a line for each permission
+    /// it asks for that the run does not grant.
+    pub fn from_bundle(
+        args: &Overrides,
+        run_file: &Path,
+        asked: &crate::bundle::Asked,
+    ) -> Result<(Plan, Vec<String>), ConfigError> {
+        bundled::plan(args, run_file, asked)
     }
 
     /// A script (`args.target`) with its k6 `options` (as JSON) under the

@@ -31,6 +31,10 @@ pub struct Overrides {
     pub datasources: Vec<(String, String)>,
     /// HTTP origins every scenario may reach (`--allow-host`).
     pub allow_hosts: Vec<HostPattern>,
+    /// Grant a bundle what it asks for (`--grant-requested`).
+    pub grant_requested: bool,
+    /// Public keys one of which must have signed a bundle.
+    pub require_signed_by: Vec<PathBuf>,
     /// The scenario name of a plugin run.
     pub scenario: Option<String>,
     pub segment: Option<Segment>,

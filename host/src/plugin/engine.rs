@@ -89,8 +89,8 @@ fn cache_dir() -> Option<PathBuf> {
 }
 
 /// vespid's directory in the user's cache directory (`~/.cache/vespid`):
-/// the compilation cache and the runtime snapshots.
-pub(super) fn cache_root() -> Option<PathBuf> {
+/// the compilation cache, the runtime snapshots and unpacked bundles.
+pub fn cache_root() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;

@@ -10,7 +10,7 @@ mod runtime;
 mod snapshot;
 mod watch;
 
-pub use engine::{EngineOptions, EpochTicker, build_engine};
+pub use engine::{EngineOptions, EpochTicker, build_engine, cache_root};
 pub use load::{Plugin, PluginError, digest};
 pub use runtime::Language;
 pub use watch::{FileWatcher, SETTLE, WatchError};

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use wasmtime::Engine;
 
 use crate::Error;
+use crate::bundle::{Bundle, read_verifying_key};
 use crate::config::{Overrides, Plan, existing_file};
 use crate::exec::script_options;
-use crate::plugin::{EngineOptions, Language, Plugin, build_engine};
+use crate::plugin::{EngineOptions, Language, Plugin, build_engine, cache_root};
 
 /// The memory of the one instance that loads a script for its options:
 /// wasm32's whole 4 GiB, not a VU's cap, as k6 builds a `SharedArray` of
@@ -19,6 +20,9 @@ const SCRIPT_LOAD_MEMORY: usize = 4 << 30;
 /// The plan `args` describe: a run file's, a plugin's, or a script's with
 /// its options (the options it ignores are logged as warnings).
 pub async fn plan(args: &Overrides) -> Result<Plan, Error> {
+    if crate::bundle::is_bundle(&args.target) {
+        return bundle_plan(args);
+    }
     if Language::of(&args.target).is_none() {
         return Ok(Plan::from_args(args)?);
     }
@@ -27,6 +31,35 @@ pub async fn plan(args: &Overrides) -> Result<Plan, Error> {
         tracing::warn!("{}: {warning}", args.target.display());
     }
     Ok(loaded.plan)
+}
+
+/// A bundle's plan: the bundle checked (and its signer, if the run names
+/// keys), unpacked into the cache by its digest, its permissions shown.
+fn bundle_plan(args: &Overrides) -> Result<Plan, Error> {
+    let bundle = Bundle::open(&args.target)?;
+    if !args.require_signed_by.is_empty() {
+        let keys = args.require_signed_by.iter().map(|key| read_verifying_key(key)).collect::<Result<Vec<_>, _>>()?;
+        bundle.require_signer(&keys)?;
+    }
+    let digest = bundle.digest.trim_start_matches("sha256:");
+    let root = cache_root().unwrap_or_else(std::env::temp_dir).join("bundles");
+    let run_file = bundle.unpack(&root.join(digest))?;
+    let manifest = &bundle.manifest;
+    let shown = args.target.display();
+    let asked: Vec<String> = manifest
+        .permissions
+        .kinds()
+        .iter()
+        .filter(|(_, asked)| !asked.is_empty())
+        .map(|(kind, asked)| format!("{kind} {}", asked.join(", ")))
+        .collect();
+    let asked = if asked.is_empty() { "nothing".to_string() } else { asked.join("; ") };
+    tracing::info!("{shown}: bundle {} {} asks for {asked}", manifest.name, manifest.version);
+    let (plan, notes) = Plan::from_bundle(args, &run_file, &manifest.permissions)?;
+    for note in notes {
+        tracing::warn!("{shown}: {note}");
+    }
+    Ok(plan)
 }
 
 /// A script (`args.target`) loaded for its options, not run.

@@ -6,6 +6,8 @@
 mod pg;
 mod support;
 
+/// Bundles: pack, inspect, verify, sign and run; tampered, malicious and unsigned ones refused.
+mod bundles;
 /// Live control: scaling looping and arrival-rate runs, pause and resume, tokens.
 mod control;
 /// Requests and connections: the server's counts equal the summary's.

@@ -1,7 +1,9 @@
 //! What each subcommand does, between the parsed command line and the
 //! engine: `run` (plan, run, print, export), `validate`, `inspect`,
-//! `demo-target`, `new` and `dev`.
+//! `demo-target`, `new`, `dev` and `bundle`.
 //! It prints to stdout; errors go back to `main` for the exit code.
+
+mod bundle;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ pub async fn execute(cli: Cli) -> Result<(), Error> {
         Command::DemoTarget(args) => demo_target(&args).await,
         Command::New(args) => new_project(&args),
         Command::Dev(args) => dev_command(&args).await,
+        Command::Bundle(command) => bundle::bundle_command(&command).await,
         Command::Status(args) => steer(&args, None).await,
         Command::Pause(args) => steer(&args, Some(StatusPatch { paused: Some(true), ..StatusPatch::default() })).await,
         Command::Resume(args) => {

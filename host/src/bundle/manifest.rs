@@ -1,0 +1,88 @@
+//! A bundle's manifest (`manifest.toml`, its first entry), and the
+//! `bundle.toml` of a folder it is packed from.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The run-file options a bundle may set as its defaults.
+pub const OPTION_KEYS: &[&str] = &["vus", "duration", "iterations", "stages"];
+
+/// What a bundle is and holds; its `parts` digests cover every other entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    /// The entry holding the plugin (`plugin.wasm`, `plugin.js`, `plugin.py`).
+    pub plugin: String,
+    /// The WIT world the plugin targets.
+    pub world: String,
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    /// What the plugin asks to reach; the run decides what it gets.
+    #[serde(default)]
+    pub permissions: Asked,
+    /// Default options, as a run file writes them (`vus`, `duration`, …).
+    #[serde(default)]
+    pub options: toml::Table,
+    #[serde(default)]
+    pub thresholds: toml::Table,
+    /// Data sets by name: the entry holding each.
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+    /// `sha256:<hex>` of every entry but the manifest and the signature.
+    pub parts: BTreeMap<String, String>,
+}
+
+/// Permissions a bundle asks for, as `[permissions]` grants them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Asked {
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default)]
+    pub data: Vec<String>,
+    #[serde(default)]
+    pub datasources: Vec<String>,
+}
+
+impl Asked {
+    /// Each kind and what is asked of it, for printing.
+    pub fn kinds(&self) -> [(&'static str, &[String]); 4] {
+        [
+            ("allowed-hosts", &self.allowed_hosts),
+            ("env", &self.env),
+            ("data", &self.data),
+            ("datasources", &self.datasources),
+        ]
+    }
+}
+
+/// `bundle.toml`: a bundle's source, paths relative to its folder.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Source {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    pub plugin: String,
+    #[serde(default)]
+    pub permissions: Asked,
+    #[serde(default)]
+    pub options: toml::Table,
+    #[serde(default)]
+    pub thresholds: toml::Table,
+    /// Data sets by name: their file.
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+}

@@ -1,0 +1,180 @@
+use std::path::{Path, PathBuf};
+
+use crate::js::script;
+use crate::support::{Outcome, Protocol, assert_one_line, assert_server_saw, env, guest, run_guest, target, vespid};
+
+/// A folder with `bundle.toml` for the hello guest (2 VUs, 6 iterations,
+/// one data set), asking for `host`; packed into `hello.vspd` beside it.
+async fn packed(dir: &Path, host: &str) -> PathBuf {
+    let source = dir.join("src");
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::copy(guest("hello"), source.join("hello.wasm")).unwrap();
+    std::fs::copy(script("users.csv"), source.join("users.csv")).unwrap();
+    let manifest = format!(
+        "name = \"hello\"\nversion = \"1.2.0\"\nplugin = \"hello.wasm\"\n\
+         [permissions]\nallowed-hosts = [\"{host}\"]\nenv = [\"BASE_URL\"]\n\
+         [options]\nvus = 2\niterations = 6\n[thresholds]\nhttp_req_failed = [\"rate<0.01\"]\n[data]\nusers = \"users.csv\"\n"
+    );
+    std::fs::write(source.join("bundle.toml"), manifest).unwrap();
+    let bundle = dir.join("hello.vspd");
+    let pack = vespid(&["bundle", "pack", source.to_str().unwrap(), "-o", bundle.to_str().unwrap()]).await;
+    assert_eq!(pack.code, 0, "{}", pack.stderr);
+    bundle
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The bundle with one byte changed in the first occurrence of `marker`
+/// in the data of the entry named `entry`.
+fn tampered(bundle: &Path, entry: &str, marker: &[u8], out: &Path) -> PathBuf {
+    let mut bytes = std::fs::read(bundle).unwrap();
+    let (start, end) = entry_data(&bytes, entry);
+    let at = start + bytes[start..end].windows(marker.len()).position(|w| w == marker).expect("marker in the entry");
+    bytes[at] ^= 0x01;
+    std::fs::write(out, bytes).unwrap();
+    out.to_path_buf()
+}
+
+/// Where the data of tar entry `entry` lies: walks the 512-byte headers.
+fn entry_data(bytes: &[u8], entry: &str) -> (usize, usize) {
+    let mut offset = 0;
+    loop {
+        let header = &bytes[offset..offset + 512];
+        let name = String::from_utf8_lossy(&header[..100]).trim_end_matches('\0').to_string();
+        let size_text = String::from_utf8_lossy(&header[124..136]).trim_matches(['\0', ' ']).to_string();
+        let size = usize::from_str_radix(&size_text, 8).expect("octal size");
+        if name == entry {
+            return (offset + 512, offset + 512 + size);
+        }
+        offset += 512 + size.div_ceil(512) * 512;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_packs_inspects_verifies_and_runs_like_the_loose_plugin() {
+    let server = target(Protocol::Http).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = packed(dir.path(), &server.base_url()).await;
+
+    let inspect = vespid(&["bundle", "inspect", path(&bundle)]).await;
+    assert_eq!(inspect.code, 0, "{}", inspect.stderr);
+    let lines: Vec<&str> = inspect.stdout.lines().collect();
+    assert_eq!(lines[1], "permissions asked:", "permissions first: {}", inspect.stdout);
+    assert_eq!(lines[2], format!("  allowed-hosts {}", server.base_url()));
+    for expected in
+        ["world:       vespid:scenario/scenario@0.1.3", "data/users/users.csv  45 bytes  sha256:", "unsigned"]
+    {
+        assert!(inspect.stdout.contains(expected), "{expected:?} in {}", inspect.stdout);
+    }
+    let verify = vespid(&["bundle", "verify", path(&bundle)]).await;
+    assert_eq!((verify.code, verify.stdout.as_str()), (0, "ok: 2 parts match their digests; unsigned\n"));
+
+    // Its defaults (2 VUs, 6 iterations, the threshold) and grants as asked.
+    let base = env("BASE_URL", &server, "");
+    let run = vespid(&["run", path(&bundle), "--grant-requested", "-e", &base]).await;
+    run.assert_ok();
+    assert_server_saw(&run, &server, 6);
+    assert!(
+        run.stderr.contains(&format!("bundle hello 1.2.0 asks for allowed-hosts {}; env BASE_URL", server.base_url()))
+    );
+    let loose = run_guest("hello", &["--vus", "2", "--iterations", "6", "-e", &base]).await;
+    loose.assert_ok();
+    assert_eq!(
+        (loose.count("http_reqs"), loose.count("iterations")),
+        (run.count("http_reqs"), run.count("iterations"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_is_denied_what_the_run_does_not_grant() {
+    let server = target(Protocol::Http).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = packed(dir.path(), &server.base_url()).await;
+    let base = env("BASE_URL", &server, "");
+    let run = vespid(&["run", path(&bundle), "-e", &base]).await;
+    // The threshold on http_req_failed has no samples: nothing was sent.
+    assert_eq!(run.code, 99, "{}", run.stderr);
+    assert_eq!((server.stats().requests, run.count("permission_denials")), (0, 6));
+    assert!(run.stderr.contains("not granted (grant it with its flag, or all it asks for with --grant-requested)"));
+    // Granted by the flag instead: the bundle gets exactly that.
+    let allow = server.base_url();
+    let granted = vespid(&["run", path(&bundle), "-e", &base, "--allow-host", &allow]).await;
+    granted.assert_ok();
+    assert_server_saw(&granted, &server, 6);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signatures_are_checked_and_required_when_the_run_names_keys() {
+    let server = target(Protocol::Http).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = packed(dir.path(), &server.base_url()).await;
+    let (team, other) = (dir.path().join("team"), dir.path().join("other"));
+    for prefix in [&team, &other] {
+        assert_eq!(vespid(&["bundle", "keygen", path(prefix)]).await.code, 0);
+    }
+    let again = vespid(&["bundle", "keygen", path(&team)]).await;
+    assert_eq!(again.code, 2, "keygen never overwrites a key");
+    let (team_pub, other_pub) = (team.with_extension("pub.pem"), other.with_extension("pub.pem"));
+    let signed = dir.path().join("signed.vspd");
+    let sign =
+        vespid(&["bundle", "sign", path(&bundle), "--key", path(&team.with_extension("pem")), "-o", path(&signed)])
+            .await;
+    assert_eq!(sign.code, 0, "{}", sign.stderr);
+    let verify = vespid(&["bundle", "verify", path(&signed), "--key", path(&team_pub)]).await;
+    assert!(verify.code == 0 && verify.stdout.contains("signed by ed25519 key"), "{}", verify.stderr);
+
+    let base = env("BASE_URL", &server, "");
+    let required = |bundle: PathBuf, key: PathBuf| {
+        let base = base.clone();
+        async move {
+            vespid(&["run", path(&bundle), "--grant-requested", "-e", &base, "--require-signed-by", path(&key)]).await
+        }
+    };
+    let unsigned = required(bundle.clone(), team_pub.clone()).await;
+    assert_eq!(unsigned.code, 7);
+    assert_one_line(&unsigned.stderr, "bundle refused: it is not signed, and the run requires a signature by");
+    let wrong = required(signed.clone(), other_pub).await;
+    assert_eq!(wrong.code, 7);
+    assert_one_line(&wrong.stderr, "bundle refused: it is signed by key");
+    let trusted = required(signed.clone(), team_pub).await;
+    trusted.assert_ok();
+    assert_server_saw(&trusted, &server, 6);
+
+    // A signed manifest cannot change: here its version.
+    let forged = tampered(&signed, "manifest.toml", b"1.2.0", &dir.path().join("forged.vspd"));
+    let refused = vespid(&["bundle", "verify", path(&forged)]).await;
+    assert_eq!(refused.code, 7);
+    assert_one_line(&refused.stderr, "the bundle was changed after it was signed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_part_or_a_malicious_archive_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = packed(dir.path(), "http://127.0.0.1:9").await;
+    for (entry, marker, named) in [
+        ("plugin.wasm", &b"asm"[..], "\"plugin.wasm\" does not match its digest"),
+        ("data/users/users.csv", b"alice", "\"data/users/users.csv\" does not match its digest"),
+        ("manifest.toml", b"sha256:", "does not match its digest"),
+    ] {
+        let changed = tampered(&bundle, entry, marker, &dir.path().join("changed.vspd"));
+        for command in [&["bundle", "verify", path(&changed)][..], &["run", path(&changed)]] {
+            let run: Outcome = vespid(command).await;
+            assert_eq!(run.code, 7, "{entry}: {}", run.stderr);
+            assert_one_line(&run.stderr, named);
+        }
+    }
+    let mut evil = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.as_gnu_mut().unwrap().name[..9].copy_from_slice(b"../escape");
+    header.set_size(1);
+    header.set_cksum();
+    evil.append(&header, &b"x"[..]).unwrap();
+    let evil_path = dir.path().join("evil.vspd");
+    std::fs::write(&evil_path, evil.into_inner().unwrap()).unwrap();
+    let run = vespid(&["run", path(&evil_path)]).await;
+    assert_eq!(run.code, 7);
+    assert_one_line(&run.stderr, "bundle refused: entry \"../escape\" leads out of the bundle (..)");
+    assert!(!dir.path().parent().unwrap().join("escape").exists());
+}
