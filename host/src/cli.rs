@@ -63,6 +63,24 @@ pub enum BundleCommand {
     Sign(SignArgs),
     /// Make an ed25519 key pair: PREFIX.pem (private, keep it) and PREFIX.pub.pem (public, to share).
     Keygen(KeygenArgs),
+    /// Push a bundle to an OCI registry: oci://host:port/team/name:tag.
+    Push(PushArgs),
+    /// Pull a bundle from an OCI registry by tag or digest (oci://host:port/team/name:tag or …@sha256:…).
+    Pull(PullArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    pub bundle: PathBuf,
+    pub reference: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    pub reference: String,
+    /// Where to write the bundle.
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -39,13 +39,15 @@ fn ensure_wasm_target() -> Result<()> {
 }
 
 /// Debian packages the JavaScript runtime's C code (QuickJS) is built with,
-/// and PostgreSQL (its throwaway clusters in the tests and the SQL bench,
-/// and pgbench), each with a file that shows it is installed.
-const DEBIAN_PACKAGES: [(&str, &str); 4] = [
+/// PostgreSQL (its throwaway clusters in the tests and the SQL bench, and
+/// pgbench) and the OCI registry the bundle tests push to (distribution
+/// 2.8), each with a file that shows it is installed.
+const DEBIAN_PACKAGES: [(&str, &str); 5] = [
     ("clang-19", "/usr/bin/clang-19"),
     ("llvm-19", "/usr/bin/llvm-ar-19"),
     ("wasi-libc", "/usr/include/wasm32-wasi/stdlib.h"),
     ("postgresql", "/usr/lib/postgresql/15/bin/initdb"),
+    ("docker-registry", "/usr/bin/docker-registry"),
 ];
 
 /// Installs the Debian packages that are missing (as root, or through sudo).

@@ -2,11 +2,13 @@
 //! a manifest (name, version, world, tasks, default options and
 //! thresholds, the permissions it asks for, and the SHA-256 of every
 //! part), optionally sealed with an ed25519 signature over the manifest.
-//! `archive` is the container, `manifest` the metadata, `sign` the seal.
+//! `archive` is the container, `manifest` the metadata, `sign` the seal,
+//! `registry` their place in an OCI registry.
 //! A bundle is read whole and checked before any of it is used.
 
 mod archive;
 mod manifest;
+mod registry;
 mod sign;
 
 use std::collections::BTreeMap;
@@ -20,6 +22,7 @@ use crate::caps::grants::HostPattern;
 use self::archive::Entries;
 pub use self::manifest::{Asked, Manifest};
 use self::manifest::{OPTION_KEYS, Source};
+pub use self::registry::{is_reference, pull, push};
 use self::sign::Seal;
 pub use self::sign::{fingerprint, generate, read_signing_key, read_verifying_key};
 
@@ -55,13 +58,18 @@ pub enum BundleError {
     Unsigned(String),
     #[error("bundle refused: it is signed by key {found}, not by {wanted}")]
     Untrusted { found: String, wanted: String },
+    #[error("registry: {0}")]
+    Registry(String),
 }
 
 impl BundleError {
     /// The bundle itself is not to be trusted (exit code 7), rather than a
     /// path or key the user gave being wrong.
     pub fn is_refusal(&self) -> bool {
-        !matches!(self, BundleError::Read { .. } | BundleError::Source { .. } | BundleError::Key { .. })
+        !matches!(
+            self,
+            BundleError::Read { .. } | BundleError::Source { .. } | BundleError::Key { .. } | BundleError::Registry(_)
+        )
     }
 }
 

@@ -1,14 +1,15 @@
-//! `vespid bundle pack|inspect|verify|sign|keygen`.
+//! `vespid bundle pack|inspect|verify|sign|keygen|push|pull`.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::bundle::{
-    Bundle, BundleError, Described, Packing, fingerprint, generate, read_signing_key, read_verifying_key,
+    Bundle, BundleError, Described, Packing, fingerprint, generate, pull, push, read_signing_key, read_verifying_key,
 };
 use crate::cli::{BundleCommand, BundleFileArgs, KeygenArgs, PackArgs, SignArgs};
 use crate::config::{DEFAULT_VU_MEMORY, Overrides};
 use crate::plugin::{EngineOptions, Language, Plugin, build_engine};
+use crate::run::bundle_cache;
 use crate::{Error, exec, run};
 
 pub async fn bundle_command(command: &BundleCommand) -> Result<(), Error> {
@@ -18,6 +19,26 @@ pub async fn bundle_command(command: &BundleCommand) -> Result<(), Error> {
         BundleCommand::Verify(args) => verify(args),
         BundleCommand::Sign(args) => sign(args),
         BundleCommand::Keygen(args) => keygen(args),
+        BundleCommand::Push(args) => {
+            let bundle = Bundle::open(&args.bundle)?;
+            let url = push(&bundle, &args.reference).await?;
+            println!("pushed {} {} to {url}", bundle.manifest.name, bundle.manifest.version);
+            Ok(())
+        }
+        BundleCommand::Pull(args) => {
+            let cached = pull(&args.reference, &bundle_cache()).await?;
+            std::fs::copy(&cached, &args.output)
+                .map_err(|source| Error::Write { path: args.output.clone(), source })?;
+            let bundle = Bundle::open(&args.output)?;
+            println!(
+                "pulled {} {} into {} ({})",
+                bundle.manifest.name,
+                bundle.manifest.version,
+                args.output.display(),
+                bundle.digest
+            );
+            Ok(())
+        }
     }
 }
 

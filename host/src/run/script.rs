@@ -2,12 +2,13 @@
 //! runtime before anything else, so its own options (k6's `export const
 //! options`) and shared arrays shape the plan under the flags.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use wasmtime::Engine;
 
 use crate::Error;
-use crate::bundle::{Bundle, read_verifying_key};
+use crate::bundle::{Bundle, is_reference, pull, read_verifying_key};
 use crate::config::{Overrides, Plan, existing_file};
 use crate::exec::script_options;
 use crate::plugin::{EngineOptions, Language, Plugin, build_engine, cache_root};
@@ -20,6 +21,10 @@ const SCRIPT_LOAD_MEMORY: usize = 4 << 30;
 /// The plan `args` describe: a run file's, a plugin's, or a script's with
 /// its options (the options it ignores are logged as warnings).
 pub async fn plan(args: &Overrides) -> Result<Plan, Error> {
+    if let Some(reference) = args.target.to_str().filter(|t| is_reference(t)) {
+        let pulled = pull(reference, &bundle_cache()).await?;
+        return bundle_plan(&Overrides { target: pulled, ..args.clone() });
+    }
     if crate::bundle::is_bundle(&args.target) {
         return bundle_plan(args);
     }
@@ -42,8 +47,7 @@ fn bundle_plan(args: &Overrides) -> Result<Plan, Error> {
         bundle.require_signer(&keys)?;
     }
     let digest = bundle.digest.trim_start_matches("sha256:");
-    let root = cache_root().unwrap_or_else(std::env::temp_dir).join("bundles");
-    let run_file = bundle.unpack(&root.join(digest))?;
+    let run_file = bundle.unpack(&bundle_cache().join(digest))?;
     let manifest = &bundle.manifest;
     let shown = args.target.display();
     let asked: Vec<String> = manifest
@@ -60,6 +64,12 @@ fn bundle_plan(args: &Overrides) -> Result<Plan, Error> {
         tracing::warn!("{shown}: {note}");
     }
     Ok(plan)
+}
+
+/// Where bundles are unpacked (by digest) and pulled bundles kept:
+/// `~/.cache/vespid/bundles`.
+pub fn bundle_cache() -> PathBuf {
+    cache_root().unwrap_or_else(std::env::temp_dir).join("bundles")
 }
 
 /// A script (`args.target`) loaded for its options, not run.

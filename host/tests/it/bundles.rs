@@ -1,7 +1,11 @@
 use std::path::{Path, PathBuf};
 
+use sha2::Digest;
+
 use crate::js::script;
-use crate::support::{Outcome, Protocol, assert_one_line, assert_server_saw, env, guest, run_guest, target, vespid};
+use crate::support::{
+    Outcome, Protocol, assert_one_line, assert_server_saw, env, guest, run_guest, target, vespid, wait_for,
+};
 
 /// A folder with `bundle.toml` for the hello guest (2 VUs, 6 iterations,
 /// one data set), asking for `host`; packed into `hello.vspd` beside it.
@@ -177,4 +181,88 @@ async fn a_changed_part_or_a_malicious_archive_is_refused_naming_it() {
     assert_eq!(run.code, 7);
     assert_one_line(&run.stderr, "bundle refused: entry \"../escape\" leads out of the bundle (..)");
     assert!(!dir.path().parent().unwrap().join("escape").exists());
+}
+
+/// Debian's docker-registry (distribution 2.8) on a free loopback port,
+/// storing into a temporary folder; stopped when dropped.
+struct Registry {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    address: String,
+}
+
+impl Registry {
+    async fn start() -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let address = format!("127.0.0.1:{port}");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+            dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let child = std::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry (cargo xtask setup installs it)");
+        let probe = address.clone();
+        wait_for("the registry listening", move || std::net::TcpStream::connect(&probe).is_ok()).await;
+        Registry { child, dir, address }
+    }
+
+    /// The stored blob of `digest` (`sha256:…`).
+    fn blob(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir.path().join(format!("data/docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bundles_travel_through_a_real_registry_by_tag_and_by_digest() {
+    let server = target(Protocol::Http).await;
+    let registry = Registry::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = packed(dir.path(), &server.base_url()).await;
+    let reference = format!("oci://{}/team/hello:1.2.0", registry.address);
+    let push = vespid(&["bundle", "push", path(&bundle), &reference]).await;
+    assert_eq!(push.code, 0, "{}", push.stderr);
+    let digest = push.stdout.trim().rsplit('/').next().unwrap().to_string();
+    assert!(digest.starts_with("sha256:"), "{}", push.stdout);
+
+    // By digest first: a digest it has pulled before comes from the cache.
+    let by_digest = format!("oci://{}/team/hello@{digest}", registry.address);
+    for (from, name) in [(by_digest, "digest.vspd"), (reference.clone(), "tag.vspd")] {
+        let out = dir.path().join(name);
+        let pull = vespid(&["bundle", "pull", &from, "-o", path(&out)]).await;
+        assert_eq!(pull.code, 0, "{from}: {}", pull.stderr);
+        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&bundle).unwrap(), "{from}: the same bytes");
+    }
+    let base = env("BASE_URL", &server, "");
+    let run = vespid(&["run", &reference, "--grant-requested", "-e", &base]).await;
+    run.assert_ok();
+    assert_server_saw(&run, &server, 6);
+
+    // A blob changed in the registry's storage is refused on pull by tag.
+    let layer = format!("sha256:{:x}", sha2::Sha256::digest(std::fs::read(&bundle).unwrap()));
+    let stored = registry.blob(&layer);
+    let mut bytes = std::fs::read(&stored).unwrap();
+    bytes[600] ^= 1;
+    std::fs::write(&stored, bytes).unwrap();
+    let pull = vespid(&["bundle", "pull", &reference, "-o", path(&dir.path().join("bad.vspd"))]).await;
+    assert_eq!(pull.code, 2, "{}", pull.stderr);
+    assert_one_line(&pull.stderr, "registry: ");
+    assert!(pull.stderr.to_lowercase().contains("digest"), "{}", pull.stderr);
+    let missing = vespid(&["bundle", "pull", &format!("oci://{}/team/none:1", registry.address), "-o", "x.vspd"]).await;
+    assert_eq!(missing.code, 2);
+    assert_one_line(&missing.stderr, "manifest unknown");
 }
