@@ -52,6 +52,8 @@ mod plugins;
 mod python;
 /// Hot reload: plugins replaced under load, broken versions refused.
 mod reload;
+/// The hostile plugin matrix: 100 VUs misbehaving and a steady scenario beside them.
+mod sandbox;
 /// `vespid new`: the project it creates builds outside the repository and runs; bad names, existing folders.
 mod scaffold;
 /// k6 scripts, the host's side: test.abort, handleSummary, inspect and validate.
