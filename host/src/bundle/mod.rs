@@ -166,10 +166,8 @@ impl Bundle {
     }
 
     /// Writes the parts into `dir` (created if missing; a file already
-    /// there is rewritten unless it matches its digest) and a run file
-    /// `bundle-run.toml` naming the plugin, its data sets, default options
-    /// and thresholds; returns the run file's path.
-    pub fn unpack(&self, dir: &Path) -> Result<PathBuf, BundleError> {
+    /// there is rewritten unless it matches its digest).
+    pub fn unpack(&self, dir: &Path) -> Result<(), BundleError> {
         let write_error =
             |path: &Path, e: std::io::Error| BundleError::Read { path: path.to_path_buf(), message: e.to_string() };
         for (name, data) in &self.entries {
@@ -182,30 +180,26 @@ impl Bundle {
             }
             std::fs::write(&path, data).map_err(|e| write_error(&path, e))?;
         }
-        let run = self.run_file()?;
-        let path = dir.join("bundle-run.toml");
-        std::fs::write(&path, run).map_err(|e| write_error(&path, e))?;
-        Ok(path)
+        Ok(())
     }
 
-    fn run_file(&self) -> Result<String, BundleError> {
+    /// A run file of one scenario whose plugin is this bundle (at
+    /// `bundle_path`), with its default options and thresholds.
+    pub fn run_file(&self, bundle_path: &Path) -> Result<String, BundleError> {
         let manifest = &self.manifest;
         let mut table = manifest.options.clone();
-        table.insert("plugin".into(), manifest.plugin.clone().into());
+        table.insert("plugin".into(), bundle_path.to_string_lossy().into_owned().into());
         if !manifest.thresholds.is_empty() {
             table.insert("thresholds".into(), manifest.thresholds.clone().into());
         }
-        let mut data = toml::Table::new();
-        for (name, entry) in &manifest.data {
-            let mut set = toml::Table::new();
-            set.insert("path".into(), entry.clone().into());
-            data.insert(name.clone(), set.into());
-        }
-        if !data.is_empty() {
-            table.insert("data".into(), data.into());
-        }
         toml::to_string(&table).map_err(|e| BundleError::Manifest(e.to_string()))
     }
+}
+
+/// Where bundles are unpacked (by digest) and pulled ones kept:
+/// `~/.cache/vespid/bundles`.
+pub fn cache_dir() -> PathBuf {
+    crate::plugin::cache_root().unwrap_or_else(std::env::temp_dir).join("bundles")
 }
 
 /// What packing needs to know of the plugin: its world and task names.

@@ -4,12 +4,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::bundle::{
-    Bundle, BundleError, Described, Packing, fingerprint, generate, pull, push, read_signing_key, read_verifying_key,
+    Bundle, BundleError, Described, Packing, cache_dir, fingerprint, generate, pull, push, read_signing_key,
+    read_verifying_key,
 };
 use crate::cli::{BundleCommand, BundleFileArgs, KeygenArgs, PackArgs, SignArgs};
 use crate::config::{DEFAULT_VU_MEMORY, Overrides};
 use crate::plugin::{EngineOptions, Language, Plugin, build_engine};
-use crate::run::bundle_cache;
 use crate::{Error, exec, run};
 
 pub async fn bundle_command(command: &BundleCommand) -> Result<(), Error> {
@@ -26,7 +26,7 @@ pub async fn bundle_command(command: &BundleCommand) -> Result<(), Error> {
             Ok(())
         }
         BundleCommand::Pull(args) => {
-            let cached = pull(&args.reference, &bundle_cache()).await?;
+            let cached = pull(&args.reference, &cache_dir()).await?;
             std::fs::copy(&cached, &args.output)
                 .map_err(|source| Error::Write { path: args.output.clone(), source })?;
             let bundle = Bundle::open(&args.output)?;

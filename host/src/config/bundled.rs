@@ -1,63 +1,60 @@
-//! The plan of a bundle run: the run file the bundle holds under the flags,
-//! its plugin confined to what this run grants (deny by default): the
-//! origins of `--allow-host`, the env keys, data sets and datasources the
-//! command line names, and what the bundle asks for only with
-//! `--grant-requested`.
+//! Scenarios whose plugin is a bundle (`plugin = "checkout.vspd"`, and
+//! `vespid run checkout.vspd`, planned from a run file made for it): each
+//! bundle checked (and its signer, if the run names keys), unpacked into
+//! the cache by its digest, its data sets added to the run's. Their grants
+//! start from nothing (config/permissions.rs).
 
-use std::collections::BTreeSet;
-use std::path::Path;
+use crate::bundle::{Bundle, cache_dir, is_bundle, read_verifying_key};
+use crate::caps::DataSource;
+use crate::caps::grants::Grants;
 
-use super::file::Source;
-use super::{ConfigError, Overrides, Plan};
-use crate::bundle::{Asked, BundleError};
-use crate::caps::grants::{Grants, HostPattern};
+use super::{Bundled, ConfigError, Overrides, Plan, ScenarioPlan};
 
-/// The plan of the bundle unpacked with its run file at `run_file`, asking
-/// for `asked`, and one line per permission asked but not granted.
-pub fn plan(args: &Overrides, run_file: &Path, asked: &Asked) -> Result<(Plan, Vec<String>), ConfigError> {
-    let source = Source::read(run_file)?;
-    let mut plan = Plan::from_file(&source, args)?;
-    // The bundle is not a file the user edits: nothing to watch.
-    plan.run_file = None;
-    let hosts = if args.grant_requested {
-        asked
-            .allowed_hosts
-            .iter()
-            .map(|text| HostPattern::parse(text).map_err(|why| BundleError::Manifest(format!("permissions: {why}"))))
-            .collect::<Result<Vec<_>, _>>()?
-    } else {
-        Vec::new()
-    };
-    let named = |flags: Vec<&String>, asked: &[String]| -> BTreeSet<String> {
-        let asked = if args.grant_requested { asked } else { &[] };
-        flags.into_iter().chain(asked).cloned().collect()
-    };
-    let bundled: Vec<&String> = plan.data.iter().map(|d| &d.name).collect();
-    let granted = Grants {
-        hosts: Some(args.allow_hosts.iter().cloned().chain(hosts).collect()),
-        env: Some(named(args.env.iter().map(|(k, _)| k).collect(), &asked.env)),
-        data: Some(named(bundled, &asked.data)),
-        datasources: Some(named(args.datasources.iter().map(|(k, _)| k).collect(), &asked.datasources)),
-    };
+/// Opens the bundles among the scenarios' plugins; returns their data sets.
+pub fn scenario_bundles(scenarios: &mut [ScenarioPlan], args: &Overrides) -> Result<Vec<DataSource>, ConfigError> {
+    let keys = args.require_signed_by.iter().map(|key| read_verifying_key(key)).collect::<Result<Vec<_>, _>>()?;
+    let mut data = Vec::new();
+    for scenario in scenarios.iter_mut().filter(|s| is_bundle(&s.plugin)) {
+        let bundle = Bundle::open(&scenario.plugin)?;
+        if !keys.is_empty() {
+            bundle.require_signer(&keys)?;
+        }
+        let dir = cache_dir().join(bundle.digest.trim_start_matches("sha256:"));
+        bundle.unpack(&dir)?;
+        scenario.plugin = dir.join(&bundle.manifest.plugin);
+        let mut names = Vec::new();
+        for (name, entry) in &bundle.manifest.data {
+            data.push(DataSource::new(name.clone(), dir.join(entry), None)?);
+            names.push(name.clone());
+        }
+        scenario.bundled = Some(Bundled { asked: bundle.manifest.permissions.clone(), data: names });
+    }
+    Ok(data)
+}
+
+/// A line for each permission a bundle asks for and its scenario does not get.
+pub fn ungranted(plan: &Plan) -> Vec<String> {
     let mut notes = Vec::new();
-    for (kind, wanted) in asked.kinds() {
-        let missing: Vec<&str> = wanted.iter().map(String::as_str).filter(|w| !covered(&granted, kind, w)).collect();
-        if !missing.is_empty() {
-            notes.push(format!(
-                "asks for {kind} {}, not granted (grant it with its flag, or all it asks for with --grant-requested)",
-                missing.join(", ")
-            ));
+    for scenario in &plan.scenarios {
+        let Some(bundled) = &scenario.bundled else { continue };
+        for (kind, wanted) in bundled.asked.kinds() {
+            let missing: Vec<&str> =
+                wanted.iter().map(String::as_str).filter(|w| !covered(&scenario.grants, kind, w)).collect();
+            if !missing.is_empty() {
+                notes.push(format!(
+                    "scenario {}: the bundle asks for {kind} {}, not granted (grant it, or all it asks for with --grant-requested)",
+                    scenario.label(),
+                    missing.join(", ")
+                ));
+            }
         }
     }
-    for scenario in &mut plan.scenarios {
-        scenario.grants = granted.clone();
-    }
-    Ok((plan, notes))
+    notes
 }
 
 /// Whether `granted` holds `wanted` as such (a host pattern by its text).
 fn covered(granted: &Grants, kind: &str, wanted: &str) -> bool {
-    let has = |set: &Option<BTreeSet<String>>| set.as_ref().is_some_and(|s| s.contains(wanted));
+    let has = |set: &Option<std::collections::BTreeSet<String>>| set.as_ref().is_some_and(|s| s.contains(wanted));
     match kind {
         "allowed-hosts" => granted.hosts.iter().flatten().any(|p| p.to_string() == wanted.trim()),
         "env" => has(&granted.env),

@@ -20,8 +20,9 @@ mod values;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use self::file::RunFile;
+pub use self::file::Source;
 use self::file::ThresholdSpec;
-use self::file::{RunFile, Source};
 pub use self::k6::options_json;
 pub use self::options::{ControlOptions, DEFAULT_CONTROL_ADDRESS, parse_control_address};
 use self::options::{control_options, http_options, metric_limits};
@@ -152,6 +153,17 @@ pub struct ScenarioPlan {
     pub think_time: ThinkTime,
     /// What its plugin may reach.
     pub grants: Grants,
+    /// Its plugin came from a bundle: it runs deny-by-default.
+    pub bundled: Option<Bundled>,
+}
+
+/// What a scenario whose plugin came from a bundle knows of the bundle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundled {
+    /// The permissions it asks for.
+    pub asked: crate::bundle::Asked,
+    /// Its own data sets, always granted to it.
+    pub data: Vec<String>,
 }
 
 impl ScenarioPlan {
@@ -219,14 +231,14 @@ impl Plan {
         }
     }
 
-    /// A bundle's plan (see [`bundled`]), and a line for each permission
-    /// it asks for that the run does not grant.
-    pub fn from_bundle(
-        args: &Overrides,
-        run_file: &Path,
-        asked: &crate::bundle::Asked,
-    ) -> Result<(Plan, Vec<String>), ConfigError> {
-        bundled::plan(args, run_file, asked)
+    /// The plan of a bundle run (the run file made for it, `run_file`),
+    /// and a line for each permission a bundle asks for and does not get.
+    pub fn from_bundle(args: &Overrides, run_file: &Path) -> Result<(Plan, Vec<String>), ConfigError> {
+        let mut plan = Plan::from_file(&Source::read(run_file)?, args)?;
+        // The bundle is not a file the user edits: nothing to watch.
+        plan.run_file = None;
+        let notes = bundled::ungranted(&plan);
+        Ok((plan, notes))
     }
 
     /// A script (`args.target`) with its k6 `options` (as JSON) under the
@@ -283,6 +295,7 @@ impl Plan {
             tasks: TaskChoice::All,
             think_time: ThinkTime::None,
             grants: Grants::default(),
+            bundled: None,
         };
         Plan::assemble(vec![scenario], args, &RunFile::default(), None)
     }
@@ -315,6 +328,7 @@ impl Plan {
                 tasks: TaskChoice::All,
                 think_time: ThinkTime::None,
                 grants: Grants::default(),
+                bundled: None,
             });
         } else {
             if let Some(key) = in_file.first_set() {
@@ -465,6 +479,12 @@ impl Plan {
             data.push(source);
         }
         let datasources = datasources::datasources(args, &file.datasources, source)?;
+        for bundled in bundled::scenario_bundles(&mut scenarios, args)? {
+            if data.iter().any(|d| d.name == bundled.name) {
+                return Err(ConfigError::DataTwice(bundled.name));
+            }
+            data.push(bundled);
+        }
         let data_names: Vec<&str> = data.iter().map(|d| d.name.as_str()).collect();
         let datasource_names: Vec<&str> = datasources.iter().map(|d| d.name.as_str()).collect();
         permissions::grant(&mut scenarios, file, source, args, (&data_names, &datasource_names))?;

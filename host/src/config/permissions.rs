@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::file::{RunFile, Source};
-use super::{ConfigError, Overrides, ScenarioPlan};
+use super::{Bundled, ConfigError, Overrides, ScenarioPlan};
+use crate::bundle::BundleError;
 use crate::caps::grants::{Grants, HostPattern};
 
 /// A `[permissions]` table as written.
@@ -39,7 +40,11 @@ pub fn grant(
     };
     let flags = Grants { hosts: (!args.allow_hosts.is_empty()).then(|| args.allow_hosts.clone()), ..Grants::default() };
     for scenario in scenarios {
-        let mut granted = run.clone();
+        let mut granted = match &scenario.bundled {
+            None => Grants::default(),
+            Some(bundled) => bundle_base(scenario, bundled, args)?,
+        };
+        granted.add(&run);
         let own = scenario.name.as_ref().and_then(|name| Some((name, file.scenarios.get(name)?.permissions.as_ref()?)));
         if let (Some((name, table)), Some(source)) = (own, source) {
             granted.add(&grants(table, source, &["scenarios", name, "permissions"], declared)?);
@@ -48,6 +53,26 @@ pub fn grant(
         scenario.grants = granted;
     }
     Ok(())
+}
+
+/// Where a bundle's grants start: nothing of any kind but the env keys the
+/// run gives its scenario and the bundle's own data sets, and with
+/// `--grant-requested` what it asks for.
+fn bundle_base(scenario: &ScenarioPlan, bundled: &Bundled, args: &Overrides) -> Result<Grants, ConfigError> {
+    let asked = &bundled.asked;
+    let requested = |list: &[String]| if args.grant_requested { list.to_vec() } else { Vec::new() };
+    let hosts = requested(&asked.allowed_hosts)
+        .iter()
+        .map(|text| HostPattern::parse(text).map_err(|why| BundleError::Manifest(format!("permissions: {why}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let env = scenario.env.iter().map(|(key, _)| key.clone()).chain(requested(&asked.env));
+    let own = bundled.data.iter().cloned();
+    Ok(Grants {
+        hosts: Some(hosts),
+        env: Some(env.collect()),
+        data: Some(own.chain(requested(&asked.data)).collect()),
+        datasources: Some(requested(&asked.datasources).into_iter().collect()),
+    })
 }
 
 fn grants(

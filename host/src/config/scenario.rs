@@ -76,6 +76,7 @@ pub(super) fn scenario_from_file(
         tasks,
         think_time,
         grants: crate::caps::grants::Grants::default(),
+        bundled: None,
     })
 }
 

@@ -22,7 +22,7 @@ use wasmtime::Engine;
 use self::collector::{Collector, Watch};
 use self::control::{ControlServer, Steering};
 pub use self::reload::{Reloaded, Reloader, Target, resolve_tasks};
-pub use self::script::{LoadedScript, bundle_cache, load_script, plan};
+pub use self::script::{LoadedScript, load_script, plan};
 use crate::bindings::runner::Info;
 use crate::caps::{DataSets, Datasources, Declared, RunShared, ScenarioShared, TestAbort};
 use crate::config::{ConfigError, Plan, ScenarioPlan};

@@ -2,16 +2,15 @@
 //! runtime before anything else, so its own options (k6's `export const
 //! options`) and shared arrays shape the plan under the flags.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use wasmtime::Engine;
 
 use crate::Error;
-use crate::bundle::{Bundle, is_reference, pull, read_verifying_key};
+use crate::bundle::{Bundle, cache_dir, is_reference, pull};
 use crate::config::{Overrides, Plan, existing_file};
 use crate::exec::script_options;
-use crate::plugin::{EngineOptions, Language, Plugin, build_engine, cache_root};
+use crate::plugin::{EngineOptions, Language, Plugin, build_engine};
 
 /// The memory of the one instance that loads a script for its options:
 /// wasm32's whole 4 GiB, not a VU's cap, as k6 builds a `SharedArray` of
@@ -22,7 +21,7 @@ const SCRIPT_LOAD_MEMORY: usize = 4 << 30;
 /// its options (the options it ignores are logged as warnings).
 pub async fn plan(args: &Overrides) -> Result<Plan, Error> {
     if let Some(reference) = args.target.to_str().filter(|t| is_reference(t)) {
-        let pulled = pull(reference, &bundle_cache()).await?;
+        let pulled = pull(reference, &cache_dir()).await?;
         return bundle_plan(&Overrides { target: pulled, ..args.clone() });
     }
     if crate::bundle::is_bundle(&args.target) {
@@ -38,16 +37,11 @@ pub async fn plan(args: &Overrides) -> Result<Plan, Error> {
     Ok(loaded.plan)
 }
 
-/// A bundle's plan: the bundle checked (and its signer, if the run names
-/// keys), unpacked into the cache by its digest, its permissions shown.
+/// A bundle's plan: a run file of one scenario whose plugin is the bundle,
+/// with the bundle's default options and thresholds, under the flags; what
+/// it asks for is shown, and each permission it does not get.
 fn bundle_plan(args: &Overrides) -> Result<Plan, Error> {
     let bundle = Bundle::open(&args.target)?;
-    if !args.require_signed_by.is_empty() {
-        let keys = args.require_signed_by.iter().map(|key| read_verifying_key(key)).collect::<Result<Vec<_>, _>>()?;
-        bundle.require_signer(&keys)?;
-    }
-    let digest = bundle.digest.trim_start_matches("sha256:");
-    let run_file = bundle.unpack(&bundle_cache().join(digest))?;
     let manifest = &bundle.manifest;
     let shown = args.target.display();
     let asked: Vec<String> = manifest
@@ -58,18 +52,20 @@ fn bundle_plan(args: &Overrides) -> Result<Plan, Error> {
         .map(|(kind, asked)| format!("{kind} {}", asked.join(", ")))
         .collect();
     let asked = if asked.is_empty() { "nothing".to_string() } else { asked.join("; ") };
+    let target = std::path::absolute(&args.target).map_err(|e| Error::Runtime(e.to_string()))?;
+    let dir = cache_dir().join(bundle.digest.trim_start_matches("sha256:"));
+    let run_file = dir.join("bundle-run.toml");
+    let text = bundle.run_file(&target)?;
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&run_file, text))
+        .map_err(|source| Error::Write { path: run_file.clone(), source })?;
+    // Checked (and its signer) in planning, before anything is shown.
+    let (plan, notes) = Plan::from_bundle(args, &run_file)?;
     tracing::info!("{shown}: bundle {} {} asks for {asked}", manifest.name, manifest.version);
-    let (plan, notes) = Plan::from_bundle(args, &run_file, &manifest.permissions)?;
     for note in notes {
         tracing::warn!("{shown}: {note}");
     }
     Ok(plan)
-}
-
-/// Where bundles are unpacked (by digest) and pulled bundles kept:
-/// `~/.cache/vespid/bundles`.
-pub fn bundle_cache() -> PathBuf {
-    cache_root().unwrap_or_else(std::env::temp_dir).join("bundles")
 }
 
 /// A script (`args.target`) loaded for its options, not run.

@@ -101,7 +101,7 @@ async fn a_bundle_is_denied_what_the_run_does_not_grant() {
     // The threshold on http_req_failed has no samples: nothing was sent.
     assert_eq!(run.code, 99, "{}", run.stderr);
     assert_eq!((server.stats().requests, run.count("permission_denials")), (0, 6));
-    assert!(run.stderr.contains("not granted (grant it with its flag, or all it asks for with --grant-requested)"));
+    assert!(run.stderr.contains("not granted (grant it, or all it asks for with --grant-requested)"), "{}", run.stderr);
     // Granted by the flag instead: the bundle gets exactly that.
     let allow = server.base_url();
     let granted = vespid(&["run", path(&bundle), "-e", &base, "--allow-host", &allow]).await;
@@ -265,4 +265,29 @@ async fn bundles_travel_through_a_real_registry_by_tag_and_by_digest() {
     let missing = vespid(&["bundle", "pull", &format!("oci://{}/team/none:1", registry.address), "-o", "x.vspd"]).await;
     assert_eq!(missing.code, 2);
     assert_one_line(&missing.stderr, "manifest unknown");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_is_a_scenario_s_plugin_in_a_run_file_confined_to_what_that_scenario_is_granted() {
+    let server = target(Protocol::Http).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = packed(dir.path(), &server.base_url()).await;
+    let file = format!(
+        "[scenarios.shop]\nplugin = {bundle:?}\nexecutor = \"per-vu-iterations\"\nvus = 2\niterations = 3\n\
+         env = {{ BASE_URL = \"{base}\" }}\n[scenarios.shop.permissions]\nallowed-hosts = [\"{base}\"]\n\
+         [scenarios.loose]\nplugin = \"{{hello}}\"\nexecutor = \"per-vu-iterations\"\nvus = 1\niterations = 2\n\
+         env = {{ BASE_URL = \"{base}\" }}\n",
+        base = server.base_url()
+    );
+    let run = crate::support::run_file(&file, &[]).await;
+    run.assert_ok();
+    assert_server_saw(&run, &server, 6 + 2);
+    let scenarios = run.summary.as_ref().unwrap()["scenarios"].as_array().unwrap().clone();
+    let shop = scenarios.iter().find(|s| s["name"] == "shop").expect("the bundle's scenario");
+    let expected = serde_json::json!({
+        "allowed-hosts": [server.base_url()], "env": ["BASE_URL"], "data": ["users"], "datasources": [],
+    });
+    assert_eq!(shop["permissions"], expected, "deny-by-default but for its grants, its env and its own data");
+    let loose = scenarios.iter().find(|s| s["name"] == "loose").expect("the loose scenario");
+    assert!(loose["permissions"].as_object().unwrap().values().all(serde_json::Value::is_null), "not confined");
 }
