@@ -8,7 +8,16 @@ use crate::bundle::{Bundle, cache_dir, is_bundle, read_verifying_key};
 use crate::caps::DataSource;
 use crate::caps::grants::Grants;
 
-use super::{Bundled, ConfigError, Overrides, Plan, ScenarioPlan};
+use super::{ConfigError, Overrides, Plan, ScenarioPlan};
+
+/// What a scenario whose plugin came from a bundle knows of the bundle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundled {
+    /// The permissions it asks for.
+    pub asked: crate::bundle::Asked,
+    /// Its own data sets, always granted to it.
+    pub data: Vec<String>,
+}
 
 /// Opens the bundles among the scenarios' plugins; returns their data sets.
 pub fn scenario_bundles(scenarios: &mut [ScenarioPlan], args: &Overrides) -> Result<Vec<DataSource>, ConfigError> {

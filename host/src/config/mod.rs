@@ -7,6 +7,8 @@
 //! rules for `--vus`, `--duration`, `--iterations` and `--stage`.
 
 mod bundled;
+pub use self::bundled::Bundled;
+mod data;
 mod datasources;
 mod file;
 mod k6;
@@ -33,7 +35,7 @@ use self::values::Layered;
 pub use self::values::{parse_duration, parse_key_value, parse_size, parse_spawn_rate, parse_stage};
 use self::values::{parse_rate, per_second};
 use crate::caps::grants::Grants;
-use crate::caps::{DataError, DataFormat, DataSource, DatasourceSpec, HttpDebug, HttpOptions, LogLevel, SharedArrays};
+use crate::caps::{DataError, DataSource, DatasourceSpec, HttpDebug, HttpOptions, LogLevel, SharedArrays};
 use crate::exec::{CallLimits, ExecutorPlan, Ramp, Segment, Stage, ThinkTime};
 use crate::metrics::{MetricLimits, Threshold};
 use crate::output::{ExportFormat, OutputSpec};
@@ -155,15 +157,6 @@ pub struct ScenarioPlan {
     pub grants: Grants,
     /// Its plugin came from a bundle: it runs deny-by-default.
     pub bundled: Option<Bundled>,
-}
-
-/// What a scenario whose plugin came from a bundle knows of the bundle.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bundled {
-    /// The permissions it asks for.
-    pub asked: crate::bundle::Asked,
-    /// Its own data sets, always granted to it.
-    pub data: Vec<String>,
 }
 
 impl ScenarioPlan {
@@ -466,25 +459,13 @@ impl Plan {
         // The live progress line would redraw over the requests --http-debug prints.
         let progress = !args.quiet && http.debug == HttpDebug::Off;
         let metric_limits = metric_limits(args, file, source)?;
-        let (thresholds, mut data) = match source {
-            Some(source) => (thresholds(source, file)?, data_from_file(source, file)?),
-            None => (Vec::new(), Vec::new()),
+        let thresholds = match source {
+            Some(source) => thresholds(source, file)?,
+            None => Vec::new(),
         };
-        for (name, path) in &args.data {
-            if data.iter().any(|source: &DataSource| source.name == *name) {
-                return Err(ConfigError::DataTwice(name.clone()));
-            }
-            let source = DataSource::new(name.clone(), path.into(), None)
-                .map_err(|source| ConfigError::DataFlag { name: name.clone(), source })?;
-            data.push(source);
-        }
         let datasources = datasources::datasources(args, &file.datasources, source)?;
-        for bundled in bundled::scenario_bundles(&mut scenarios, args)? {
-            if data.iter().any(|d| d.name == bundled.name) {
-                return Err(ConfigError::DataTwice(bundled.name));
-            }
-            data.push(bundled);
-        }
+        let bundled = bundled::scenario_bundles(&mut scenarios, args)?;
+        let data = data::data_sets(source.map(|source| (source, file)), args, bundled)?;
         let data_names: Vec<&str> = data.iter().map(|d| d.name.as_str()).collect();
         let datasource_names: Vec<&str> = datasources.iter().map(|d| d.name.as_str()).collect();
         permissions::grant(&mut scenarios, file, source, args, (&data_names, &datasource_names))?;
@@ -569,26 +550,6 @@ fn thresholds(source: &Source, file: &RunFile) -> Result<Vec<Threshold>, ConfigE
 }
 
 /// The `[data.NAME]` tables, paths relative to the run file.
-fn data_from_file(source: &Source, file: &RunFile) -> Result<Vec<DataSource>, ConfigError> {
-    file.data
-        .iter()
-        .map(|(name, spec)| {
-            let at = ["data", name.as_str()];
-            let format = match spec.format.as_deref() {
-                None => None,
-                Some("csv") => Some(DataFormat::Csv),
-                Some("jsonl" | "ndjson" | "json-lines") => Some(DataFormat::JsonLines),
-                Some(other) => {
-                    return Err(
-                        source.error(&["data", name, "format"], format!("unknown format {other:?}; use csv or jsonl"))
-                    );
-                }
-            };
-            DataSource::new(name.clone(), source.dir().join(&spec.path), format).map_err(|err| source.error(&at, err))
-        })
-        .collect()
-}
-
 /// The directory `path` would be written in, when it does not exist.
 fn missing_parent_dir(path: &Path) -> Option<PathBuf> {
     path.parent().filter(|dir| !dir.as_os_str().is_empty() && !dir.is_dir()).map(Path::to_path_buf)

@@ -3,6 +3,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use super::*;
+use crate::caps::DataFormat;
 use crate::cli::{Cli, Command};
 
 /// The command line's overrides (parsed by the real CLI).
