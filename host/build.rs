@@ -30,6 +30,22 @@ fn main() {
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
+    // cargo-fuzz builds the host on nightly with coverage flags (`--cfg
+    // fuzzing`), where the runtimes cannot be built: it reuses the ones the
+    // stable build made (`cargo xtask fuzz` builds the host first).
+    if std::env::var_os("CARGO_CFG_FUZZING").is_some() {
+        for (var, built) in [
+            ("VESPID_JS_RUNTIME", "target/guests/wasm32-wasip2/guest/vespid_js.wasm"),
+            ("VESPID_PYTHON_RUNTIME", "target/runtimes/vespid_python.wasm"),
+        ] {
+            let built = root.join(built);
+            if !built.exists() {
+                fail(&format!("{} is missing: build the host with the stable toolchain first", built.display()));
+            }
+            println!("cargo:rustc-env={var}={}", built.display());
+        }
+        return;
+    }
     let missing: Vec<&str> =
         JS_TOOLS.iter().filter(|(_, path)| !Path::new(path).exists()).map(|(name, _)| *name).collect();
     if !missing.is_empty() {

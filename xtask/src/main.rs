@@ -10,6 +10,7 @@
 mod bench;
 mod compare_k6;
 mod compare_locust;
+mod fuzz;
 mod peers;
 mod tasks;
 
@@ -46,6 +47,9 @@ enum Task {
     /// Vespid, each against a fresh demo target, and compare server-side
     /// counts and requests and failures per name; non-zero exit on a mismatch.
     CompareLocust,
+    /// Fuzz the bundle reader, the run-file parser and the threshold parser with cargo-fuzz (nightly), each for a
+    /// bounded time; not part of CI.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() -> Result<()> {
@@ -58,5 +62,6 @@ fn main() -> Result<()> {
         Task::Peers => peers::install(),
         Task::CompareK6(args) => compare_k6::run(&args),
         Task::CompareLocust => compare_locust::run(),
+        Task::Fuzz(args) => fuzz::run_fuzz(&args),
     }
 }

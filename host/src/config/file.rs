@@ -214,7 +214,7 @@ impl Source {
         Source { path: script.to_path_buf(), text, from_script: true }
     }
 
-    #[cfg(test)]
+    /// `text` as if read from `path` (tests, the fuzz target).
     pub fn from_text(path: &str, text: &str) -> Source {
         Source { path: path.into(), text: text.into(), from_script: false }
     }

@@ -1,12 +1,14 @@
 //! `cargo xtask bench`: the options, the order of the measurements (build,
 //! wrk, demo target, throughput rounds, start time and memory, scheduler
 //! precision, hot reload and live scale, JavaScript scenarios against k6,
-//! Python scenarios against Locust, SQL against pgbench) and where the
+//! Python scenarios against Locust, SQL against pgbench, a steady scenario
+//! beside hostile plugins) and where the
 //! markdown report goes.
 mod live;
 mod memory;
 pub mod proc;
 mod report;
+mod sandbox;
 mod scheduler;
 pub mod scripts;
 mod scripts_report;
@@ -57,6 +59,10 @@ pub struct BenchArgs {
     /// then memory per VU with a datasource; written to target/bench/latest-sql.md.
     #[arg(long, conflicts_with_all = ["live_only", "js_only", "python_only"])]
     sql_only: bool,
+    /// Only part (h), issue 19: a steady scenario's rate alone and beside hostile plugins; written to
+    /// target/bench/latest-sandbox.md.
+    #[arg(long, conflicts_with_all = ["live_only", "js_only", "python_only", "sql_only"])]
+    sandbox_only: bool,
     /// Seconds each part-(g) round lasts, per load generator [default: 20; with --quick: 3].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     sql_duration: Option<u64>,
@@ -117,6 +123,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     if args.sql_only {
         return write_report(&sql_part(), &out_dir.join("latest-sql.md"));
+    }
+    if args.sandbox_only {
+        let part = sandbox::part(&vespid, &plugins, settings.js_duration, &tmp)
+            .unwrap_or_else(|err| format!("\n### Sandbox (issue 19)\n\nnot measured: {err:#}\n"));
+        return write_report(&part, &out_dir.join("latest-sandbox.md"));
     }
 
     let only_part =
