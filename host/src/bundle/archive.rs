@@ -16,22 +16,29 @@ pub const MAX_TOTAL: u64 = 1 << 30;
 /// A bundle's entries by name, in memory.
 pub type Entries = BTreeMap<String, Vec<u8>>;
 
+/// A reader's error in a line fit for a terminal: the tar reader quotes
+/// the bytes it could not read, which may be anything.
+fn malformed(err: std::io::Error) -> BundleError {
+    let text: String = err.to_string().chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(120).collect();
+    BundleError::Malformed(text)
+}
+
 /// Reads every entry of the archive in `bytes`, refusing anything but
 /// regular files with safe names.
 pub fn read(bytes: &[u8]) -> Result<Entries, BundleError> {
     let mut archive = tar::Archive::new(bytes);
     let mut entries = Entries::new();
     let mut total = 0u64;
-    let iter = archive.entries().map_err(|e| BundleError::Malformed(e.to_string()))?;
+    let iter = archive.entries().map_err(malformed)?;
     for entry in iter {
-        let mut entry = entry.map_err(|e| BundleError::Malformed(e.to_string()))?;
+        let mut entry = entry.map_err(malformed)?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let kind = entry.header().entry_type();
         if !kind.is_file() {
             return Err(BundleError::Unsafe { name: raw, why: format!("is a {kind:?}, not a regular file") });
         }
         let name = safe_name(&raw)?;
-        let size = entry.header().size().map_err(|e| BundleError::Malformed(e.to_string()))?;
+        let size = entry.header().size().map_err(malformed)?;
         if size > MAX_PART {
             return Err(BundleError::Unsafe { name, why: format!("is {size} bytes, more than {MAX_PART}") });
         }
@@ -40,7 +47,7 @@ pub fn read(bytes: &[u8]) -> Result<Entries, BundleError> {
             return Err(BundleError::Unsafe { name, why: format!("takes the bundle past {MAX_TOTAL} bytes") });
         }
         let mut data = Vec::with_capacity(size as usize);
-        entry.by_ref().take(size).read_to_end(&mut data).map_err(|e| BundleError::Malformed(e.to_string()))?;
+        entry.by_ref().take(size).read_to_end(&mut data).map_err(malformed)?;
         if entries.insert(name.clone(), data).is_some() {
             return Err(BundleError::Unsafe { name, why: "appears twice".into() });
         }
@@ -79,9 +86,9 @@ pub fn write(entries: &[(String, Vec<u8>)]) -> Result<Vec<u8>, BundleError> {
         header.set_mode(0o644);
         header.set_mtime(0);
         header.set_entry_type(tar::EntryType::Regular);
-        builder.append_data(&mut header, name, data.as_slice()).map_err(|e| BundleError::Malformed(e.to_string()))?;
+        builder.append_data(&mut header, name, data.as_slice()).map_err(malformed)?;
     }
-    builder.into_inner().map_err(|e| BundleError::Malformed(e.to_string()))
+    builder.into_inner().map_err(malformed)
 }
 
 #[cfg(test)]

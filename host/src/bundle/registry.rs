@@ -24,9 +24,16 @@ pub fn is_reference(text: &str) -> bool {
     text.starts_with(SCHEME)
 }
 
+/// `oci://host[:port]/path:tag` or `…@sha256:…`; the registry is always
+/// named (nothing defaults to Docker Hub).
 fn parse(text: &str) -> Result<Reference, BundleError> {
-    let bare = text.strip_prefix(SCHEME).unwrap_or(text);
-    bare.parse::<Reference>().map_err(|e| BundleError::Registry(format!("{text}: not a registry reference ({e})")))
+    let invalid = |why: String| BundleError::Registry(format!("{text}: not a registry reference ({why})"));
+    let bare = text.strip_prefix(SCHEME).ok_or_else(|| invalid(format!("it starts with {SCHEME}host:port/")))?;
+    let named = bare.split_once('/').is_some_and(|(host, _)| host.contains(['.', ':']) || host == "localhost");
+    if !named {
+        return Err(invalid("name its registry: oci://host:port/team/name:tag".into()));
+    }
+    bare.parse::<Reference>().map_err(|e| invalid(e.to_string()))
 }
 
 fn client(reference: &Reference) -> Client {
@@ -117,4 +124,23 @@ fn cache_path(cache: &Path, digest: &str) -> PathBuf {
 fn cached(cache: &Path, digest: &str) -> Option<PathBuf> {
     let path = cache_path(cache, digest);
     Bundle::open(&path).ok().map(|_| path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_name_their_registry_and_never_default_to_docker_hub() {
+        let tagged = parse("oci://127.0.0.1:5000/team/hello:1.2.0").unwrap();
+        assert_eq!(
+            (tagged.registry(), tagged.repository(), tagged.tag()),
+            ("127.0.0.1:5000", "team/hello", Some("1.2.0"))
+        );
+        let pinned = format!("oci://localhost/team/hello@sha256:{}", "a".repeat(64));
+        assert!(parse(&pinned).unwrap().digest().is_some());
+        for text in ["team/hello:1", "oci://team/hello:1", "oci://hello", "https://127.0.0.1:5000/team/hello:1"] {
+            assert!(parse(text).is_err(), "{text}");
+        }
+    }
 }
