@@ -181,7 +181,11 @@ impl VuHttp {
         let addrs = match (reach, &kept) {
             (Reach::IfAddressIn(ranges), None) => {
                 let origin = &hop.target.origin;
-                let all = self.shared.dns.resolve(&origin.host, origin.port).await.map_err(HttpError::Dns)?;
+                let lookup = self.shared.dns.resolve(&origin.host, origin.port);
+                let all = tokio::time::timeout_at(deadline.into(), lookup)
+                    .await
+                    .map_err(|_| HttpError::Timeout)?
+                    .map_err(HttpError::Dns)?;
                 let name = format!("{}://{}:{}", if origin.https { "https" } else { "http" }, origin.host, origin.port);
                 Some(self.gate.addresses(&name, ranges, all).map_err(|denial| HttpError::Other(denial.message))?)
             }
