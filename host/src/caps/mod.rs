@@ -226,8 +226,8 @@ impl VuState {
         let recorder = shared.recorder(vu_id, Some(version));
         let run = &shared.run;
         let stderr = GuestStderr::default();
-        let wasi = sandboxed_wasi(stderr.clone());
         let gate = Gate::new(shared.grants.clone(), recorder.clone());
+        let wasi = sandboxed_wasi(stderr.clone(), gate.clone());
         VuState {
             wasi,
             table: ResourceTable::new(),
@@ -254,18 +254,27 @@ impl VuState {
 /// WASI granting nothing but `stderr` (into the log capability), each part
 /// of the sandbox pinned here rather than left to wasmtime-wasi's defaults,
 /// so an upgrade cannot widen it: no preopened directory, no host
-/// environment or arguments, no stdin, stdout discarded, no TCP, UDP or
-/// name lookup, and no socket address passes the check.
-fn sandboxed_wasi(stderr: GuestStderr) -> WasiCtx {
+/// environment or arguments, no stdin, stdout discarded, no name lookup,
+/// and TCP and UDP only to the addresses `allowed-sockets` grants (each
+/// refusal a denial).
+fn sandboxed_wasi(stderr: GuestStderr, gate: Gate) -> WasiCtx {
     let mut wasi = WasiCtx::builder();
+    let (tcp, udp) = (gate.grants().grants_sockets(false), gate.grants().grants_sockets(true));
     wasi.stdin(tokio::io::empty())
         .stdout(tokio::io::empty())
         .stderr(stderr)
-        .allow_tcp(false)
-        .allow_udp(false)
+        .allow_tcp(tcp)
+        .allow_udp(udp)
         .allow_ip_name_lookup(false)
-        .allow_blocking_current_thread(false)
-        .socket_addr_check(|_, _| Box::pin(async { false }));
+        .allow_blocking_current_thread(false);
+    if tcp || udp {
+        wasi.socket_addr_check(move |address, usage| {
+            let allowed = gate.socket(address, usage);
+            Box::pin(async move { allowed })
+        });
+    } else {
+        wasi.socket_addr_check(|_, _| Box::pin(async { false }));
+    }
     wasi.build()
 }
 

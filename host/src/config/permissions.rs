@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::file::{RunFile, Source};
 use super::{Bundled, ConfigError, Overrides, ScenarioPlan};
 use crate::bundle::BundleError;
-use crate::caps::grants::{Grants, HostPattern};
+use crate::caps::grants::{Grants, HostPattern, SocketPattern};
 
 /// A `[permissions]` table as written.
 #[derive(Debug, Default, Deserialize)]
@@ -24,6 +24,8 @@ pub struct PermissionsTable {
     pub data: Option<Vec<String>>,
     /// Datasources the plugin may use.
     pub datasources: Option<Vec<String>>,
+    /// Addresses `wasi:sockets` may reach: `tcp://127.0.0.1:6379`, `udp://10.0.0.0/8:*`.
+    pub allowed_sockets: Option<Vec<String>>,
 }
 
 /// Sets each scenario's grants: the file's, its own, then the flags'.
@@ -72,6 +74,7 @@ fn bundle_base(scenario: &ScenarioPlan, bundled: &Bundled, args: &Overrides) -> 
         env: Some(env.collect()),
         data: Some(own.chain(requested(&asked.data)).collect()),
         datasources: Some(requested(&asked.datasources).into_iter().collect()),
+        sockets: Vec::new(),
     })
 }
 
@@ -102,8 +105,15 @@ fn grants(
         }
         Ok(Some(list.iter().cloned().collect::<BTreeSet<_>>()))
     };
+    let sockets = table
+        .allowed_sockets
+        .iter()
+        .flatten()
+        .map(|text| SocketPattern::parse(text).map_err(|why| source.error(&key("allowed-sockets"), why)))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Grants {
         hosts,
+        sockets,
         env: names("env", &table.env, None)?,
         data: names("data", &table.data, Some(("data set", data)))?,
         datasources: names("datasources", &table.datasources, Some(("datasource", datasources)))?,

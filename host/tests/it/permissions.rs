@@ -150,3 +150,36 @@ async fn bad_grants_are_one_line_errors_naming_the_key() {
         assert_one_line(&run.stderr, expected);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_reaches_only_the_addresses_allowed_sockets_grants() {
+    let server = target(Protocol::Http).await;
+    let address = server.base_url().trim_start_matches("http://").to_string();
+    let run_with = |granted: String| {
+        let address = address.clone();
+        async move {
+            let file = format!(
+                "plugin = \"{{runaway}}\"\niterations = 2\nenv = {{ FAULT = \"socket\", TARGET = \"{address}\" }}\n\
+                 [permissions]\nallowed-sockets = [\"{granted}\"]\n"
+            );
+            run_file(&file, &[]).await
+        }
+    };
+    // Granted: the guest's own TCP client (Rust std on wasi:sockets) connects.
+    let granted = run_with(format!("tcp://{address}")).await;
+    granted.assert_ok();
+    assert_eq!(granted.error_count(&format!("socket ESCAPED: {address}")), 2, "{}", granted.stdout);
+    assert_eq!((server.stats().connections, granted.count("permission_denials")), (2, 0));
+    let permissions = &granted.summary.as_ref().unwrap()["scenarios"][0]["permissions"];
+    assert_eq!(permissions["allowed-sockets"], serde_json::json!([format!("tcp://{address}")]));
+    // Another port granted: refused and counted, nothing reached the server.
+    let other = run_with("tcp://127.0.0.1:9".into()).await;
+    other.assert_ok();
+    assert_eq!(other.error_count("socket refused: "), 2);
+    assert_eq!((server.stats().connections, other.count("permission_denials")), (2, 2));
+    let got = denials(&other);
+    assert!(got[0].0.contains(&format!("denied: TCP connect to {address} is not granted")), "{got:?}");
+    let bad = run_with("tcp://localhost:80".into()).await;
+    assert_eq!(bad.code, 2);
+    assert_one_line(&bad.stderr, "the host is an address or a range (names are not looked up)");
+}

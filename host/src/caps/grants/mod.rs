@@ -4,15 +4,20 @@
 //! `[permissions]` works as before (the summary says it was not confined);
 //! once the run grants any, only what it lists. Every refusal is a
 //! [`Denial`]: counted in `permission_denials` and reported once per
-//! distinct message, in the log and the summary.
+//! distinct message, in the log and the summary. Sockets (`wasi:sockets`)
+//! are the exception: closed unless `allowed-sockets` grants an address.
 
 mod hosts;
+mod sockets;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use self::hosts::{HostPattern, Reach};
+pub use self::sockets::SocketPattern;
+use wasmtime_wasi::sockets::SocketAddrUse;
+
 use crate::metrics::{Recorder, Sample, names};
 
 /// The grants of one scenario; `None`: that kind is not confined.
@@ -22,6 +27,8 @@ pub struct Grants {
     pub env: Option<BTreeSet<String>>,
     pub data: Option<BTreeSet<String>>,
     pub datasources: Option<BTreeSet<String>>,
+    /// Addresses `wasi:sockets` may reach; none unless granted.
+    pub sockets: Vec<SocketPattern>,
 }
 
 /// A refused call: which capability, the permission that would allow it,
@@ -49,6 +56,7 @@ impl Grants {
             }
         }
         union(&mut self.hosts, &more.hosts);
+        self.sockets.extend(more.sockets.iter().filter(|s| !self.sockets.contains(s)).cloned().collect::<Vec<_>>());
         set_union(&mut self.env, &more.env);
         set_union(&mut self.data, &more.data);
         set_union(&mut self.datasources, &more.datasources);
@@ -75,15 +83,48 @@ impl Grants {
         listed(&self.datasources, name, ("sql", "datasources"), "datasource")
     }
 
-    /// Each kind of grant and what it allows, for the summary and the export.
+    /// Each kind of grant and what it allows (sockets only when granted),
+    /// for the summary and the export.
     pub fn describe(&self) -> Vec<(&'static str, Option<Vec<String>>)> {
         let names = |set: &Option<BTreeSet<String>>| set.as_ref().map(|s| s.iter().cloned().collect());
-        vec![
+        let mut kinds = vec![
             ("allowed-hosts", self.hosts.as_ref().map(|h| h.iter().map(ToString::to_string).collect())),
             ("env", names(&self.env)),
             ("data", names(&self.data)),
             ("datasources", names(&self.datasources)),
-        ]
+        ];
+        if !self.sockets.is_empty() {
+            kinds.push(("allowed-sockets", Some(self.sockets.iter().map(ToString::to_string).collect())));
+        }
+        kinds
+    }
+
+    /// Whether a socket may use `address` this way.
+    pub fn socket(&self, address: SocketAddr, usage: SocketAddrUse) -> Result<(), Denial> {
+        if sockets::allows(&self.sockets, address, usage) {
+            return Ok(());
+        }
+        let (protocol, scheme, verb) = match usage {
+            SocketAddrUse::TcpConnect => ("TCP", "tcp", "connect to"),
+            SocketAddrUse::TcpBind => ("TCP", "tcp", "bind to"),
+            SocketAddrUse::TcpListen => ("TCP", "tcp", "listen on"),
+            SocketAddrUse::TcpAccept => ("TCP", "tcp", "accept from"),
+            SocketAddrUse::UdpBind => ("UDP", "udp", "bind to"),
+            SocketAddrUse::UdpSend => ("UDP", "udp", "send to"),
+            SocketAddrUse::UdpReceive => ("UDP", "udp", "receive from"),
+        };
+        Err(Denial {
+            capability: "sockets",
+            permission: "allowed-sockets",
+            message: format!(
+                "denied: {protocol} {verb} {address} is not granted (allow it with allowed-sockets = [\"{scheme}://{address}\"] in [permissions])"
+            ),
+        })
+    }
+
+    /// Whether any socket pattern is for UDP (`true`) or TCP (`false`).
+    pub fn grants_sockets(&self, udp: bool) -> bool {
+        self.sockets.iter().any(|pattern| pattern.is_udp() == udp)
     }
 }
 
@@ -190,6 +231,14 @@ impl Gate {
 
     pub fn datasource(&self, name: &str) -> Result<(), Denial> {
         self.recorded(self.grants.datasource(name))
+    }
+
+    pub fn socket(&self, address: SocketAddr, usage: SocketAddrUse) -> bool {
+        self.recorded(self.grants.socket(address, usage)).is_ok()
+    }
+
+    pub fn grants(&self) -> &Grants {
+        &self.grants
     }
 }
 
