@@ -78,7 +78,8 @@ pub struct Bundle {
     pub manifest: Manifest,
     manifest_bytes: Vec<u8>,
     entries: Entries,
-    seal: Option<Seal>,
+    /// The key whose seal held at open, and the seal's entry as read.
+    seal: Option<(VerifyingKey, Vec<u8>)>,
     /// `sha256:<hex>` of the whole file.
     pub digest: String,
 }
@@ -109,14 +110,13 @@ impl Bundle {
         let seal = match entries.remove(SIGNATURE) {
             None => None,
             Some(bytes) => {
-                let text = String::from_utf8(bytes).map_err(|e| BundleError::Signature(e.to_string()))?;
-                let seal: Seal = toml::from_str(&text).map_err(|e| BundleError::Signature(one_line(&e)))?;
-                seal.check(&manifest_bytes)?;
-                Some(seal)
+                let text = std::str::from_utf8(&bytes).map_err(|e| BundleError::Signature(e.to_string()))?;
+                let seal: Seal = toml::from_str(text).map_err(|e| BundleError::Signature(e.message().to_string()))?;
+                Some((seal.check(&manifest_bytes)?, bytes))
             }
         };
         let text = std::str::from_utf8(&manifest_bytes).map_err(|e| BundleError::Manifest(e.to_string()))?;
-        let manifest: Manifest = toml::from_str(text).map_err(|e| BundleError::Manifest(one_line(&e)))?;
+        let manifest: Manifest = toml::from_str(text).map_err(|e| BundleError::Manifest(e.message().to_string()))?;
         for (name, data) in &entries {
             let listed = manifest.parts.get(name).ok_or_else(|| BundleError::Unlisted(name.clone()))?;
             if *listed != sha256(data) {
@@ -132,7 +132,7 @@ impl Bundle {
 
     /// The key that signed the bundle, if it is signed.
     pub fn signer(&self) -> Option<VerifyingKey> {
-        self.seal.as_ref().and_then(|seal| seal.check(&self.manifest_bytes).ok())
+        self.seal.as_ref().map(|(key, _)| *key)
     }
 
     /// Refuses the bundle unless one of `keys` signed it.
@@ -156,6 +156,11 @@ impl Bundle {
         let seal = Seal::new(key, &self.manifest_bytes);
         let seal = toml::to_string(&seal).map_err(|e| BundleError::Signature(e.to_string()))?;
         self.archive(Some(seal.into_bytes()))
+    }
+
+    /// The archive's bytes: its parts and seal as read.
+    pub fn bytes(&self) -> Result<Vec<u8>, BundleError> {
+        self.archive(self.seal.as_ref().map(|(_, bytes)| bytes.clone()))
     }
 
     fn archive(&self, seal: Option<Vec<u8>>) -> Result<Vec<u8>, BundleError> {
@@ -224,8 +229,8 @@ impl Packing {
             let path = source.join("bundle.toml");
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| BundleError::Source { path: path.clone(), message: e.to_string() })?;
-            let spec: Source =
-                toml::from_str(&text).map_err(|e| BundleError::Source { path: path.clone(), message: one_line(&e) })?;
+            let spec: Source = toml::from_str(&text)
+                .map_err(|e| BundleError::Source { path: path.clone(), message: e.message().to_string() })?;
             (source.to_path_buf(), spec)
         } else if source.is_file() {
             let file =
@@ -307,17 +312,4 @@ impl Packing {
         // Read back what was written: its digest, and the checks any bundle gets.
         Bundle::from_bytes(&bundle.archive(None)?)
     }
-}
-
-impl Bundle {
-    /// The archive's bytes.
-    pub fn bytes(&self) -> Result<Vec<u8>, BundleError> {
-        let seal =
-            self.seal.as_ref().map(toml::to_string).transpose().map_err(|e| BundleError::Signature(e.to_string()))?;
-        self.archive(seal.map(String::into_bytes))
-    }
-}
-
-fn one_line(err: &toml::de::Error) -> String {
-    err.to_string().lines().rfind(|l| !l.trim().is_empty()).unwrap_or_default().trim().to_string()
 }

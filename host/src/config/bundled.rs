@@ -61,13 +61,12 @@ pub fn ungranted(plan: &Plan) -> Vec<String> {
     notes
 }
 
-/// Whether `granted` holds `wanted` as such (a host pattern by its text).
+/// Whether `granted` gives `wanted` (a host pattern by its text).
 fn covered(granted: &Grants, kind: &str, wanted: &str) -> bool {
-    let has = |set: &Option<std::collections::BTreeSet<String>>| set.as_ref().is_some_and(|s| s.contains(wanted));
     match kind {
         "allowed-hosts" => granted.hosts.iter().flatten().any(|p| p.to_string() == wanted.trim()),
-        "env" => has(&granted.env),
-        "data" => has(&granted.data),
-        _ => has(&granted.datasources),
+        "env" => granted.env(wanted).is_ok(),
+        "data" => granted.data(wanted).is_ok(),
+        _ => granted.datasource(wanted).is_ok(),
     }
 }

@@ -1,6 +1,7 @@
 // The vespid module against the demo target: every request option, typed
 // errors, an answer the script judges, batch, metrics, log, vu facts and data sets.
 import vespid, { check, data, http, log, metrics, vu } from 'vespid';
+import { threw } from './lib/threw.js';
 
 let base;
 let row;
@@ -13,15 +14,6 @@ export function init() {
 // Once per VU, when it ends.
 export function vuEnd() {
   http.get(`${base}/status/251`);
-}
-
-function threw(body) {
-  try {
-    body();
-    return undefined;
-  } catch (err) {
-    return err;
-  }
 }
 
 export default function () {

@@ -2,15 +2,7 @@
 // the granted ones work, each other attempt fails with the denial the host
 // counted. BASE_URL is granted; OTHER_URL (another server) and SECRET are not.
 import vespid, { check, data, http, sql, vu } from 'vespid';
-
-function threw(body) {
-  try {
-    body();
-    return undefined;
-  } catch (err) {
-    return err;
-  }
-}
+import { threw } from './lib/threw.js';
 
 function denied(err) {
   return err instanceof vespid.HttpError && err.kind === 'other' && err.message.includes('denied: HTTP to');
