@@ -1,8 +1,8 @@
 //! The `bindgen!`s over `wit/`: Rust types and traits for the
 //! `vespid:scenario` worlds — `scenario`, which every plugin targets, and
 //! `script-runtime`, which language runtimes target on top of it.
-//! Capabilities implement the generated `Host` traits; nothing else is
-//! defined here.
+//! Capabilities implement the generated `Host` traits (caps/legacy.rs
+//! serves the 0.1.3 WIT with them); nothing else is defined here.
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -41,14 +41,17 @@ pub use self::exports::vespid::scenario::runner;
 pub use self::runtime_world::ScriptRuntime;
 pub use self::runtime_world::exports::vespid::scenario::script_runner;
 pub use self::runtime_world::vespid::scenario::script;
-pub use self::vespid::scenario::{data, http, log, metrics, sql, vu};
+pub use self::vespid::scenario::{data, http, log, metrics, permissions, sql, vu};
 
 /// The WIT package version this host speaks.
-pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 3);
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 2, 0);
 
-/// The oldest WIT version whose plugins still run: every 0.1.x up to
-/// [`WIT_VERSION`] is the same contract with additions (semver-compatible
-/// names, which wasmtime links to ours).
+/// The newest 0.1 version: plugins of 0.1.0 to 0.1.3 link to it (0.1.x
+/// names are semver-compatible, which wasmtime links to ours) and are
+/// served by caps/legacy.rs.
+pub const LEGACY_WIT_VERSION: semver::Version = semver::Version::new(0, 1, 3);
+
+/// The oldest WIT version whose plugins still run.
 pub const OLDEST_WIT_VERSION: semver::Version = semver::Version::new(0, 1, 0);
 
 /// The export every plugin must provide, without its version.

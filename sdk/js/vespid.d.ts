@@ -90,12 +90,14 @@ declare module 'vespid' {
     | 'tls'
     | 'invalidUrl'
     | 'tooManyRedirects'
-    | 'other';
+    | 'other'
+    /** The run does not grant the origin (`allowed-hosts`), or a redirect's; nothing was sent. */
+    | 'denied';
 
   /** Thrown by `http.send` (and returned in `http.batch`'s list) when no response came. */
   export class HttpError extends Error {
     readonly kind: HttpErrorKind;
-    /** k6's error code for the same failure (1050 timeout, 1212 connection refused, ...). */
+    /** k6's error code for the same failure (1050 timeout, 1212 connection refused, 1111 denied, ...). */
     readonly code: number;
   }
 
@@ -188,7 +190,9 @@ declare module 'vespid' {
   /**
    * Read-only data sets the run declares (`--data NAME=FILE`, CSV or JSON
    * lines), loaded once by the host and shared by every VU. An unknown set
-   * throws a ReferenceError; an index past the end a RangeError.
+   * throws a ReferenceError; an index past the end a RangeError; a set the
+   * run does not grant an Error named 'PermissionError' whose `permission`
+   * is 'data'.
    */
   export const data: {
     /** The CSV header's column names; empty for JSON lines. */
@@ -216,7 +220,7 @@ declare module 'vespid' {
 
   /** A statement or transaction that failed. */
   export class SqlError extends Error {
-    /** 'unknown-datasource', 'connection', 'query', 'constraint-violation', 'timeout', 'pool-exhausted', 'transaction-finished' or 'unsupported-type'. */
+    /** 'unknown-datasource', 'connection', 'query', 'constraint-violation', 'timeout', 'pool-exhausted', 'transaction-finished', 'unsupported-type' or 'denied' (a datasource the run does not grant). */
     readonly kind: string;
     /** The database's SQLSTATE (PostgreSQL) or result code (SQLite), when it gave one. */
     readonly code?: string;

@@ -321,13 +321,9 @@ impl DataCtx {
 }
 
 impl VuState {
-    /// Data set `set`'s name, if the scenario is granted it; a denied set
-    /// looks unknown to the plugin (the summary lists the denial).
+    /// Data set `set`'s name, if the scenario is granted it.
     fn granted_set(&self, set: String) -> Result<String, wit::DataError> {
-        match self.gate.data(&set) {
-            Ok(()) => Ok(set),
-            Err(_) => Err(wit::DataError::UnknownSet(set)),
-        }
+        self.gate.data(&set).map(|()| set).map_err(|denial| wit::DataError::Denied(denial.into()))
     }
 }
 

@@ -7,6 +7,7 @@
 mod data;
 pub mod grants;
 pub mod http;
+mod legacy;
 mod limits;
 mod live;
 mod log;
@@ -285,9 +286,10 @@ impl WasiView for VuState {
 }
 
 /// Links WASI (granting nothing but what `VuState::new` set up) and every
-/// Vespid capability.
+/// Vespid capability, in WIT 0.2 and 0.1.
 pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     Scenario::add_to_linker::<VuState, HasSelf<VuState>>(linker, |state| state)?;
+    legacy::add_to_linker(linker)?;
     crate::bindings::script::add_to_linker::<VuState, HasSelf<VuState>>(linker, |state| state)
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 use wasmtime::component::TypedFunc;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
+use crate::bindings::ScriptRuntime;
 use crate::bindings::runner::Info;
-use crate::bindings::{Scenario, ScriptRuntime};
 use crate::caps::grants::Grants;
 use crate::caps::{CpuBudgetExceeded, DataSets, MemoryCapExceeded, ScenarioShared, SharedArrays, StderrMark, VuState};
 use crate::plugin::Plugin;
@@ -52,7 +52,7 @@ pub struct VuFactory {
 /// A live instance of the plugin.
 pub struct Instance {
     store: Store<VuState>,
-    scenario: Scenario,
+    runner: Runner,
     /// The language runtime's own exports, when the plugin runs a script.
     runtime: Option<ScriptRuntime>,
     /// `lifecycle.vu-end`, when the plugin exports it.
@@ -64,6 +64,33 @@ pub struct Instance {
 
 /// The type of `lifecycle.vu-end`.
 type VuEnd = TypedFunc<(), (Result<(), String>,)>;
+
+/// The `runner` export's functions, checked against their types once per
+/// instance (the same in every WIT version).
+struct Runner {
+    describe: TypedFunc<(), (Info,)>,
+    setup: TypedFunc<(), (Result<String, String>,)>,
+    init: TypedFunc<(String,), (Result<(), String>,)>,
+    run: TypedFunc<(String,), (Result<(), String>,)>,
+    teardown: TypedFunc<(String,), (Result<(), String>,)>,
+}
+
+impl Runner {
+    fn new(
+        store: &mut Store<VuState>,
+        instance: &wasmtime::component::Instance,
+        plugin: &Plugin,
+    ) -> wasmtime::Result<Runner> {
+        let exports = &plugin.runner;
+        Ok(Runner {
+            describe: instance.get_typed_func(&mut *store, exports.describe)?,
+            setup: instance.get_typed_func(&mut *store, exports.setup)?,
+            init: instance.get_typed_func(&mut *store, exports.init)?,
+            run: instance.get_typed_func(&mut *store, exports.run)?,
+            teardown: instance.get_typed_func(&mut *store, exports.teardown)?,
+        })
+    }
+}
 
 /// The `runner` export a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,8 +182,8 @@ impl VuFactory {
         });
         store.set_epoch_deadline(1);
         let instantiate_error = |err: wasmtime::Error| VuError::Instantiate(one_line(&err));
-        let instance = plugin.pre.instance_pre().instantiate_async(&mut store).await.map_err(instantiate_error)?;
-        let scenario = Scenario::new(&mut store, &instance).map_err(instantiate_error)?;
+        let instance = plugin.pre.instantiate_async(&mut store).await.map_err(instantiate_error)?;
+        let runner = Runner::new(&mut store, &instance, plugin).map_err(instantiate_error)?;
         let runtime = match &plugin.script {
             None => None,
             Some(_) => Some(ScriptRuntime::new(&mut store, &instance).map_err(instantiate_error)?),
@@ -165,23 +192,23 @@ impl VuFactory {
             None => None,
             Some(index) => Some(instance.get_typed_func(&mut store, index).map_err(instantiate_error)?),
         };
-        Ok(Instance { store, scenario, runtime, vu_end, limits: self.limits, version: plugin.version.clone() })
+        Ok(Instance { store, runner, runtime, vu_end, limits: self.limits, version: plugin.version.clone() })
     }
 }
 
 impl Instance {
     pub async fn describe(&mut self) -> Result<Info, VuError> {
         let mark = self.begin(Duration::MAX, "");
-        let runner = self.scenario.vespid_scenario_runner();
-        let outcome = tokio::time::timeout(DESCRIBE_TIMEOUT, runner.call_describe(&mut self.store)).await;
-        self.settle(Call::Describe, mark, outcome.map(|result| result.map(Ok)))
+        let call = self.runner.describe.call_async(&mut self.store, ());
+        let outcome = tokio::time::timeout(DESCRIBE_TIMEOUT, call).await;
+        self.settle(Call::Describe, mark, outcome.map(|result| result.map(|(info,)| Ok(info))))
     }
 
     pub async fn setup(&mut self) -> Result<String, VuError> {
         let limit = self.limits.setup_timeout;
         let mark = self.begin(Duration::MAX, "");
-        let runner = self.scenario.vespid_scenario_runner();
-        let outcome = tokio::time::timeout(limit, runner.call_setup(&mut self.store)).await;
+        let call = self.runner.setup.call_async(&mut self.store, ());
+        let outcome = tokio::time::timeout(limit, returned(call)).await;
         // A transaction setup (or init, teardown) left open is rolled back
         // and counted now, not when the instance goes.
         self.state().sql.end_iteration();
@@ -190,8 +217,8 @@ impl Instance {
 
     pub async fn init(&mut self, setup_data: &str) -> Result<(), VuError> {
         let mark = self.begin(self.limits.iteration_cpu, "iteration-cpu-limit");
-        let runner = self.scenario.vespid_scenario_runner();
-        let outcome = unlimited(runner.call_init(&mut self.store, setup_data)).await;
+        let call = self.runner.init.call_async(&mut self.store, (setup_data.to_string(),));
+        let outcome = unlimited(returned(call)).await;
         self.state().sql.end_iteration();
         self.settle(Call::Init, mark, outcome)
     }
@@ -199,8 +226,8 @@ impl Instance {
     /// Runs one iteration of `task`.
     pub async fn run(&mut self, task: &str) -> Result<(), VuError> {
         let mark = self.begin(self.limits.iteration_cpu, "iteration-cpu-limit");
-        let runner = self.scenario.vespid_scenario_runner();
-        let outcome = unlimited(runner.call_run(&mut self.store, task)).await;
+        let call = self.runner.run.call_async(&mut self.store, (task.to_string(),));
+        let outcome = unlimited(returned(call)).await;
         self.settle(Call::Run, mark, outcome)
     }
 
@@ -208,16 +235,15 @@ impl Instance {
     pub async fn vu_end(&mut self) -> Result<(), VuError> {
         let Some(vu_end) = self.vu_end else { return Ok(()) };
         let mark = self.begin(self.limits.iteration_cpu, "iteration-cpu-limit");
-        let call = vu_end.call_async(&mut self.store, ());
-        let outcome = unlimited(async { call.await.map(|(result,)| result) }).await;
+        let outcome = unlimited(returned(vu_end.call_async(&mut self.store, ()))).await;
         self.settle(Call::VuEnd, mark, outcome)
     }
 
     pub async fn teardown(&mut self, setup_data: &str) -> Result<(), VuError> {
         let limit = self.limits.teardown_timeout;
         let mark = self.begin(Duration::MAX, "");
-        let runner = self.scenario.vespid_scenario_runner();
-        let outcome = tokio::time::timeout(limit, runner.call_teardown(&mut self.store, setup_data)).await;
+        let call = self.runner.teardown.call_async(&mut self.store, (setup_data.to_string(),));
+        let outcome = tokio::time::timeout(limit, returned(call)).await;
         self.state().sql.end_iteration();
         self.settle(Call::Teardown, mark, outcome)
     }
@@ -345,6 +371,11 @@ fn in_recursion(err: &wasmtime::Error) -> bool {
         let recursive = |frame: &&wasmtime::FrameInfo| frame.func_index() == innermost.func_index();
         frames.iter().take(64).filter(recursive).count() >= REPEATS
     })
+}
+
+/// A typed call's one result, unwrapped from its tuple.
+async fn returned<T>(call: impl Future<Output = wasmtime::Result<(T,)>>) -> wasmtime::Result<T> {
+    call.await.map(|(result,)| result)
 }
 
 /// A call with no wall-clock limit (its CPU budget still applies).

@@ -1,15 +1,18 @@
 //! Loading one plugin file: recognise a component, compile it, check that
-//! it targets `vespid:scenario/scenario@0.1.x`, and link it once into a
-//! [`ScenarioPre`] that every VU instantiates from. A script file goes to
-//! its language runtime (`runtime`) instead.
+//! it targets `vespid:scenario/scenario` of a version this host speaks
+//! (0.1.x or 0.2.0), and link it once into an [`InstancePre`] that every
+//! VU instantiates from. A script file goes to its language runtime
+//! (`runtime`) instead.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use wasmtime::Engine;
-use wasmtime::component::{Component, ComponentExportIndex, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
 
-use crate::bindings::{LIFECYCLE_EXPORT, OLDEST_WIT_VERSION, RUNNER_EXPORT, ScenarioPre, VU_END_FUNCTION, WIT_VERSION};
+use crate::bindings::{
+    LEGACY_WIT_VERSION, LIFECYCLE_EXPORT, OLDEST_WIT_VERSION, RUNNER_EXPORT, VU_END_FUNCTION, WIT_VERSION,
+};
 use crate::caps::{Script, VuState};
 
 /// Why a plugin cannot be used. Each message is one line naming the file.
@@ -32,7 +35,7 @@ pub enum PluginError {
     #[error("{path:?} does not export {RUNNER_EXPORT} (of any version)")]
     MissingRunner { path: PathBuf },
     #[error(
-        "{path:?} was built against vespid:scenario@{found}; this vespid supports vespid:scenario@{OLDEST_WIT_VERSION} to @{WIT_VERSION}"
+        "{path:?} was built against vespid:scenario@{found}; this vespid supports vespid:scenario@{OLDEST_WIT_VERSION} to @{LEGACY_WIT_VERSION} and @{WIT_VERSION}"
     )]
     WitVersion { path: PathBuf, found: String },
     #[error("{path:?}: {reason}")]
@@ -46,7 +49,9 @@ pub enum PluginError {
 /// A compiled, checked and linked plugin.
 pub struct Plugin {
     pub path: PathBuf,
-    pub pre: ScenarioPre<VuState>,
+    pub pre: InstancePre<VuState>,
+    /// Its `runner` functions, in whichever version it exports them.
+    pub runner: RunnerExports,
     /// Interfaces the component imports, e.g. `vespid:scenario/http@0.1.0`.
     pub imports: Vec<String>,
     /// A short digest of the file's bytes: the version tagged on samples.
@@ -57,6 +62,35 @@ pub struct Plugin {
     pub script: Option<Arc<Script>>,
     /// Its `lifecycle.vu-end`, when it exports one (WIT 0.1.2).
     pub vu_end: Option<ComponentExportIndex>,
+}
+
+/// Where a plugin's `runner` functions are. Found by name, not through a
+/// `bindgen!` world, since 0.1.x and 0.2 plugins export `runner` under
+/// different versions; their types are the same in both.
+#[derive(Debug, Clone, Copy)]
+pub struct RunnerExports {
+    pub describe: ComponentExportIndex,
+    pub setup: ComponentExportIndex,
+    pub init: ComponentExportIndex,
+    pub run: ComponentExportIndex,
+    pub teardown: ComponentExportIndex,
+}
+
+impl RunnerExports {
+    /// The functions of export `runner` (its full name) of `component`.
+    fn find(component: &Component, runner: &str) -> Result<RunnerExports, String> {
+        let instance = component.get_export_index(None, runner).ok_or_else(|| format!("no export {runner}"))?;
+        let function = |name: &str| {
+            component.get_export_index(Some(&instance), name).ok_or_else(|| format!("{runner} has no function {name}"))
+        };
+        Ok(RunnerExports {
+            describe: function("describe")?,
+            setup: function("setup")?,
+            init: function("init")?,
+            run: function("run")?,
+            teardown: function("teardown")?,
+        })
+    }
 }
 
 impl Plugin {
@@ -96,7 +130,9 @@ impl Plugin {
         let ty = component.component_type();
         let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
         let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
-        let wit_version = check_world(path, &imports, &exports)?;
+        let (runner_export, wit_version) = check_world(path, &imports, &exports)?;
+        let link_err = |reason: String| PluginError::Link { path: path_buf.clone(), reason };
+        let runner = RunnerExports::find(&component, runner_export).map_err(link_err)?;
         let lifecycle_prefix = format!("{LIFECYCLE_EXPORT}@");
         let vu_end = exports
             .iter()
@@ -107,10 +143,8 @@ impl Plugin {
         let mut linker = Linker::<VuState>::new(engine);
         crate::caps::add_to_linker(&mut linker)
             .map_err(|err| PluginError::Engine(format!("linking the host capabilities: {}", one_line(&err))))?;
-        let link_err = |err: wasmtime::Error| PluginError::Link { path: path_buf.clone(), reason: one_line(&err) };
-        let instance_pre = linker.instantiate_pre(&component).map_err(link_err)?;
-        let pre = ScenarioPre::new(instance_pre).map_err(link_err)?;
-        Ok(Plugin { path: path_buf, pre, imports, version, wit_version, script, vu_end })
+        let pre = linker.instantiate_pre(&component).map_err(|err| link_err(one_line(&err)))?;
+        Ok(Plugin { path: path_buf, pre, runner, imports, version, wit_version, script, vu_end })
     }
 }
 
@@ -136,15 +170,22 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
 
 /// Names what is wrong when the component does not target our world: it
 /// must export the runner of a WIT version this host speaks (0.1.0 up to
-/// [`WIT_VERSION`]; a later 0.1.x may import what this host lacks).
-/// Returns the version it was built against.
-fn check_world(path: &Path, imports: &[String], exports: &[String]) -> Result<semver::Version, PluginError> {
+/// [`LEGACY_WIT_VERSION`], and [`WIT_VERSION`]; a later one may import
+/// what this host lacks).
+/// Returns the runner export's name and the version it was built against.
+fn check_world<'a>(
+    path: &Path,
+    imports: &[String],
+    exports: &'a [String],
+) -> Result<(&'a str, semver::Version), PluginError> {
     let path = path.to_path_buf();
     let runner_prefix = format!("{RUNNER_EXPORT}@");
-    if let Some(found) = exports.iter().find_map(|e| e.strip_prefix(&runner_prefix)) {
-        let supported = |v: &semver::Version| (OLDEST_WIT_VERSION..=WIT_VERSION).contains(v) && v.pre.is_empty();
+    if let Some((export, found)) = exports.iter().find_map(|e| Some((e, e.strip_prefix(&runner_prefix)?))) {
+        let supported = |v: &semver::Version| {
+            ((OLDEST_WIT_VERSION..=LEGACY_WIT_VERSION).contains(v) || *v == WIT_VERSION) && v.pre.is_empty()
+        };
         return match semver::Version::parse(found) {
-            Ok(version) if supported(&version) => Ok(version),
+            Ok(version) if supported(&version) => Ok((export.as_str(), version)),
             _ => Err(PluginError::WitVersion { path, found: found.to_string() }),
         };
     }
@@ -180,8 +221,11 @@ mod tests {
         assert!(check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.0"])).is_ok());
         assert!(check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.1"])).is_ok());
         assert!(check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.3"])).is_ok());
+        assert!(check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.2.0"])).is_ok());
         let err = check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.1.9"])).unwrap_err();
-        assert!(err.to_string().contains("supports vespid:scenario@0.1.0 to @0.1.3"), "{err}");
+        assert!(err.to_string().contains("supports vespid:scenario@0.1.0 to @0.1.3 and @0.2.0"), "{err}");
+        let err = check_world(p, &s(&[]), &s(&["vespid:scenario/runner@0.2.1"])).unwrap_err();
+        assert!(err.to_string().contains("vespid:scenario@0.2.1"), "{err}");
         let err = check_world(p, &s(&[]), &s(&["vespid:scenario/runner@9.0.0"])).unwrap_err();
         assert!(err.to_string().contains("vespid:scenario@9.0.0"), "{err}");
         let err = check_world(p, &s(&["vespid:scenario/log@0.1.0"]), &s(&["x:y/z"])).unwrap_err();

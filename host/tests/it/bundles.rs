@@ -68,7 +68,7 @@ async fn a_bundle_packs_inspects_verifies_and_runs_like_the_loose_plugin() {
     assert_eq!(lines[1], "permissions asked:", "permissions first: {}", inspect.stdout);
     assert_eq!(lines[2], format!("  allowed-hosts {}", server.base_url()));
     for expected in
-        ["world:       vespid:scenario/scenario@0.1.3", "data/users/users.csv  45 bytes  sha256:", "unsigned"]
+        ["world:       vespid:scenario/scenario@0.2.0", "data/users/users.csv  45 bytes  sha256:", "unsigned"]
     {
         assert!(inspect.stdout.contains(expected), "{expected:?} in {}", inspect.stdout);
     }

@@ -64,3 +64,5 @@ mod sql;
 mod thresholds;
 /// JavaScript and Python scenarios against their Rust twins, and a script reloaded under --watch.
 mod twins;
+/// WIT 0.1.x plugins beside 0.2.0 ones: linked unchanged, a denial as the nearest 0.1 error.
+mod wit_versions;

@@ -76,6 +76,43 @@ async fn a_plugin_reaches_only_what_the_run_grants_and_each_refusal_is_counted()
     assert!(!run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"));
 }
 
+/// The same grants from Python: each denial is its typed error there
+/// (HttpError kind "denied", PermissionError, SqlError kind "denied").
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_script_gets_each_denial_as_its_typed_error() {
+    let (granted, other) = (target(Protocol::Http).await, target(Protocol::Http).await);
+    crate::python::compile_the_runtime_once().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secrets.csv"), "key\nhunter2\n").unwrap();
+    let file = format!(
+        "plugin = {script:?}\niterations = 4\n\
+         env = {{ BASE_URL = \"{base}\", OTHER_URL = \"{other}\" }}\n\
+         [permissions]\nallowed-hosts = [\"{base}\"]\ndata = [\"users\"]\ndatasources = [\"main\"]\n\
+         [data.users]\npath = {users:?}\n[data.secrets]\npath = \"secrets.csv\"\n\
+         [datasources.main]\nurl = \"sqlite::memory:\"\n[datasources.private]\nurl = \"sqlite::memory:\"\n",
+        script = script("python/permissions.py"),
+        base = granted.base_url(),
+        other = other.base_url(),
+        users = script("users.csv"),
+    );
+    let path = dir.path().join("vespid.toml");
+    std::fs::write(&path, file).unwrap();
+    let run = crate::support::vespid(&["run", path.to_str().unwrap()]).await;
+    run.assert_ok();
+    for check in [
+        "granted host",
+        "host not granted",
+        "granted data set",
+        "data set not granted",
+        "granted datasource",
+        "datasource not granted",
+    ] {
+        assert_eq!(run.check(check), (4, 0), "{check}");
+    }
+    assert_eq!(run.count("permission_denials"), 4 * 3, "{:?}", denials(&run));
+    assert_eq!((run.count("http_reqs"), granted.stats().requests, other.stats().requests), (4, 4, 0));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_env_key_not_granted_reads_as_unset_and_is_counted() {
     let server = target(Protocol::Http).await;

@@ -25,7 +25,8 @@ async fn bad_plugin_files_get_one_line_and_exit_code_2() {
         (guest("no-runner"), "does not export vespid:scenario/runner (of any version)".to_string()),
         (
             guest("future-wit"),
-            "was built against vespid:scenario@9.0.0; this vespid supports vespid:scenario@0.1.0 to @0.1.3".to_string(),
+            "was built against vespid:scenario@9.0.0; this vespid supports vespid:scenario@0.1.0 to @0.1.3 and @0.2.0"
+                .to_string(),
         ),
     ];
     for (path, expected) in cases {
@@ -41,8 +42,8 @@ async fn inspect_prints_what_the_plugin_declares() {
     out.assert_ok();
     assert!(out.stdout.contains("name:    custom-metrics"), "{}", out.stdout);
     assert!(out.stdout.contains("tasks:   browse (weight 3), buy (weight 1)"), "{}", out.stdout);
-    assert!(out.stdout.contains("world:   vespid:scenario/scenario@0.1.3"), "{}", out.stdout);
-    assert!(out.stdout.contains("vespid:scenario/http@0.1.3"), "{}", out.stdout);
+    assert!(out.stdout.contains("world:   vespid:scenario/scenario@0.2.0"), "{}", out.stdout);
+    assert!(out.stdout.contains("vespid:scenario/http@0.2.0"), "{}", out.stdout);
 
     let bad = vespid(&["inspect", guest("wrong-world").to_str().expect("utf-8")]).await;
     assert_eq!(bad.code, 2);

@@ -5,7 +5,7 @@ import vespid, { check, data, http, sql, vu } from 'vespid';
 import { threw } from './lib/threw.js';
 
 function denied(err) {
-  return err instanceof vespid.HttpError && err.kind === 'other' && err.message.includes('denied: HTTP to');
+  return err instanceof vespid.HttpError && err.kind === 'denied' && err.code === 1111 && err.message.includes('denied: HTTP to');
 }
 
 export default function () {
@@ -17,8 +17,9 @@ export default function () {
   const away = encodeURIComponent(`${vu.env('OTHER_URL')}/`);
   check('redirect to a host not granted', denied(threw(() => http.get(`${base}/redirect-to?url=${away}`))));
   check('granted data set', data.len('users') === 3);
-  check('data set not granted', threw(() => data.len('secrets')) instanceof ReferenceError);
+  const hidden = threw(() => data.len('secrets'));
+  check('data set not granted', hidden.name === 'PermissionError' && hidden.permission === 'data');
   check('granted datasource', sql.query('main', 'select 1 as one')[0].one === 1);
   const refused = threw(() => sql.query('private', 'select 1'));
-  check('datasource not granted', refused instanceof vespid.SqlError && refused.message.includes('denied: datasource'));
+  check('datasource not granted', refused instanceof vespid.SqlError && refused.kind === 'denied' && refused.message.includes('denied: datasource'));
 }

@@ -7,7 +7,7 @@ use rquickjs::function::{Args, Opt};
 use rquickjs::module::{Declarations, Exports, ModuleDef};
 use rquickjs::{Array, ArrayBuffer, Constructor, Ctx, Exception, Function, IntoJs, Object, Result, Value};
 
-use crate::bindings::vespid::scenario::{data, http, log, metrics, script, vu};
+use crate::bindings::vespid::scenario::{data, http, log, metrics, permissions, script, vu};
 
 /// The module's functions, by the name JavaScript imports them as.
 pub struct Native;
@@ -59,8 +59,10 @@ const FUNCTIONS: &[(&str, Maker)] = &[
     ("stopVu", |ctx| Function::new(ctx.clone(), vu::stop)),
     ("scenarioIteration", |ctx| Function::new(ctx.clone(), vu::scenario_iteration)),
     ("activeVus", |ctx| Function::new(ctx.clone(), vu::active_vus)),
-    ("dataLen", |ctx| Function::new(ctx.clone(), |set: String| data::len(&set).ok())),
-    ("dataColumns", |ctx| Function::new(ctx.clone(), |set: String| data::columns(&set).ok())),
+    ("dataLen", |ctx| Function::new(ctx.clone(), |ctx: Ctx<'_>, set: String| data_if_known(&ctx, data::len(&set)))),
+    ("dataColumns", |ctx| {
+        Function::new(ctx.clone(), |ctx: Ctx<'_>, set: String| data_if_known(&ctx, data::columns(&set)))
+    }),
     ("dataGet", |ctx| {
         Function::new(ctx.clone(), |ctx: Ctx<'_>, set: String, index: u32| data_result(&ctx, data::get(&set, index)))
     }),
@@ -141,7 +143,31 @@ fn data_result<'js>(ctx: &Ctx<'js>, row: std::result::Result<Vec<String>, data::
     row.map_err(|err| match err {
         data::DataError::UnknownSet(set) => Exception::throw_reference(ctx, &format!("no data set named {set:?}")),
         data::DataError::OutOfRange(len) => Exception::throw_range(ctx, &format!("index out of range (length {len})")),
+        data::DataError::Denied(denial) => throw_denied(ctx, denial),
     })
+}
+
+/// A set's value, `undefined` for a set the run does not declare (the
+/// module names it in its own error), or an exception for a denied one.
+fn data_if_known<T>(ctx: &Ctx<'_>, value: std::result::Result<T, data::DataError>) -> Result<Option<T>> {
+    match value {
+        Ok(value) => Ok(Some(value)),
+        Err(data::DataError::Denied(denial)) => Err(throw_denied(ctx, denial)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// A `PermissionError`: an Error named so, with the denial's `permission`.
+fn throw_denied(ctx: &Ctx<'_>, denial: permissions::Denial) -> rquickjs::Error {
+    let error = match Exception::from_message(ctx.clone(), &denial.message) {
+        Ok(error) => error,
+        Err(err) => return err,
+    };
+    let named = error.set("name", "PermissionError").and_then(|()| error.set("permission", denial.permission));
+    match named {
+        Ok(()) => ctx.throw(error.into_value()),
+        Err(err) => err,
+    }
 }
 
 /// `open(path, "b")`: the file's text, or its bytes as an ArrayBuffer.
@@ -239,6 +265,8 @@ fn error_code(err: &http::Error) -> u32 {
         http::Error::InvalidUrl(_) => 1020,
         http::Error::TooManyRedirects(_) => 1000,
         http::Error::Other(_) => 1000,
+        // k6's code for a host its `blockHostnames` refuses.
+        http::Error::Denied(_) => 1111,
     }
 }
 
@@ -253,6 +281,7 @@ fn error_kind(err: &http::Error) -> &'static str {
         http::Error::InvalidUrl(_) => "invalidUrl",
         http::Error::TooManyRedirects(_) => "tooManyRedirects",
         http::Error::Other(_) => "other",
+        http::Error::Denied(_) => "denied",
     }
 }
 
@@ -266,6 +295,7 @@ fn error_text(err: &http::Error) -> String {
         http::Error::InvalidUrl(reason) => format!("invalid URL: {reason}"),
         http::Error::TooManyRedirects(limit) => format!("stopped after {limit} redirects"),
         http::Error::Other(reason) => reason.clone(),
+        http::Error::Denied(denial) => denial.message.clone(),
     }
 }
 

@@ -211,5 +211,6 @@ fn describe(error: sql::SqlError) -> (&'static str, String, Option<String>) {
             ("transaction-finished", "the transaction was already committed or rolled back".into(), None)
         }
         E::UnsupportedType(message) => ("unsupported-type", format!("unsupported column type: {message}"), None),
+        E::Denied(denial) => ("denied", denial.message, None),
     }
 }

@@ -69,6 +69,8 @@ impl Row {
 pub enum Error {
     /// The run declares no set of this name.
     UnknownSet(String),
+    /// The run declares the set but does not grant it to this plugin.
+    Denied(crate::Denial),
     /// [`get`] asked for a row past the end of the set.
     OutOfRange {
         /// The set's name.
@@ -87,6 +89,7 @@ impl fmt::Display for Error {
             Error::OutOfRange { set, index, len } => {
                 write!(f, "data set {set:?} has {len} rows: row {index} is out of range")
             }
+            Error::Denied(denial) => denial.fmt(f),
         }
     }
 }
@@ -98,6 +101,7 @@ fn error(set: &str, index: u32, err: wit::DataError) -> Error {
     match err {
         wit::DataError::UnknownSet(name) => Error::UnknownSet(name),
         wit::DataError::OutOfRange(len) => Error::OutOfRange { set: set.to_string(), index, len },
+        wit::DataError::Denied(denial) => Error::Denied(denial.into()),
     }
 }
 

@@ -67,6 +67,9 @@ pub enum Error {
     TooManyRedirects(u32),
     /// Any other transport failure.
     Other(String),
+    /// The run does not grant the request's origin, or a redirect's;
+    /// nothing was sent.
+    Denied(crate::Denial),
 }
 
 impl From<wit::Error> for Error {
@@ -80,6 +83,7 @@ impl From<wit::Error> for Error {
             wit::Error::InvalidUrl(s) => Error::InvalidUrl(s),
             wit::Error::TooManyRedirects(n) => Error::TooManyRedirects(n),
             wit::Error::Other(s) => Error::Other(s),
+            wit::Error::Denied(denial) => Error::Denied(denial.into()),
         }
     }
 }
@@ -95,6 +99,7 @@ impl fmt::Display for Error {
             Error::InvalidUrl(why) => write!(f, "invalid request: {why}"),
             Error::TooManyRedirects(limit) => write!(f, "too many redirects (limit {limit})"),
             Error::Other(why) => write!(f, "request failed: {why}"),
+            Error::Denied(denial) => denial.fmt(f),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Write Vespid scenarios in Rust: a thin, idiomatic layer over the
-//! `vespid:scenario@0.1.3` WIT world. It owns no state of its own beyond the
+//! `vespid:scenario@0.2.0` WIT world. It owns no state of its own beyond the
 //! scenario value kept between iterations; every measurement is the host's.
 //!
 //! A complete scenario (build it with
@@ -32,12 +32,14 @@ pub mod data;
 pub mod http;
 pub mod log;
 pub mod metrics;
+pub mod permissions;
 pub mod sql;
 pub mod vu;
 
 mod scenario;
 
 pub use metrics::check;
+pub use permissions::Denial;
 pub use scenario::{Error, Info, Result, Scenario, Task};
 
 /// The raw bindings generated from `wit/`; the modules above wrap them.

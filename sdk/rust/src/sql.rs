@@ -1,7 +1,7 @@
 //! SQL through the host's `sql` interface: statements on the datasources
 //! the run names, rows with typed getters, and transactions. The host owns
 //! the pools and measures every statement; this module only shapes values.
-//! Needs a host speaking WIT 0.1.3 or later.
+//! (The `sql` interface came in WIT 0.1.3.)
 //!
 //! ```no_run
 //! use vespid_sdk::sql;
@@ -59,6 +59,7 @@ impl fmt::Display for SqlError {
             ErrorKind::PoolExhausted => f.write_str("no connection free within the pool's acquire timeout"),
             ErrorKind::TransactionFinished => f.write_str("the transaction was already committed or rolled back"),
             ErrorKind::UnsupportedType(message) => write!(f, "unsupported column type: {message}"),
+            ErrorKind::Denied(denial) => f.write_str(&denial.message),
         }
     }
 }

@@ -146,6 +146,15 @@ fn listed(
     }
 }
 
+/// The `permissions` interface holds only the `denial` type.
+impl crate::bindings::permissions::Host for super::VuState {}
+
+impl From<Denial> for crate::bindings::permissions::Denial {
+    fn from(denial: Denial) -> Self {
+        crate::bindings::permissions::Denial { permission: denial.permission.to_string(), message: denial.message }
+    }
+}
+
 impl Denial {
     /// An HTTP origin that `allowed-hosts` does not grant; `url` without
     /// its query, which may hold anything.

@@ -44,6 +44,7 @@ pub fn error_tag(error: &HttpError) -> &'static str {
         HttpError::InvalidUrl(_) => "invalid-url",
         HttpError::TooManyRedirects(_) => "too-many-redirects",
         HttpError::Other(_) => "other",
+        HttpError::Denied(_) => "denied",
     }
 }
 

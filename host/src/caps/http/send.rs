@@ -135,7 +135,7 @@ impl VuHttp {
         let reach = self
             .gate
             .http(hop.target.url.as_str(), origin.https, &origin.host, origin.port)
-            .map_err(|denial| HttpError::Other(denial.message))?;
+            .map_err(|denial| HttpError::Denied(denial.into()))?;
         let label = label(hop, inflight);
         let kept = self.pool().take(origin);
         let reused = kept.is_some();
@@ -187,7 +187,7 @@ impl VuHttp {
                     .map_err(|_| HttpError::Timeout)?
                     .map_err(HttpError::Dns)?;
                 let name = format!("{}://{}:{}", if origin.https { "https" } else { "http" }, origin.host, origin.port);
-                Some(self.gate.addresses(&name, ranges, all).map_err(|denial| HttpError::Other(denial.message))?)
+                Some(self.gate.addresses(&name, ranges, all).map_err(|denial| HttpError::Denied(denial.into()))?)
             }
             _ => None,
         };

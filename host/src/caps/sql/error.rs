@@ -51,5 +51,6 @@ pub fn error_tag(error: &SqlError) -> &'static str {
         SqlError::PoolExhausted => "pool-exhausted",
         SqlError::TransactionFinished => "transaction-finished",
         SqlError::UnsupportedType(_) => "unsupported-type",
+        SqlError::Denied(_) => "denied",
     }
 }

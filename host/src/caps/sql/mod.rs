@@ -108,7 +108,7 @@ impl SqlCtx {
     /// The pool a statement of this VU on `datasource` uses: the run's, or
     /// for a per-VU datasource the VU's own, made on first use.
     fn pool(&mut self, datasource: &str) -> Result<Pool, SqlError> {
-        self.gate.datasource(datasource).map_err(|denial| SqlError::UnknownDatasource(denial.message))?;
+        self.gate.datasource(datasource).map_err(|denial| SqlError::Denied(denial.into()))?;
         let (pool, per_vu) = self.datasources.pool(datasource)?;
         if !per_vu {
             return Ok(pool.clone());

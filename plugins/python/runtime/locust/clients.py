@@ -192,6 +192,7 @@ _PLAIN_REQUESTS_KEPT = 64
 
 def _error_text(error):
     value = getattr(error, "value", None)
+    value = getattr(value, "message", value)
     kind = type(error).__name__.removeprefix("Error_")
     return kind if value is None else f"{kind}: {value}"
 

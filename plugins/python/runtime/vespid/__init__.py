@@ -39,6 +39,7 @@ _KINDS = {
     "Error_Timeout": "timeout", "Error_ConnectionRefused": "connection-refused",
     "Error_ConnectionReset": "connection-reset", "Error_Dns": "dns", "Error_Tls": "tls",
     "Error_InvalidUrl": "invalid-url", "Error_TooManyRedirects": "too-many-redirects", "Error_Other": "other",
+    "Error_Denied": "denied",
 }
 
 
@@ -47,18 +48,21 @@ _ERROR_TEXT = {
     "timeout": "request timed out", "connection-refused": "connection refused by {}",
     "connection-reset": "connection reset: {}", "dns": "DNS lookup failed: {}", "tls": "TLS failed: {}",
     "invalid-url": "invalid request: {}", "too-many-redirects": "too many redirects (limit {})",
-    "other": "request failed: {}",
+    "other": "request failed: {}", "denied": "{}",
 }
 
 
 class HttpError(Exception):
     """A request that got no response. `kind`: 'timeout', 'connection-refused',
-    'connection-reset', 'dns', 'tls', 'invalid-url', 'too-many-redirects' or 'other'."""
+    'connection-reset', 'dns', 'tls', 'invalid-url', 'too-many-redirects',
+    'other' or 'denied' (the run does not grant its origin: `permission`
+    names the permission that would)."""
 
     def __init__(self, error):
         self.kind = _KINDS.get(type(error).__name__, "other")
         detail = getattr(error, "value", None)
-        super().__init__(_ERROR_TEXT[self.kind].format(detail))
+        self.permission = getattr(detail, "permission", None)
+        super().__init__(_ERROR_TEXT[self.kind].format(getattr(detail, "message", detail)))
 
 
 @dataclass
@@ -270,7 +274,8 @@ class _Vu:
 class _Data:
     """The run's shared data sets (`--data NAME=FILE`): a row is a CSV row's
     fields, or one JSON lines row's text. An unknown set raises KeyError, an
-    index past the end IndexError."""
+    index past the end IndexError, a set the run does not grant
+    PermissionError."""
 
     @staticmethod
     def _call(function, *args):
@@ -280,6 +285,8 @@ class _Data:
             error = failed.value
             if isinstance(error, wit_data.DataError_OutOfRange):
                 raise IndexError(f"row {args[1] if len(args) > 1 else ''} is past the end of {args[0]!r}") from None
+            if isinstance(error, wit_data.DataError_Denied):
+                raise PermissionError(error.value.message) from None
             raise KeyError(f"no data set named {args[0]!r}") from None
 
     def columns(self, set: str) -> List[str]:

@@ -23,7 +23,7 @@ class SqlError(Exception):
     """A statement or transaction failed: `kind` is the WIT case
     (`unknown-datasource`, `connection`, `query`, `constraint-violation`,
     `timeout`, `pool-exhausted`, `transaction-finished`,
-    `unsupported-type`), `code` the database's SQLSTATE when it gave one."""
+    `unsupported-type`, `denied`), `code` the database's SQLSTATE when it gave one."""
 
     def __init__(self, error):
         name = type(error).__name__.removeprefix("SqlError_")
