@@ -15,6 +15,7 @@ mod metrics;
 mod script;
 mod sql;
 mod stderr;
+mod tcp;
 mod vu;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use self::metrics::MetricsCtx;
 pub use self::script::{Script, ScriptCtx, SharedArrays};
 pub use self::sql::{DEFAULT_ACQUIRE_TIMEOUT, DatasourceSpec, Datasources, OpenTransaction, SqlCtx, SqlSetupError};
 pub use self::stderr::{GuestStderr, StderrMark};
+pub use self::tcp::TcpCtx;
 pub use self::vu::{TestAbort, VuCtx};
 use crate::bindings::Scenario;
 use crate::metrics::{ErrorLog, Recorder, Sink, names};
@@ -213,6 +215,7 @@ pub struct VuState {
     pub vu: VuCtx,
     pub data: DataCtx,
     pub sql: SqlCtx,
+    pub tcp: TcpCtx,
     pub script: ScriptCtx,
     pub stderr: GuestStderr,
     /// The scenario's grants, for `vu.env` and `data`.
@@ -236,7 +239,8 @@ impl VuState {
             clock: GuestClock::default(),
             http: HttpCtx::new(run.http.clone(), recorder.clone(), gate.clone()),
             metrics: MetricsCtx::new(recorder.clone(), run.errors.clone(), run.live),
-            sql: SqlCtx::new(run.sql.clone(), recorder, gate.clone(), run.memory_cap),
+            sql: SqlCtx::new(run.sql.clone(), recorder.clone(), gate.clone(), run.memory_cap),
+            tcp: TcpCtx::new(recorder),
             log: LogCtx::new(run.errors.clone()),
             vu: VuCtx::new(vu_id, shared),
             data: DataCtx::new(vu_id, run.data.clone()),
@@ -289,6 +293,7 @@ impl WasiView for VuState {
 /// Vespid capability, in WIT 0.2 and 0.1.
 pub fn add_to_linker(linker: &mut Linker<VuState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    tcp::add_to_linker(linker)?;
     Scenario::add_to_linker::<VuState, HasSelf<VuState>>(linker, |state| state)?;
     legacy::add_to_linker(linker)?;
     crate::bindings::script::add_to_linker::<VuState, HasSelf<VuState>>(linker, |state| state)

@@ -288,6 +288,7 @@ impl VuRunner {
         };
         vu.state().http.end_iteration();
         vu.state().sql.end_iteration();
+        vu.state().tcp.end_iteration();
         if let Some(message) = message {
             ctx.factory.shared.run.errors.report(&message);
         }
@@ -349,6 +350,7 @@ impl VuRunner {
         let outcome = vu.run(self.code.tasks.pick(&mut self.rng)).await;
         vu.state().http.end_iteration();
         vu.state().sql.end_iteration();
+        vu.state().tcp.end_iteration();
         if outcome.as_ref().is_err_and(VuError::poisons_instance) {
             self.vu = None;
         }

@@ -43,6 +43,12 @@ builtins! {
     SQL_TRANSACTIONS = 25: "sql_transactions", Counter, Plain;
     SQL_TRANSACTION_DURATION = 26: "sql_transaction_duration", Trend, Time;
     PERMISSION_DENIALS = 27: "permission_denials", Counter, Plain;
+    TCP_CONNECTIONS = 28: "tcp_connections", Counter, Plain;
+    TCP_CONNECTING = 29: "tcp_connecting", Trend, Time;
+    TCP_CONNECT_FAILED = 30: "tcp_connect_failed", Rate, Plain;
+    TCP_SESSION_DURATION = 31: "tcp_session_duration", Trend, Time;
+    TCP_DATA_SENT = 32: "tcp_data_sent", Counter, Data;
+    TCP_DATA_RECEIVED = 33: "tcp_data_received", Counter, Data;
 }
 
 /// The tag that names a check in the `checks` rate.

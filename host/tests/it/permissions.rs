@@ -202,11 +202,25 @@ async fn a_socket_reaches_only_the_addresses_allowed_sockets_grants() {
             run_file(&file, &[]).await
         }
     };
-    // Granted: the guest's own TCP client (Rust std on wasi:sockets) connects.
+    // Granted: the guest's own TCP client (Rust std on wasi:sockets)
+    // connects and speaks HTTP/1.1 itself; the host measures each
+    // connection and counts exactly the bytes the guest says it moved.
     let granted = run_with(format!("tcp://{address}")).await;
     granted.assert_ok();
-    assert_eq!(granted.error_count(&format!("socket ESCAPED: {address}")), 2, "{}", granted.stdout);
-    assert_eq!((server.stats().connections, granted.count("permission_denials")), (2, 0));
+    let errors = granted.summary.as_ref().unwrap()["errors"].as_array().unwrap().clone();
+    assert_eq!(errors.len(), 1, "both iterations moved the same bytes: {errors:?}");
+    let message = errors[0]["message"].as_str().unwrap();
+    let prefix = format!("socket ESCAPED: {address} sent ");
+    let (sent, received) = message.split_once(&prefix).unwrap().1.split_once(" received ").unwrap();
+    let (sent, received): (u64, u64) = (sent.parse().unwrap(), received.parse().unwrap());
+    assert_eq!(errors[0]["count"], 2);
+    assert_eq!((server.stats().connections, server.path_count("/bytes/100")), (2, 2));
+    assert_eq!(granted.count("permission_denials"), 0);
+    assert_eq!((granted.count("tcp_connections"), granted.count("tcp_session_duration")), (2, 2));
+    assert_eq!((granted.passes("tcp_connect_failed"), granted.fails("tcp_connect_failed")), (0, 2));
+    assert_eq!((granted.count("tcp_data_sent"), granted.count("tcp_data_received")), (2 * sent, 2 * received));
+    assert_eq!((granted.count("data_sent"), granted.count("data_received")), (2 * sent, 2 * received));
+    assert!(received > 100, "the response's head and its 100 bytes: {received}");
     let permissions = &granted.summary.as_ref().unwrap()["scenarios"][0]["permissions"];
     assert_eq!(permissions["allowed-sockets"], serde_json::json!([format!("tcp://{address}")]));
     // Another port granted: refused and counted, nothing reached the server.
@@ -216,6 +230,17 @@ async fn a_socket_reaches_only_the_addresses_allowed_sockets_grants() {
     assert_eq!((server.stats().connections, other.count("permission_denials")), (2, 2));
     let got = denials(&other);
     assert!(got[0].0.contains(&format!("denied: TCP connect to {address} is not granted")), "{got:?}");
+    assert_eq!(
+        (other.count("tcp_connections"), other.passes("tcp_connect_failed")),
+        (0, 0),
+        "a denial is not an attempt"
+    );
+    // Granted, but nothing listens there: a failed connect.
+    let file = "plugin = \"{runaway}\"\niterations = 2\nenv = { FAULT = \"socket\", TARGET = \"127.0.0.1:9\" }\n\
+                [permissions]\nallowed-sockets = [\"tcp://127.0.0.1:9\"]\n";
+    let closed = run_file(file, &[]).await;
+    closed.assert_ok();
+    assert_eq!((closed.count("tcp_connections"), closed.passes("tcp_connect_failed")), (0, 2));
     let bad = run_with("tcp://localhost:80".into()).await;
     assert_eq!(bad.code, 2);
     assert_one_line(&bad.stderr, "the host is an address or a range (names are not looked up)");

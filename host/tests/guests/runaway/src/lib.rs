@@ -6,7 +6,8 @@
 //! memory), `error` returns an error, `silent-trap` traps without a word
 //! after writing an unrelated line to stderr in init. The escapes try to
 //! leave the sandbox through WASI: `read-file`, `host-env`, `args`,
-//! `socket` (TCP to `TARGET`, an address), `lookup` (name resolution),
+//! `socket` (TCP to `TARGET`, an address: an HTTP GET of `/bytes/100`,
+//! reporting the bytes it sent and received), `lookup` (name resolution),
 //! `udp`; each fails its call with `<fault> refused: …` when the host
 //! refused it and `<fault> ESCAPED: …` when it did not. With `BASE_URL` set,
 //! each iteration first GETs `/`, and the faulty call GETs `/<call>` just
@@ -69,12 +70,24 @@ fn try_escape(escape: &str) -> Result<String, String> {
             0 => Err("no arguments".into()),
             n => Ok(format!("{n} arguments")),
         },
-        "socket" => std::net::TcpStream::connect(&target).map(|_| target).map_err(|e| e.to_string()),
+        "socket" => tcp_exchange(&target).map_err(|e| e.to_string()),
         "lookup" => std::net::ToSocketAddrs::to_socket_addrs("localhost:80")
             .map(|addrs| format!("{} addresses", addrs.count()))
             .map_err(|e| e.to_string()),
         _ => std::net::UdpSocket::bind("127.0.0.1:0").map(|_| "bound".into()).map_err(|e| e.to_string()),
     }
+}
+
+/// An HTTP/1.1 GET of `/bytes/100` over the guest's own TCP connection to
+/// `target` (Rust std on `wasi:sockets`): what it sent and received.
+fn tcp_exchange(target: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(target)?;
+    let request = format!("GET /bytes/100 HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    Ok(format!("{target} sent {} received {}", request.len(), answer.len()))
 }
 
 fn recurse(depth: u64) -> u64 {
