@@ -27,6 +27,9 @@ pub struct Manifest {
     /// What the plugin asks to reach; the run decides what it gets.
     #[serde(default)]
     pub permissions: Asked,
+    /// Run limits it asks for above the defaults; the run decides.
+    #[serde(default, skip_serializing_if = "AskedLimits::is_empty")]
+    pub limits: AskedLimits,
     /// Default options, as a run file writes them (`vus`, `duration`, …).
     #[serde(default)]
     pub options: toml::Table,
@@ -51,17 +54,48 @@ pub struct Asked {
     pub data: Vec<String>,
     #[serde(default)]
     pub datasources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_sockets: Vec<String>,
 }
 
 impl Asked {
     /// Each kind and what is asked of it, for printing.
-    pub fn kinds(&self) -> [(&'static str, &[String]); 4] {
+    pub fn kinds(&self) -> [(&'static str, &[String]); 5] {
         [
             ("allowed-hosts", &self.allowed_hosts),
             ("env", &self.env),
             ("data", &self.data),
             ("datasources", &self.datasources),
+            ("allowed-sockets", &self.allowed_sockets),
         ]
+    }
+}
+
+/// Run limits a bundle asks for, as a run file writes them
+/// (`iteration-cpu-limit = "30s"`); only the run grants them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AskedLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_cpu_limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vu_memory_limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_body: Option<String>,
+}
+
+impl AskedLimits {
+    /// Each limit and what is asked of it, for printing.
+    pub fn kinds(&self) -> [(&'static str, Option<&str>); 3] {
+        [
+            ("iteration-cpu-limit", self.iteration_cpu_limit.as_deref()),
+            ("vu-memory-limit", self.vu_memory_limit.as_deref()),
+            ("max-response-body", self.max_response_body.as_deref()),
+        ]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kinds().iter().all(|(_, asked)| asked.is_none())
     }
 }
 
@@ -78,6 +112,8 @@ pub struct Source {
     pub plugin: String,
     #[serde(default)]
     pub permissions: Asked,
+    #[serde(default)]
+    pub limits: AskedLimits,
     #[serde(default)]
     pub options: toml::Table,
     #[serde(default)]

@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
-use crate::caps::grants::HostPattern;
+use crate::caps::grants::{HostPattern, SocketPattern};
 
 use self::archive::Entries;
-pub use self::manifest::{Asked, Manifest};
+pub use self::manifest::{Asked, AskedLimits, Manifest};
 use self::manifest::{OPTION_KEYS, Source};
 pub use self::registry::{is_reference, pull, push};
 use self::sign::Seal;
@@ -244,6 +244,7 @@ impl Packing {
                 authors: Vec::new(),
                 plugin: file.to_string(),
                 permissions: Asked::default(),
+                limits: AskedLimits::default(),
                 options: toml::Table::new(),
                 thresholds: toml::Table::new(),
                 data: BTreeMap::new(),
@@ -257,6 +258,17 @@ impl Packing {
         }
         for pattern in &spec.permissions.allowed_hosts {
             HostPattern::parse(pattern).map_err(|why| source_error(format!("permissions.allowed-hosts: {why}")))?;
+        }
+        for (limit, asked) in spec.limits.kinds() {
+            let parsed = match (limit, asked) {
+                (_, None) => Ok(()),
+                ("iteration-cpu-limit", Some(text)) => crate::config::parse_duration(text).map(drop),
+                (_, Some(text)) => crate::config::parse_size(text).map(drop),
+            };
+            parsed.map_err(|why| source_error(format!("limits.{limit}: {why}")))?;
+        }
+        for pattern in &spec.permissions.allowed_sockets {
+            SocketPattern::parse(pattern).map_err(|why| source_error(format!("permissions.allowed-sockets: {why}")))?;
         }
         Ok(Packing { dir, spec, source: source.to_path_buf() })
     }
@@ -301,6 +313,7 @@ impl Packing {
             world: described.world,
             tasks: described.tasks,
             permissions: spec.permissions,
+            limits: spec.limits,
             options: spec.options,
             thresholds: spec.thresholds,
             data,

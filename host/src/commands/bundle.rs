@@ -86,7 +86,15 @@ fn inspect(args: &BundleFileArgs) -> Result<(), Error> {
     println!("permissions asked:");
     for (kind, asked) in m.permissions.kinds() {
         let asked = if asked.is_empty() { "none".to_string() } else { asked.join(", ") };
-        println!("  {kind:<14}{asked}");
+        println!("  {kind:<16}{asked}");
+    }
+    if !m.limits.is_empty() {
+        println!("limits asked:");
+        for (limit, asked) in m.limits.kinds() {
+            if let Some(asked) = asked {
+                println!("  {limit:<20}{asked}");
+            }
+        }
     }
     println!("name:        {}", m.name);
     println!("version:     {}", m.version);

@@ -67,6 +67,10 @@ fn bundle_base(scenario: &ScenarioPlan, bundled: &Bundled, args: &Overrides) -> 
         .iter()
         .map(|text| HostPattern::parse(text).map_err(|why| BundleError::Manifest(format!("permissions: {why}"))))
         .collect::<Result<Vec<_>, _>>()?;
+    let sockets = requested(&asked.allowed_sockets)
+        .iter()
+        .map(|text| SocketPattern::parse(text).map_err(|why| BundleError::Manifest(format!("permissions: {why}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     let env = scenario.env.iter().map(|(key, _)| key.clone()).chain(requested(&asked.env));
     let own = bundled.data.iter().cloned();
     Ok(Grants {
@@ -74,7 +78,7 @@ fn bundle_base(scenario: &ScenarioPlan, bundled: &Bundled, args: &Overrides) -> 
         env: Some(env.collect()),
         data: Some(own.chain(requested(&asked.data)).collect()),
         datasources: Some(requested(&asked.datasources).into_iter().collect()),
-        sockets: Vec::new(),
+        sockets,
     })
 }
 

@@ -28,7 +28,11 @@ pub async fn plan(args: &Overrides) -> Result<Plan, Error> {
         return bundle_plan(args);
     }
     if Language::of(&args.target).is_none() {
-        return Ok(Plan::from_args(args)?);
+        let mut plan = Plan::from_args(args)?;
+        for note in plan.bundle_notes(args.grant_requested)? {
+            tracing::warn!("{}: {note}", args.target.display());
+        }
+        return Ok(plan);
     }
     let loaded = load_script(args).await?;
     for warning in &loaded.warnings {
@@ -51,6 +55,8 @@ fn bundle_plan(args: &Overrides) -> Result<Plan, Error> {
         .filter(|(_, asked)| !asked.is_empty())
         .map(|(kind, asked)| format!("{kind} {}", asked.join(", ")))
         .collect();
+    let limits = manifest.limits.kinds().into_iter().filter_map(|(limit, asked)| Some(format!("{limit} {}", asked?)));
+    let asked: Vec<String> = asked.into_iter().chain(limits).collect();
     let asked = if asked.is_empty() { "nothing".to_string() } else { asked.join("; ") };
     let target = std::path::absolute(&args.target).map_err(|e| Error::Runtime(e.to_string()))?;
     let dir = cache_dir().join(bundle.digest.trim_start_matches("sha256:"));

@@ -66,7 +66,7 @@ async fn a_bundle_packs_inspects_verifies_and_runs_like_the_loose_plugin() {
     assert_eq!(inspect.code, 0, "{}", inspect.stderr);
     let lines: Vec<&str> = inspect.stdout.lines().collect();
     assert_eq!(lines[1], "permissions asked:", "permissions first: {}", inspect.stdout);
-    assert_eq!(lines[2], format!("  allowed-hosts {}", server.base_url()));
+    assert_eq!(lines[2], format!("  allowed-hosts   {}", server.base_url()));
     for expected in
         ["world:       vespid:scenario/scenario@0.2.0", "data/users/users.csv  45 bytes  sha256:", "unsigned"]
     {
@@ -290,4 +290,58 @@ async fn a_bundle_is_a_scenario_s_plugin_in_a_run_file_confined_to_what_that_sce
     assert_eq!(shop["permissions"], expected, "deny-by-default but for its grants, its env and its own data");
     let loose = scenarios.iter().find(|s| s["name"] == "loose").expect("the loose scenario");
     assert!(loose["permissions"].as_object().unwrap().values().all(serde_json::Value::is_null), "not confined");
+}
+
+/// A bundle asking for a socket and a higher memory limit gets neither
+/// until the run grants them; `--grant-requested` grants exactly what it
+/// asks (the memory limit raised for the run, the one address opened).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_s_asked_sockets_and_limits_are_granted_only_by_the_run() {
+    let server = target(Protocol::Http).await;
+    let address = server.base_url().trim_start_matches("http://").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("src");
+    std::fs::create_dir_all(&source).unwrap();
+    std::fs::copy(guest("runaway"), source.join("runaway.wasm")).unwrap();
+    let manifest = format!(
+        "name = \"runaway\"\nversion = \"0.3.0\"\nplugin = \"runaway.wasm\"\n\
+         [permissions]\nallowed-sockets = [\"tcp://{address}\"]\n[limits]\nvu-memory-limit = \"96MiB\"\n"
+    );
+    std::fs::write(source.join("bundle.toml"), manifest).unwrap();
+    let bundle = dir.path().join("runaway.vspd");
+    let pack = vespid(&["bundle", "pack", path(&source), "-o", path(&bundle)]).await;
+    assert_eq!(pack.code, 0, "{}", pack.stderr);
+    let inspect = vespid(&["bundle", "inspect", path(&bundle)]).await;
+    assert!(inspect.stdout.contains(&format!("  allowed-sockets tcp://{address}\n")), "{}", inspect.stdout);
+    assert!(inspect.stdout.contains("limits asked:\n  vu-memory-limit     96MiB\n"), "{}", inspect.stdout);
+
+    let run = |fault: &'static str, grant: bool| {
+        let (bundle, target) = (bundle.clone(), format!("TARGET={address}"));
+        async move {
+            let mut args = vec!["run", path(&bundle), "-i", "2", "-e", fault, "-e", &target];
+            args.extend(grant.then_some("--grant-requested"));
+            vespid(&args).await
+        }
+    };
+    let denied = run("FAULT=socket", false).await;
+    denied.assert_ok();
+    assert_eq!((denied.error_count("socket refused: "), denied.count("tcp_connections")), (2, 0));
+    assert!(denied.stderr.contains(&format!("the bundle asks for allowed-sockets tcp://{address}, not granted")));
+    let granted = run("FAULT=socket", true).await;
+    granted.assert_ok();
+    assert_eq!((granted.error_count("socket ESCAPED: "), granted.count("tcp_connections")), (2, 2));
+    assert_eq!(server.path_count("/bytes/100"), 2);
+
+    let capped = run("FAULT=alloc", false).await;
+    assert!(
+        capped.stderr.contains(
+            "the bundle asks for vu-memory-limit 96MiB, the run gives 64MiB (grant it with --vu-memory-limit 96MiB"
+        ),
+        "{}",
+        capped.stderr
+    );
+    assert_eq!(capped.error_count("memory cap of 64 MiB exceeded"), 2);
+    let raised = run("FAULT=alloc", true).await;
+    assert!(raised.stderr.contains("vu-memory-limit raised to 96MiB for the whole run"), "{}", raised.stderr);
+    assert_eq!(raised.error_count("memory cap of 96 MiB exceeded"), 2);
 }
