@@ -12,8 +12,12 @@ use wasmtime::{Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, P
 use super::PluginError;
 
 /// How often the epoch advances: the granularity of guest yields and
-/// CPU deadlines.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// CPU deadlines. A guest that computes gives its worker back this often,
+/// so a CPU-bound plugin delays other VUs by at most a tick at a time:
+/// beside 66 hostile VUs a steady scenario kept 0.49 of its rate with 10 ms
+/// and 0.88 with 2 ms (`cargo xtask bench --sandbox-only`, BENCHMARKS.md);
+/// 1 ms gained nothing more.
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
 /// What the engine must be sized for.
 #[derive(Debug, Clone, Copy)]

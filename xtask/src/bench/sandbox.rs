@@ -3,8 +3,11 @@
 //! plugin at a constant arrival rate against its own demo target, alone and
 //! then beside 66 misbehaving VUs (CPU loops, memory past the cap, stack
 //! overflows, panics, WASI escapes, log and metric floods, huge bodies,
-//! denied origins), vespid pinned to CPU 1, the targets to CPU 0. The rate
-//! is what the steady scenario's server saw over the run.
+//! denied origins), and beside as many well-behaved VUs that never wait
+//! (hello against the other target, no think time): the share the hostile
+//! ones take against the share any equally busy scenario takes. vespid
+//! pinned to CPU 1, the targets to CPU 0. The rate is what the steady
+//! scenario's server saw over the run.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -21,6 +24,21 @@ use crate::tasks::DemoTarget;
 const RATE: u32 = 1000;
 /// VUs of each hostile scenario.
 const HOSTILE_VUS: usize = 6;
+
+/// What runs beside the steady scenario.
+#[derive(Clone, Copy, PartialEq)]
+enum Beside {
+    Nothing,
+    Hostile,
+    /// As many VUs as the hostile ones, well-behaved, never waiting.
+    Busy,
+}
+
+/// The busy well-behaved scenarios: as many as the hostile ones, each
+/// hello against `away` with no think time.
+fn busy(away: &str) -> Vec<(String, &'static str, String)> {
+    (0..hostile(away).len()).map(|n| (format!("busy_{n}"), "hello.wasm", format!("BASE_URL = \"{away}\""))).collect()
+}
 
 /// The hostile scenarios: (name, plugin file, env).
 fn hostile(away: &str) -> Vec<(String, &'static str, String)> {
@@ -40,11 +58,15 @@ fn hostile(away: &str) -> Vec<(String, &'static str, String)> {
 /// as a markdown section.
 pub fn part(vespid: &Path, plugins: &Path, seconds: u64, tmp: &Path) -> Result<String> {
     let mut rates = Vec::new();
-    for beside in [false, true] {
+    for beside in [Beside::Nothing, Beside::Hostile, Beside::Busy] {
         let steady = DemoTarget::start(vespid, Some("0"))?;
         let away = DemoTarget::start(vespid, Some("0"))?;
-        let label =
-            if beside { format!("beside {} hostile VUs", HOSTILE_VUS * hostile("").len()) } else { "alone".into() };
+        let vus = HOSTILE_VUS * hostile("").len();
+        let label = match beside {
+            Beside::Nothing => "alone".to_string(),
+            Beside::Hostile => format!("beside {vus} hostile VUs"),
+            Beside::Busy => format!("beside {vus} well-behaved VUs that never wait"),
+        };
         println!("bench: sandbox: the steady scenario {label} for {seconds} s");
         let mut file = format!(
             "iteration-cpu-limit = \"300ms\"\nvu-memory-limit = \"32MiB\"\nmax-response-body = \"1MiB\"\nmax-metrics = 200\n\
@@ -53,14 +75,19 @@ pub fn part(vespid: &Path, plugins: &Path, seconds: u64, tmp: &Path) -> Result<S
             plugins.join("hello.wasm"),
             steady.url.trim_end_matches('/'),
         );
-        if beside {
-            for (name, plugin, env) in hostile(away.url.trim_end_matches('/')) {
-                file += &format!(
-                    "[scenarios.{name}]\nplugin = {:?}\nexecutor = \"constant-vus\"\nvus = {HOSTILE_VUS}\nduration = \"{seconds}s\"\n\
-                     env = {{ {env} }}\n",
-                    plugins.join(plugin)
-                );
-            }
+        let neighbours = match beside {
+            Beside::Nothing => Vec::new(),
+            Beside::Hostile => hostile(away.url.trim_end_matches('/')),
+            Beside::Busy => busy(away.url.trim_end_matches('/')),
+        };
+        for (name, plugin, env) in neighbours {
+            file += &format!(
+                "[scenarios.{name}]\nplugin = {:?}\nexecutor = \"constant-vus\"\nvus = {HOSTILE_VUS}\nduration = \"{seconds}s\"\n\
+                 env = {{ {env} }}\n",
+                plugins.join(plugin)
+            );
+        }
+        if beside == Beside::Hostile {
             file += "[scenarios.denied.permissions]\nallowed-hosts = [\"10.0.0.0/8\"]\n";
         }
         let dir = tmp.join(format!("sandbox-{label}").replace(' ', "-"));
@@ -82,13 +109,16 @@ pub fn part(vespid: &Path, plugins: &Path, seconds: u64, tmp: &Path) -> Result<S
     md += "The hello plugin at a constant arrival rate of 1000 iterations/s (one GET each); rate = requests its own \
            demo target saw / test run duration. Hostile: 11 scenarios of 6 VUs each (runaway loop, alloc, recurse, \
            deep-stack, read-file, socket, lookup; flaky-panic; metrics-flood; a 2 MB body over a 1 MiB cap; a \
-           denied origin), iteration-cpu-limit 300ms, vu-memory-limit 32MiB. vespid on CPU 1, targets on CPU 0.\n\n";
+           denied origin), iteration-cpu-limit 300ms, vu-memory-limit 32MiB. Well-behaved: 11 scenarios of 6 VUs \
+           each of hello against the other target, no think time. vespid on CPU 1, targets on CPU 0.\n\n";
     md += "| Steady scenario | Requests/s |\n|---|---:|\n";
     for (label, rate) in &rates {
         let _ = writeln!(md, "| {label} | {rate:.0} |");
     }
-    if let [(_, alone), (_, beside)] = rates.as_slice() {
-        let _ = writeln!(md, "\nbeside / alone: {:.3}", beside / alone);
+    if let [(_, alone), (_, hostile), (_, busy)] = rates.as_slice() {
+        let _ = writeln!(md, "\nbeside hostile / alone: {:.3}", hostile / alone);
+        let _ = writeln!(md, "beside well-behaved / alone: {:.3}", busy / alone);
+        let _ = writeln!(md, "beside hostile / beside well-behaved: {:.3}", hostile / busy);
     }
     Ok(md)
 }
