@@ -82,15 +82,21 @@ pub struct AskedLimits {
     pub vu_memory_limit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_response_body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_metrics: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_series: Option<u32>,
 }
 
 impl AskedLimits {
-    /// Each limit and what is asked of it, for printing.
-    pub fn kinds(&self) -> [(&'static str, Option<&str>); 3] {
+    /// Each limit and what is asked of it, as a run file writes it.
+    pub fn kinds(&self) -> [(&'static str, Option<String>); 5] {
         [
-            ("iteration-cpu-limit", self.iteration_cpu_limit.as_deref()),
-            ("vu-memory-limit", self.vu_memory_limit.as_deref()),
-            ("max-response-body", self.max_response_body.as_deref()),
+            ("iteration-cpu-limit", self.iteration_cpu_limit.clone()),
+            ("vu-memory-limit", self.vu_memory_limit.clone()),
+            ("max-response-body", self.max_response_body.clone()),
+            ("max-metrics", self.max_metrics.map(|n| n.to_string())),
+            ("max-series", self.max_series.map(|n| n.to_string())),
         ]
     }
 

@@ -58,7 +58,7 @@ pub fn ungranted(plan: &Plan) -> Vec<String> {
                 wanted.iter().map(String::as_str).filter(|w| !covered(&scenario.grants, kind, w)).collect();
             if !missing.is_empty() {
                 notes.push(format!(
-                    "{}: the bundle asks for {kind} {}, not granted (grant it, or all it asks for with --grant-requested)",
+                    "{} asks for {kind} {}, not granted (grant it, or all it asks for with --grant-requested)",
                     who(scenario, bundled),
                     missing.join(", ")
                 ));
@@ -81,7 +81,7 @@ pub fn limits(plan: &mut Plan, grant_requested: bool) -> Result<Vec<String>, Con
         .collect();
     for (scenario, asked) in asks {
         for (limit, text) in asked.kinds() {
-            let Some(text) = text else { continue };
+            let Some(text) = text.as_deref() else { continue };
             let refused = |why: String| ConfigError::from(BundleError::Manifest(format!("limits.{limit}: {why}")));
             let was = match limit {
                 "iteration-cpu-limit" => {
@@ -96,16 +96,24 @@ pub fn limits(plan: &mut Plan, grant_requested: bool) -> Result<Vec<String>, Con
                     }
                     above(&mut plan.vu_memory, wanted as usize, grant_requested).map(|was| format!("{}MiB", was >> 20))
                 }
-                _ => {
+                "max-response-body" => {
                     let wanted = parse_size(text).map_err(refused)?;
                     above(&mut plan.http.max_response_body, wanted, grant_requested).map(|was| format!("{was} bytes"))
+                }
+                "max-metrics" => {
+                    let wanted = asked.max_metrics.unwrap_or_default();
+                    above(&mut plan.metric_limits.max_metrics, wanted, grant_requested).map(|was| was.to_string())
+                }
+                _ => {
+                    let wanted = asked.max_series.unwrap_or_default();
+                    above(&mut plan.metric_limits.max_series, wanted, grant_requested).map(|was| was.to_string())
                 }
             };
             let Some(was) = was else { continue };
             notes.push(if grant_requested {
                 format!("{scenario}: {limit} raised to {text} for the whole run, as the bundle asks (--grant-requested; it was {was})")
             } else {
-                format!("{scenario}: the bundle asks for {limit} {text}, the run gives {was} (grant it with --{limit} {text}, or all it asks for with --grant-requested)")
+                format!("{scenario} asks for {limit} {text}, the run gives {was} (grant it with --{limit} {text}, or all it asks for with --grant-requested)")
             });
         }
     }

@@ -305,7 +305,7 @@ async fn a_bundle_s_asked_sockets_and_limits_are_granted_only_by_the_run() {
     std::fs::copy(guest("runaway"), source.join("runaway.wasm")).unwrap();
     let manifest = format!(
         "name = \"runaway\"\nversion = \"0.3.0\"\nplugin = \"runaway.wasm\"\n\
-         [permissions]\nallowed-sockets = [\"tcp://{address}\"]\n[limits]\nvu-memory-limit = \"96MiB\"\n"
+         [permissions]\nallowed-sockets = [\"tcp://{address}\"]\n[limits]\nvu-memory-limit = \"96MiB\"\nmax-series = 20000\n"
     );
     std::fs::write(source.join("bundle.toml"), manifest).unwrap();
     let bundle = dir.path().join("runaway.vspd");
@@ -313,7 +313,11 @@ async fn a_bundle_s_asked_sockets_and_limits_are_granted_only_by_the_run() {
     assert_eq!(pack.code, 0, "{}", pack.stderr);
     let inspect = vespid(&["bundle", "inspect", path(&bundle)]).await;
     assert!(inspect.stdout.contains(&format!("  allowed-sockets tcp://{address}\n")), "{}", inspect.stdout);
-    assert!(inspect.stdout.contains("limits asked:\n  vu-memory-limit     96MiB\n"), "{}", inspect.stdout);
+    assert!(
+        inspect.stdout.contains("limits asked:\n  vu-memory-limit     96MiB\n  max-series          20000\n"),
+        "{}",
+        inspect.stdout
+    );
 
     let run = |fault: &'static str, grant: bool| {
         let (bundle, target) = (bundle.clone(), format!("TARGET={address}"));
@@ -326,7 +330,9 @@ async fn a_bundle_s_asked_sockets_and_limits_are_granted_only_by_the_run() {
     let denied = run("FAULT=socket", false).await;
     denied.assert_ok();
     assert_eq!((denied.error_count("socket refused: "), denied.count("tcp_connections")), (2, 0));
-    assert!(denied.stderr.contains(&format!("the bundle asks for allowed-sockets tcp://{address}, not granted")));
+    assert!(
+        denied.stderr.contains(&format!("bundle runaway 0.3.0 asks for allowed-sockets tcp://{address}, not granted"))
+    );
     let granted = run("FAULT=socket", true).await;
     granted.assert_ok();
     assert_eq!((granted.error_count("socket ESCAPED: "), granted.count("tcp_connections")), (2, 2));
@@ -335,13 +341,23 @@ async fn a_bundle_s_asked_sockets_and_limits_are_granted_only_by_the_run() {
     let capped = run("FAULT=alloc", false).await;
     assert!(
         capped.stderr.contains(
-            "the bundle asks for vu-memory-limit 96MiB, the run gives 64MiB (grant it with --vu-memory-limit 96MiB"
+            "bundle runaway 0.3.0 asks for vu-memory-limit 96MiB, the run gives 64MiB (grant it with --vu-memory-limit 96MiB"
         ),
         "{}",
         capped.stderr
     );
     assert_eq!(capped.error_count("memory cap of 64 MiB exceeded"), 2);
+    assert!(
+        capped.stderr.contains("bundle runaway 0.3.0 asks for max-series 20000, the run gives 10000"),
+        "{}",
+        capped.stderr
+    );
     let raised = run("FAULT=alloc", true).await;
     assert!(raised.stderr.contains("vu-memory-limit raised to 96MiB for the whole run"), "{}", raised.stderr);
     assert_eq!(raised.error_count("memory cap of 96 MiB exceeded"), 2);
+    assert!(raised.stderr.contains("max-series raised to 20000 for the whole run"), "{}", raised.stderr);
+    // What the run sets itself stands: a bundle never lowers it.
+    let generous = vespid(&["run", path(&bundle), "-i", "1", "-e", "FAULT=alloc", "--vu-memory-limit", "128MiB"]).await;
+    assert_eq!(generous.error_count("memory cap of 128 MiB exceeded"), 1);
+    assert!(!generous.stderr.contains("vu-memory-limit 96MiB, the run gives"), "{}", generous.stderr);
 }
