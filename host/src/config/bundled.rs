@@ -48,8 +48,17 @@ pub fn scenario_bundles(scenarios: &mut [ScenarioPlan], args: &Overrides) -> Res
     Ok(data)
 }
 
+/// For the scenarios whose plugin is a bundle: a line for each permission
+/// one asks for and does not get, and for each run limit it asks above the
+/// run's (raised to it with `grant_requested`).
+pub fn bundle_notes(plan: &mut Plan, grant_requested: bool) -> Result<Vec<String>, ConfigError> {
+    let mut notes = ungranted(plan);
+    notes.extend(limits(plan, grant_requested)?);
+    Ok(notes)
+}
+
 /// A line for each permission a bundle asks for and its scenario does not get.
-pub fn ungranted(plan: &Plan) -> Vec<String> {
+fn ungranted(plan: &Plan) -> Vec<String> {
     let mut notes = Vec::new();
     for scenario in &plan.scenarios {
         let Some(bundled) = &scenario.bundled else { continue };
@@ -71,7 +80,7 @@ pub fn ungranted(plan: &Plan) -> Vec<String> {
 /// Each run limit a bundle asks above what the run gives: with
 /// `grant_requested` the run's limit is raised to it (run-wide: limits are
 /// the run's, not a scenario's), else a line saying how to grant it.
-pub fn limits(plan: &mut Plan, grant_requested: bool) -> Result<Vec<String>, ConfigError> {
+fn limits(plan: &mut Plan, grant_requested: bool) -> Result<Vec<String>, ConfigError> {
     let mut notes = Vec::new();
     let asks: Vec<(String, AskedLimits)> = plan
         .scenarios

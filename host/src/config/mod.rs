@@ -7,7 +7,7 @@
 //! rules for `--vus`, `--duration`, `--iterations` and `--stage`.
 
 mod bundled;
-pub use self::bundled::Bundled;
+pub use self::bundled::{Bundled, bundle_notes};
 mod data;
 mod datasources;
 mod file;
@@ -225,22 +225,13 @@ impl Plan {
     }
 
     /// The plan of a bundle run (the run file made for it, `run_file`),
-    /// and its [`Plan::bundle_notes`].
+    /// and its [`bundle_notes`].
     pub fn from_bundle(args: &Overrides, run_file: &Path) -> Result<(Plan, Vec<String>), ConfigError> {
         let mut plan = Plan::from_file(&Source::read(run_file)?, args)?;
         // The bundle is not a file the user edits: nothing to watch.
         plan.run_file = None;
-        let notes = plan.bundle_notes(args.grant_requested)?;
+        let notes = bundle_notes(&mut plan, args.grant_requested)?;
         Ok((plan, notes))
-    }
-
-    /// For the scenarios whose plugin is a bundle: a line for each
-    /// permission one asks for and does not get, and for each run limit it
-    /// asks above the run's (raised to it with `grant_requested`).
-    pub fn bundle_notes(&mut self, grant_requested: bool) -> Result<Vec<String>, ConfigError> {
-        let mut notes = bundled::ungranted(self);
-        notes.extend(bundled::limits(self, grant_requested)?);
-        Ok(notes)
     }
 
     /// A script (`args.target`) with its k6 `options` (as JSON) under the
