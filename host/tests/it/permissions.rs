@@ -1,8 +1,10 @@
+use std::path::Path;
+
 use crate::js::script;
-use crate::support::{Protocol, assert_one_line, env, run_file, run_guest, target};
+use crate::support::{DemoTarget, Outcome, Protocol, assert_one_line, env, run_file, run_guest, target};
 
 /// The summary export's denials as (message, count).
-fn denials(run: &crate::support::Outcome) -> Vec<(String, u64)> {
+fn denials(run: &Outcome) -> Vec<(String, u64)> {
     let summary = run.summary.as_ref().expect("summary export");
     summary["denials"]
         .as_array()
@@ -12,26 +14,33 @@ fn denials(run: &crate::support::Outcome) -> Vec<(String, u64)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_plugin_reaches_only_what_the_run_grants_and_each_refusal_is_counted() {
-    let (granted, other) = (target(Protocol::Http).await, target(Protocol::Http).await);
+/// Runs `plugin` (6 iterations, 2 VUs) with BASE_URL, OTHER_URL and SECRET
+/// in its env and only some of it granted: `granted`'s origin, the env keys
+/// BASE_URL and OTHER_URL, data set `users` (not `secrets`), datasource
+/// `main` (not `private`).
+async fn run_granting_some(plugin: &Path, granted: &DemoTarget, other: &DemoTarget) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("secrets.csv"), "key\nhunter2\n").unwrap();
     let file = format!(
-        "plugin = {script:?}\niterations = 6\nvus = 2\n\
+        "plugin = {plugin:?}\niterations = 6\nvus = 2\n\
          env = {{ BASE_URL = \"{base}\", OTHER_URL = \"{other}\", SECRET = \"hunter2\" }}\n\
          [permissions]\nallowed-hosts = [\"{base}\"]\nenv = [\"BASE_URL\", \"OTHER_URL\"]\n\
          data = [\"users\"]\ndatasources = [\"main\"]\n\
          [data.users]\npath = {users:?}\n[data.secrets]\npath = \"secrets.csv\"\n\
          [datasources.main]\nurl = \"sqlite::memory:\"\n[datasources.private]\nurl = \"sqlite::memory:\"\n",
-        script = script("permissions.js"),
         base = granted.base_url(),
         other = other.base_url(),
         users = script("users.csv"),
     );
     let path = dir.path().join("vespid.toml");
     std::fs::write(&path, file).unwrap();
-    let run = crate::support::vespid(&["run", path.to_str().unwrap()]).await;
+    crate::support::vespid(&["run", path.to_str().unwrap()]).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_reaches_only_what_the_run_grants_and_each_refusal_is_counted() {
+    let (granted, other) = (target(Protocol::Http).await, target(Protocol::Http).await);
+    let run = run_granting_some(&script("permissions.js"), &granted, &other).await;
     run.assert_ok();
     for check in [
         "granted env key",
@@ -82,22 +91,7 @@ async fn a_plugin_reaches_only_what_the_run_grants_and_each_refusal_is_counted()
 async fn a_python_script_gets_each_denial_as_its_typed_error() {
     let (granted, other) = (target(Protocol::Http).await, target(Protocol::Http).await);
     crate::python::compile_the_runtime_once().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("secrets.csv"), "key\nhunter2\n").unwrap();
-    let file = format!(
-        "plugin = {script:?}\niterations = 4\n\
-         env = {{ BASE_URL = \"{base}\", OTHER_URL = \"{other}\" }}\n\
-         [permissions]\nallowed-hosts = [\"{base}\"]\ndata = [\"users\"]\ndatasources = [\"main\"]\n\
-         [data.users]\npath = {users:?}\n[data.secrets]\npath = \"secrets.csv\"\n\
-         [datasources.main]\nurl = \"sqlite::memory:\"\n[datasources.private]\nurl = \"sqlite::memory:\"\n",
-        script = script("python/permissions.py"),
-        base = granted.base_url(),
-        other = other.base_url(),
-        users = script("users.csv"),
-    );
-    let path = dir.path().join("vespid.toml");
-    std::fs::write(&path, file).unwrap();
-    let run = crate::support::vespid(&["run", path.to_str().unwrap()]).await;
+    let run = run_granting_some(&script("python/permissions.py"), &granted, &other).await;
     run.assert_ok();
     for check in [
         "granted host",
@@ -107,10 +101,10 @@ async fn a_python_script_gets_each_denial_as_its_typed_error() {
         "granted datasource",
         "datasource not granted",
     ] {
-        assert_eq!(run.check(check), (4, 0), "{check}");
+        assert_eq!(run.check(check), (6, 0), "{check}");
     }
-    assert_eq!(run.count("permission_denials"), 4 * 3, "{:?}", denials(&run));
-    assert_eq!((run.count("http_reqs"), granted.stats().requests, other.stats().requests), (4, 4, 0));
+    assert_eq!(run.count("permission_denials"), 6 * 3, "{:?}", denials(&run));
+    assert_eq!((run.count("http_reqs"), granted.stats().requests, other.stats().requests), (6, 6, 0));
 }
 
 #[tokio::test(flavor = "multi_thread")]
