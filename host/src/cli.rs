@@ -159,7 +159,7 @@ pub struct ScaleArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// A plugin (a WebAssembly component targeting vespid:scenario/scenario@0.1.0), a script, a bundle (*.vspd) or a
+    /// A plugin (a WebAssembly component targeting vespid:scenario/scenario, 0.1.x or 0.2.0), a script, a bundle (*.vspd) or a
     /// run file (*.toml).
     pub target: PathBuf,
 

@@ -259,16 +259,7 @@ impl Packing {
         for pattern in &spec.permissions.allowed_hosts {
             HostPattern::parse(pattern).map_err(|why| source_error(format!("permissions.allowed-hosts: {why}")))?;
         }
-        for (limit, asked) in spec.limits.kinds() {
-            let parsed = match (limit, asked.as_deref()) {
-                (_, None) => Ok(()),
-                ("iteration-cpu-limit", Some(text)) => crate::config::parse_duration(text).map(drop),
-                ("max-metrics" | "max-series", Some("0")) => Err("must be at least 1".to_string()),
-                ("max-metrics" | "max-series", Some(_)) => Ok(()),
-                (_, Some(text)) => crate::config::parse_size(text).map(drop),
-            };
-            parsed.map_err(|why| source_error(format!("limits.{limit}: {why}")))?;
-        }
+        crate::config::check_bundle_limits(&spec.limits).map_err(source_error)?;
         for pattern in &spec.permissions.allowed_sockets {
             SocketPattern::parse(pattern).map_err(|why| source_error(format!("permissions.allowed-sockets: {why}")))?;
         }

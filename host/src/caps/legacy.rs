@@ -114,7 +114,7 @@ type Store<'a> = StoreContextMut<'a, VuState>;
 
 /// Links function `$wit` of `$instance` to the 0.2 `Host` method
 /// `$host::$name` of the same signature; `-> ()` for one with no result.
-macro_rules! same {
+macro_rules! forward {
     ($instance:ident, $wit:literal => $host:ident::$name:ident($($arg:ident: $ty:ty),*) -> ()) => {
         $instance.func_wrap($wit, |mut store: Store<'_>, ($($arg,)*): ($($ty,)*)| {
             $host::Host::$name(store.data_mut() $(, $arg)*)
@@ -132,25 +132,25 @@ macro_rules! same {
 pub fn add_to_linker(linker: &mut Linker<VuState>) -> Result<()> {
     let name = |interface: &str| format!("vespid:scenario/{interface}@{LEGACY_WIT_VERSION}");
     let mut instance = linker.instance(&name("metrics"))?;
-    same!(instance, "counter-add" => metrics::counter_add(name: String, value: f64, tags: Vec<(String, String)>) -> ());
-    same!(instance, "gauge-set" => metrics::gauge_set(name: String, value: f64, tags: Vec<(String, String)>) -> ());
-    same!(instance, "trend-add" => metrics::trend_add(name: String, value: f64, tags: Vec<(String, String)>) -> ());
-    same!(instance, "rate-add" => metrics::rate_add(name: String, value: bool, tags: Vec<(String, String)>) -> ());
-    same!(instance, "check" => metrics::check(name: String, passed: bool, tags: Vec<(String, String)>));
+    forward!(instance, "counter-add" => metrics::counter_add(name: String, value: f64, tags: Vec<(String, String)>) -> ());
+    forward!(instance, "gauge-set" => metrics::gauge_set(name: String, value: f64, tags: Vec<(String, String)>) -> ());
+    forward!(instance, "trend-add" => metrics::trend_add(name: String, value: f64, tags: Vec<(String, String)>) -> ());
+    forward!(instance, "rate-add" => metrics::rate_add(name: String, value: bool, tags: Vec<(String, String)>) -> ());
+    forward!(instance, "check" => metrics::check(name: String, passed: bool, tags: Vec<(String, String)>));
 
     let mut instance = linker.instance(&name("log"))?;
-    same!(instance, "write" => log::write(level: log::Level, message: String) -> ());
+    forward!(instance, "write" => log::write(level: log::Level, message: String) -> ());
 
     let mut instance = linker.instance(&name("vu"))?;
-    same!(instance, "id" => vu::id());
-    same!(instance, "iteration" => vu::iteration());
-    same!(instance, "scenario" => vu::scenario());
-    same!(instance, "env" => vu::env(key: String));
-    same!(instance, "env-all" => vu::env_all());
-    same!(instance, "abort-test" => vu::abort_test(reason: String) -> ());
-    same!(instance, "scenario-iteration" => vu::scenario_iteration());
-    same!(instance, "active-vus" => vu::active_vus());
-    same!(instance, "stop" => vu::stop() -> ());
+    forward!(instance, "id" => vu::id());
+    forward!(instance, "iteration" => vu::iteration());
+    forward!(instance, "scenario" => vu::scenario());
+    forward!(instance, "env" => vu::env(key: String));
+    forward!(instance, "env-all" => vu::env_all());
+    forward!(instance, "abort-test" => vu::abort_test(reason: String) -> ());
+    forward!(instance, "scenario-iteration" => vu::scenario_iteration());
+    forward!(instance, "active-vus" => vu::active_vus());
+    forward!(instance, "stop" => vu::stop() -> ());
     instance.func_wrap_async("sleep", |mut store: Store<'_>, (ms,): (f64,)| {
         Box::new(async move { vu::Host::sleep(store.data_mut(), ms).await })
     })?;
@@ -161,10 +161,10 @@ pub fn add_to_linker(linker: &mut Linker<VuState>) -> Result<()> {
 }
 
 fn add_http(mut instance: LinkerInstance<'_, VuState>) -> Result<()> {
-    same!(instance, "settle" => http::settle(id: u32, failed: bool));
-    same!(instance, "cookies-for" => http::cookies_for(url: String));
-    same!(instance, "set-cookie" => http::set_cookie(url: String, set_cookie: String));
-    same!(instance, "clear-cookies" => http::clear_cookies(url: String, name: Option<String>) -> ());
+    forward!(instance, "settle" => http::settle(id: u32, failed: bool));
+    forward!(instance, "cookies-for" => http::cookies_for(url: String));
+    forward!(instance, "set-cookie" => http::set_cookie(url: String, set_cookie: String));
+    forward!(instance, "clear-cookies" => http::clear_cookies(url: String, name: Option<String>) -> ());
     instance.func_wrap_async("send", |mut store: Store<'_>, (request,): (http::Request,)| {
         Box::new(async move { Ok((http::Host::send(store.data_mut(), request).await?.map_err(HttpError::from),)) })
     })?;

@@ -21,7 +21,7 @@ use wasmtime_wasi::p2::pipe::{ClosedInputStream, ClosedOutputStream};
 use wasmtime_wasi::p2::{
     DynInputStream, DynOutputStream, InputStream, OutputStream, Pollable, SocketError, StreamResult, TcpSocket,
 };
-use wasmtime_wasi::sockets::WasiSocketsView;
+use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsView};
 
 use super::VuState;
 use crate::metrics::{Recorder, Sample, TagSet, names};
@@ -123,6 +123,8 @@ fn shadow_connect(instance: &mut wasmtime::component::LinkerInstance<'_, VuState
          (socket, network, address): (Socket, Resource<Network>, IpSocketAddress)| {
             let rep = socket.rep();
             let state = store.data_mut();
+            // A socket dropped while connecting left its entry; this one may reuse its number.
+            state.tcp.connecting.remove(&rep);
             let started = HostTcpSocket::start_connect(&mut state.sockets(), socket, network, address);
             if started.is_ok() {
                 state.tcp.connecting.insert(rep, (Instant::now(), SocketAddr::from(address)));
@@ -146,8 +148,8 @@ fn shadow_connect(instance: &mut wasmtime::component::LinkerInstance<'_, VuState
             let (input, output) = match finished {
                 Ok(streams) => streams,
                 Err(err) => {
-                    // A refused address was counted as a denial; nothing was tried.
-                    if code != Some(Some(ErrorCode::AccessDenied)) {
+                    // An address the run refused was counted as a denial: nothing was tried.
+                    if state.gate.grants().socket(address, SocketAddrUse::TcpConnect).is_ok() {
                         state.tcp.recorder.record(&tags, &[Sample::flag(names::TCP_CONNECT_FAILED, true)]);
                     }
                     return lower(Err(err));

@@ -2,13 +2,17 @@
 //! `vespid run checkout.vspd`, planned from a run file made for it): each
 //! bundle checked (and its signer, if the run names keys), unpacked into
 //! the cache by its digest, its data sets added to the run's. Their grants
-//! start from nothing (config/permissions.rs).
+//! start from nothing (config/permissions.rs); what they ask and do not get
+//! is said, and the run limits they ask are raised only as the run allows.
 
 use crate::bundle::{AskedLimits, Bundle, BundleError, cache_dir, is_bundle, read_verifying_key};
 use crate::caps::DataSource;
 use crate::caps::grants::Grants;
 
-use super::values::{parse_duration, parse_size};
+use std::time::Duration;
+
+use super::file::RunFile;
+use super::values::{check_vu_memory, parse_duration, parse_size};
 use super::{ConfigError, Overrides, Plan, ScenarioPlan};
 
 /// What a scenario whose plugin came from a bundle knows of the bundle.
@@ -51,7 +55,7 @@ pub fn scenario_bundles(scenarios: &mut [ScenarioPlan], args: &Overrides) -> Res
 /// For the scenarios whose plugin is a bundle: a line for each permission
 /// one asks for and does not get, and for each run limit it asks above the
 /// run's (raised to it with `grant_requested`).
-pub fn bundle_notes(plan: &mut Plan, grant_requested: bool) -> Result<Vec<String>, ConfigError> {
+pub fn settle_bundle_asks(plan: &mut Plan, grant_requested: bool) -> Result<Vec<String>, ConfigError> {
     let mut notes = ungranted(plan);
     notes.extend(limits(plan, grant_requested)?);
     Ok(notes)
@@ -77,9 +81,68 @@ fn ungranted(plan: &Plan) -> Vec<String> {
     notes
 }
 
+/// The run limits the run sets itself, by a flag or a run-file key: a
+/// bundle's ask never overrides them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LimitsSet(Vec<&'static str>);
+
+impl LimitsSet {
+    pub fn of(args: &Overrides, file: &RunFile) -> LimitsSet {
+        let set = [
+            ("iteration-cpu-limit", args.iteration_cpu_limit.is_some() || file.iteration_cpu_limit.is_some()),
+            ("vu-memory-limit", args.vu_memory_limit.is_some() || file.vu_memory_limit.is_some()),
+            ("max-response-body", args.max_response_body.is_some() || file.max_response_body.is_some()),
+            ("max-metrics", args.max_metrics.is_some() || file.max_metrics.is_some()),
+            ("max-series", args.max_series.is_some() || file.max_series.is_some()),
+        ];
+        LimitsSet(set.into_iter().filter(|(_, set)| *set).map(|(limit, _)| limit).collect())
+    }
+}
+
+/// A bundle's asked limits, parsed and checked as the run's own options.
+#[derive(Debug, Default)]
+pub struct LimitAsks {
+    iteration_cpu: Option<Duration>,
+    vu_memory: Option<usize>,
+    max_response_body: Option<u64>,
+    max_metrics: Option<u32>,
+    max_series: Option<u32>,
+}
+
+/// Checks what a bundle asks in `[limits]` (when packing it, and before a
+/// run grants it): each within what the run's own option takes.
+pub fn check_bundle_limits(asked: &AskedLimits) -> Result<LimitAsks, String> {
+    let key = |limit: &'static str| move |why: String| format!("limits.{limit}: {why}");
+    let positive = |limit: &'static str, n: u64| match n {
+        0 => Err(key(limit)("must be greater than 0".into())),
+        n => Ok(n),
+    };
+    let mut asks = LimitAsks::default();
+    if let Some(text) = &asked.iteration_cpu_limit {
+        let cpu = parse_duration(text).map_err(key("iteration-cpu-limit"))?;
+        if cpu.is_zero() {
+            return Err(key("iteration-cpu-limit")("must be greater than 0".into()));
+        }
+        asks.iteration_cpu = Some(cpu);
+    }
+    if let Some(text) = &asked.vu_memory_limit {
+        let bytes = parse_size(text).map_err(key("vu-memory-limit"))?;
+        check_vu_memory(&bytes).map_err(key("vu-memory-limit"))?;
+        asks.vu_memory = Some(bytes as usize);
+    }
+    if let Some(text) = &asked.max_response_body {
+        asks.max_response_body =
+            Some(positive("max-response-body", parse_size(text).map_err(key("max-response-body"))?)?);
+    }
+    asks.max_metrics = asked.max_metrics.map(|n| positive("max-metrics", n.into()).map(|_| n)).transpose()?;
+    asks.max_series = asked.max_series.map(|n| positive("max-series", n.into()).map(|_| n)).transpose()?;
+    Ok(asks)
+}
+
 /// Each run limit a bundle asks above what the run gives: with
 /// `grant_requested` the run's limit is raised to it (run-wide: limits are
-/// the run's, not a scenario's), else a line saying how to grant it.
+/// the run's, not a scenario's) unless the run sets that limit itself; a
+/// line for each.
 fn limits(plan: &mut Plan, grant_requested: bool) -> Result<Vec<String>, ConfigError> {
     let mut notes = Vec::new();
     let asks: Vec<(String, AskedLimits)> = plan
@@ -88,41 +151,56 @@ fn limits(plan: &mut Plan, grant_requested: bool) -> Result<Vec<String>, ConfigE
         .filter_map(|s| s.bundled.as_ref().map(|bundled| (who(s, bundled), bundled.limits.clone())))
         .filter(|(_, limits)| !limits.is_empty())
         .collect();
-    for (scenario, asked) in asks {
-        for (limit, text) in asked.kinds() {
-            let Some(text) = text.as_deref() else { continue };
-            let refused = |why: String| ConfigError::from(BundleError::Manifest(format!("limits.{limit}: {why}")));
-            let was = match limit {
-                "iteration-cpu-limit" => {
-                    let wanted = parse_duration(text).map_err(refused)?;
-                    above(&mut plan.limits.iteration_cpu, wanted, grant_requested)
+    for (who, asked) in asks {
+        let wanted = check_bundle_limits(&asked).map_err(BundleError::Manifest)?;
+        let set = plan.limits_set.clone();
+        let grant = |limit: &str| grant_requested && !set.0.contains(&limit);
+        let below = [
+            (
+                "iteration-cpu-limit",
+                wanted.iteration_cpu.and_then(|w| {
+                    raise_if_below(&mut plan.limits.iteration_cpu, w, grant("iteration-cpu-limit"))
                         .map(|was| humantime::format_duration(was).to_string())
-                }
-                "vu-memory-limit" => {
-                    let wanted = parse_size(text).map_err(refused)?;
-                    if wanted > 4 << 30 {
-                        return Err(refused("must be at most 4GiB (a 32-bit linear memory)".into()));
-                    }
-                    above(&mut plan.vu_memory, wanted as usize, grant_requested).map(|was| format!("{}MiB", was >> 20))
-                }
-                "max-response-body" => {
-                    let wanted = parse_size(text).map_err(refused)?;
-                    above(&mut plan.http.max_response_body, wanted, grant_requested).map(|was| format!("{was} bytes"))
-                }
-                "max-metrics" => {
-                    let wanted = asked.max_metrics.unwrap_or_default();
-                    above(&mut plan.metric_limits.max_metrics, wanted, grant_requested).map(|was| was.to_string())
-                }
-                _ => {
-                    let wanted = asked.max_series.unwrap_or_default();
-                    above(&mut plan.metric_limits.max_series, wanted, grant_requested).map(|was| was.to_string())
-                }
-            };
-            let Some(was) = was else { continue };
-            notes.push(if grant_requested {
-                format!("{scenario}: {limit} raised to {text} for the whole run, as the bundle asks (--grant-requested; it was {was})")
+                }),
+            ),
+            (
+                "vu-memory-limit",
+                wanted.vu_memory.and_then(|w| {
+                    raise_if_below(&mut plan.vu_memory, w, grant("vu-memory-limit"))
+                        .map(|was| format!("{}MiB", was >> 20))
+                }),
+            ),
+            (
+                "max-response-body",
+                wanted.max_response_body.and_then(|w| {
+                    raise_if_below(&mut plan.http.max_response_body, w, grant("max-response-body"))
+                        .map(|was| format!("{was} bytes"))
+                }),
+            ),
+            (
+                "max-metrics",
+                wanted.max_metrics.and_then(|w| {
+                    raise_if_below(&mut plan.metric_limits.max_metrics, w, grant("max-metrics"))
+                        .map(|was| was.to_string())
+                }),
+            ),
+            (
+                "max-series",
+                wanted.max_series.and_then(|w| {
+                    raise_if_below(&mut plan.metric_limits.max_series, w, grant("max-series"))
+                        .map(|was| was.to_string())
+                }),
+            ),
+        ];
+        let texts = asked.kinds();
+        for ((limit, was), (_, text)) in below.into_iter().zip(texts) {
+            let (Some(was), Some(text)) = (was, text) else { continue };
+            notes.push(if grant(limit) {
+                format!("{who}: {limit} raised to {text} for the whole run, as the bundle asks (--grant-requested; it was {was})")
+            } else if grant_requested {
+                format!("{who} asks for {limit} {text}; the run sets {was} itself, which stands")
             } else {
-                format!("{scenario} asks for {limit} {text}, the run gives {was} (grant it with --{limit} {text}, or all it asks for with --grant-requested)")
+                format!("{who} asks for {limit} {text}, the run gives {was} (grant it with --{limit} {text}, or all it asks for with --grant-requested)")
             });
         }
     }
@@ -138,7 +216,7 @@ fn who(scenario: &ScenarioPlan, bundled: &Bundled) -> String {
 }
 
 /// What `current` was, if below `wanted`; then raised to it if `grant`.
-fn above<T: PartialOrd + Copy>(current: &mut T, wanted: T, grant: bool) -> Option<T> {
+fn raise_if_below<T: PartialOrd + Copy>(current: &mut T, wanted: T, grant: bool) -> Option<T> {
     if wanted <= *current {
         return None;
     }

@@ -7,7 +7,7 @@
 //! rules for `--vus`, `--duration`, `--iterations` and `--stage`.
 
 mod bundled;
-pub use self::bundled::{Bundled, bundle_notes};
+pub use self::bundled::{Bundled, LimitsSet, check_bundle_limits, settle_bundle_asks};
 mod data;
 mod datasources;
 mod file;
@@ -32,8 +32,8 @@ pub use self::overrides::Overrides;
 use self::scenario::{duration, existing_plugin, pairs, scenario_from_file};
 use self::shortcuts::{Shortcuts, shortcut_executor};
 use self::values::Layered;
+use self::values::{check_vu_memory, parse_rate, per_second};
 pub use self::values::{parse_duration, parse_key_value, parse_size, parse_spawn_rate, parse_stage};
-use self::values::{parse_rate, per_second};
 use crate::caps::grants::Grants;
 use crate::caps::{DataError, DataSource, DatasourceSpec, HttpDebug, HttpOptions, LogLevel, SharedArrays};
 use crate::exec::{CallLimits, ExecutorPlan, Ramp, Segment, Stage, ThinkTime};
@@ -110,6 +110,8 @@ pub struct Plan {
     pub limits: CallLimits,
     /// Largest linear memory of one VU, in bytes.
     pub vu_memory: usize,
+    /// The limits a flag or the run file set (a bundle's ask never overrides them).
+    pub limits_set: LimitsSet,
     pub log_level: LogLevel,
     pub summary_export: Option<PathBuf>,
     /// The summary export's layout: Vespid's or k6's `--summary-export`.
@@ -225,12 +227,12 @@ impl Plan {
     }
 
     /// The plan of a bundle run (the run file made for it, `run_file`),
-    /// and its [`bundle_notes`].
+    /// and its [`settle_bundle_asks`].
     pub fn from_bundle(args: &Overrides, run_file: &Path) -> Result<(Plan, Vec<String>), ConfigError> {
         let mut plan = Plan::from_file(&Source::read(run_file)?, args)?;
         // The bundle is not a file the user edits: nothing to watch.
         plan.run_file = None;
-        let notes = bundle_notes(&mut plan, args.grant_requested)?;
+        let notes = settle_bundle_asks(&mut plan, args.grant_requested)?;
         Ok((plan, notes))
     }
 
@@ -388,11 +390,7 @@ impl Plan {
             args.vu_memory_limit,
             file.vu_memory_limit.as_deref(),
             DEFAULT_VU_MEMORY as u64,
-            |bytes| match *bytes {
-                b if b < 1 << 20 => Err("must be at least 1MiB".to_string()),
-                b if b > 4 << 30 => Err("must be at most 4GiB (a 32-bit linear memory)".to_string()),
-                _ => Ok(()),
-            },
+            check_vu_memory,
         )?;
         let summary_export = args.summary_export.clone().or_else(|| file.summary_export.as_ref().map(|p| dir.join(p)));
         if let Some(path) = &summary_export
@@ -478,6 +476,7 @@ impl Plan {
             http,
             limits,
             vu_memory: vu_memory as usize,
+            limits_set: LimitsSet::of(args, file),
             log_level: args.log_level.unwrap_or(LogLevel::Info),
             summary_export,
             summary_export_format,

@@ -86,6 +86,15 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     number.checked_mul(unit).ok_or_else(invalid)
 }
 
+/// What `vu-memory-limit` may be: a 32-bit linear memory, at least 1MiB.
+pub(super) fn check_vu_memory(bytes: &u64) -> Result<(), String> {
+    match *bytes {
+        b if b < 1 << 20 => Err("must be at least 1MiB".to_string()),
+        b if b > 4 << 30 => Err("must be at most 4GiB (a 32-bit linear memory)".to_string()),
+        _ => Ok(()),
+    }
+}
+
 /// Parses `KEY=VALUE`.
 pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {

@@ -15,7 +15,7 @@ use crate::bindings::ScriptRuntime;
 use crate::bindings::runner::Info;
 use crate::caps::grants::Grants;
 use crate::caps::{CpuBudgetExceeded, DataSets, MemoryCapExceeded, ScenarioShared, SharedArrays, StderrMark, VuState};
-use crate::plugin::Plugin;
+use crate::plugin::{Plugin, RunnerExports};
 
 /// How long `describe` may take: it only returns a constant.
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,9 +79,8 @@ impl Runner {
     fn new(
         store: &mut Store<VuState>,
         instance: &wasmtime::component::Instance,
-        plugin: &Plugin,
+        exports: &RunnerExports,
     ) -> wasmtime::Result<Runner> {
-        let exports = &plugin.runner;
         Ok(Runner {
             describe: instance.get_typed_func(&mut *store, exports.describe)?,
             setup: instance.get_typed_func(&mut *store, exports.setup)?,
@@ -183,7 +182,7 @@ impl VuFactory {
         store.set_epoch_deadline(1);
         let instantiate_error = |err: wasmtime::Error| VuError::Instantiate(one_line(&err));
         let instance = plugin.pre.instantiate_async(&mut store).await.map_err(instantiate_error)?;
-        let runner = Runner::new(&mut store, &instance, plugin).map_err(instantiate_error)?;
+        let runner = Runner::new(&mut store, &instance, &plugin.runner).map_err(instantiate_error)?;
         let runtime = match &plugin.script {
             None => None,
             Some(_) => Some(ScriptRuntime::new(&mut store, &instance).map_err(instantiate_error)?),

@@ -11,6 +11,6 @@ mod snapshot;
 mod watch;
 
 pub use engine::{EngineOptions, EpochTicker, build_engine, cache_root};
-pub use load::{Plugin, PluginError, digest};
+pub use load::{Plugin, PluginError, RunnerExports, digest};
 pub use runtime::Language;
 pub use watch::{FileWatcher, SETTLE, WatchError};

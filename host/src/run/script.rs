@@ -29,7 +29,7 @@ pub async fn plan(args: &Overrides) -> Result<Plan, Error> {
     }
     if Language::of(&args.target).is_none() {
         let mut plan = Plan::from_args(args)?;
-        for note in crate::config::bundle_notes(&mut plan, args.grant_requested)? {
+        for note in crate::config::settle_bundle_asks(&mut plan, args.grant_requested)? {
             tracing::warn!("{}: {note}", args.target.display());
         }
         return Ok(plan);

@@ -360,4 +360,20 @@ async fn a_bundle_s_asked_sockets_and_limits_are_granted_only_by_the_run() {
     let generous = vespid(&["run", path(&bundle), "-i", "1", "-e", "FAULT=alloc", "--vu-memory-limit", "128MiB"]).await;
     assert_eq!(generous.error_count("memory cap of 128 MiB exceeded"), 1);
     assert!(!generous.stderr.contains("vu-memory-limit 96MiB, the run gives"), "{}", generous.stderr);
+    // Nor does --grant-requested override a limit the run sets itself.
+    let args =
+        ["run", path(&bundle), "-i", "1", "-e", "FAULT=alloc", "--vu-memory-limit", "48MiB", "--grant-requested"];
+    let strict = vespid(&args).await;
+    assert_eq!(strict.error_count("memory cap of 48 MiB exceeded"), 1);
+    assert!(strict.stderr.contains("asks for vu-memory-limit 96MiB; the run sets 48MiB itself, which stands"));
+
+    // A limit no run could grant is refused when packing, naming the key.
+    std::fs::write(
+        source.join("bundle.toml"),
+        "name = \"x\"\nversion = \"1.0.0\"\nplugin = \"runaway.wasm\"\n[limits]\nvu-memory-limit = \"8GiB\"\n",
+    )
+    .unwrap();
+    let refused = vespid(&["bundle", "pack", path(&source), "-o", path(&dir.path().join("x.vspd"))]).await;
+    assert_ne!(refused.code, 0);
+    assert_one_line(&refused.stderr, "limits.vu-memory-limit: must be at most 4GiB");
 }

@@ -49,6 +49,8 @@ async fn a_plugin_reaches_only_what_the_run_grants_and_each_refusal_is_counted()
         "host not granted",
         "redirect to a host not granted",
         "granted data set",
+        "own shared array",
+        "undeclared data set",
         "data set not granted",
         "granted datasource",
         "datasource not granted",

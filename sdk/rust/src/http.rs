@@ -213,7 +213,7 @@ impl RequestBuilder {
     /// Sends the request, leaving to the plugin whether its answer failed
     /// (Locust's `catch_response`): its metrics wait for the [`Verdict`]'s
     /// `pass` or `fail`, or for the end of the iteration, which judges it
-    /// by its status. Needs a host speaking WIT 0.1.2 or later.
+    /// by its status. (Since WIT 0.1.2.)
     pub fn send_unsettled(self) -> Result<(Response, Verdict), Error> {
         wit::send_unsettled(&self.0).map(|(response, id)| (Response::from(response), Verdict(id))).map_err(Error::from)
     }
@@ -242,7 +242,7 @@ pub fn batch(requests: Vec<RequestBuilder>) -> Vec<Result<Response, Error>> {
 }
 
 /// The cookies this VU's jar would send to `url`, as (name, value) pairs.
-/// Needs a host speaking WIT 0.1.1 or later.
+/// (Since WIT 0.1.1.)
 pub fn cookies_for(url: &str) -> Vec<(String, String)> {
     wit::cookies_for(url)
 }

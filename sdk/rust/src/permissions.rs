@@ -1,8 +1,9 @@
 //! What the run grants this plugin (HTTP origins, env keys, data sets,
-//! datasources, sockets). A call reaching for something not granted fails
-//! with a [`Denial`] — `http::Error::Denied`, `data::Error::Denied`,
-//! `sql::ErrorKind::Denied` — having done nothing. Needs a host speaking
-//! WIT 0.2.0; older hosts report a denial as another error.
+//! datasources, sockets). An HTTP request, data set or datasource not
+//! granted fails with a [`Denial`] — `http::Error::Denied`,
+//! `data::Error::Denied`, `sql::ErrorKind::Denied` — having done nothing;
+//! an env key not granted reads as unset, a socket fails as the system's
+//! would (access denied). Since WIT 0.2.0.
 
 use std::fmt;
 
@@ -11,8 +12,8 @@ use crate::bindings::vespid::scenario::permissions as wit;
 /// A call the run's permissions refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
-    /// The permission that would allow it: `allowed-hosts`, `env`, `data`,
-    /// `datasources` or `allowed-sockets`.
+    /// The permission that would allow it: `allowed-hosts`, `data` or
+    /// `datasources`.
     pub permission: String,
     /// One line naming what was refused and how to grant it.
     pub message: String,

@@ -28,8 +28,7 @@ pub trait Scenario: Sized + 'static {
 
     /// Runs once when this VU ends with its state intact (Locust's
     /// `on_stop`): at the end of its scenario, or after [`crate::vu::stop`].
-    /// Its requests and metrics count like an iteration's. Needs a host
-    /// speaking WIT 0.1.2 or later (an older one never calls it).
+    /// Its requests and metrics count like an iteration's. (Since WIT 0.1.2.)
     fn vu_end(&mut self) -> Result {
         Ok(())
     }

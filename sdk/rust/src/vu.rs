@@ -16,14 +16,14 @@ pub fn iteration() -> u32 {
 }
 
 /// The current iteration's number within the scenario, from 0, unique
-/// across all of its VUs (k6's `exec.scenario.iterationInInstance`). Needs a
-/// host speaking WIT 0.1.1 or later.
+/// across all of its VUs (k6's `exec.scenario.iterationInInstance`). (Since
+/// WIT 0.1.1.)
 pub fn scenario_iteration() -> u32 {
     wit::scenario_iteration()
 }
 
 /// VUs taking part in the run right now, over all scenarios (k6's
-/// `exec.instance.vusActive`). Needs a host speaking WIT 0.1.1 or later.
+/// `exec.instance.vusActive`). (Since WIT 0.1.1.)
 pub fn active_vus() -> u32 {
     wit::active_vus()
 }
@@ -50,14 +50,14 @@ pub fn sleep(duration: Duration) {
 
 /// Stops the whole test (k6's `exec.test.abort()`): no VU starts another
 /// iteration, teardown runs and the run exits with code 108 naming
-/// `reason`. Needs a host speaking WIT 0.1.1 or later.
+/// `reason`. (Since WIT 0.1.1.)
 pub fn abort_test(reason: &str) {
     wit::abort_test(reason);
 }
 
 /// Ends this VU once the current iteration returns (Locust's `StopUser`):
 /// it starts no more iterations, its [`crate::Scenario::vu_end`] runs, and
-/// the other VUs go on. Needs a host speaking WIT 0.1.2 or later.
+/// the other VUs go on. (Since WIT 0.1.2.)
 pub fn stop() {
     wit::stop();
 }

@@ -22,8 +22,8 @@ use crate::tasks::DemoTarget;
 
 /// Iterations a second the steady scenario is asked for.
 const RATE: u32 = 1000;
-/// VUs of each hostile scenario.
-const HOSTILE_VUS: usize = 6;
+/// VUs of each hostile (and each well-behaved) scenario.
+const VUS_EACH: usize = 6;
 
 /// What runs beside the steady scenario.
 #[derive(Clone, Copy, PartialEq)]
@@ -61,7 +61,7 @@ pub fn part(vespid: &Path, plugins: &Path, seconds: u64, tmp: &Path) -> Result<S
     for beside in [Beside::Nothing, Beside::Hostile, Beside::Busy] {
         let steady = DemoTarget::start(vespid, Some("0"))?;
         let away = DemoTarget::start(vespid, Some("0"))?;
-        let vus = HOSTILE_VUS * hostile("").len();
+        let vus = VUS_EACH * hostile("").len();
         let label = match beside {
             Beside::Nothing => "alone".to_string(),
             Beside::Hostile => format!("beside {vus} hostile VUs"),
@@ -82,7 +82,7 @@ pub fn part(vespid: &Path, plugins: &Path, seconds: u64, tmp: &Path) -> Result<S
         };
         for (name, plugin, env) in neighbours {
             file += &format!(
-                "[scenarios.{name}]\nplugin = {:?}\nexecutor = \"constant-vus\"\nvus = {HOSTILE_VUS}\nduration = \"{seconds}s\"\n\
+                "[scenarios.{name}]\nplugin = {:?}\nexecutor = \"constant-vus\"\nvus = {VUS_EACH}\nduration = \"{seconds}s\"\n\
                  env = {{ {env} }}\n",
                 plugins.join(plugin)
             );

@@ -108,8 +108,8 @@ impl SqlCtx {
     /// The pool a statement of this VU on `datasource` uses: the run's, or
     /// for a per-VU datasource the VU's own, made on first use.
     fn pool(&mut self, datasource: &str) -> Result<Pool, SqlError> {
-        self.gate.datasource(datasource).map_err(|denial| SqlError::Denied(denial.into()))?;
         let (pool, per_vu) = self.datasources.pool(datasource)?;
+        self.gate.datasource(datasource).map_err(|denial| SqlError::Denied(denial.into()))?;
         if !per_vu {
             return Ok(pool.clone());
         }

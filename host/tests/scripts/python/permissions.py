@@ -20,7 +20,9 @@ def default(data_):
           and error.permission == "allowed-hosts" and "denied: HTTP to" in str(error))
     check("granted data set", data.len("users") == 3)
     error = refused(lambda: data.len("secrets"))
-    check("data set not granted", isinstance(error, PermissionError) and "data set \"secrets\"" in str(error))
+    check("data set not granted", isinstance(error, PermissionError) and error.permission == "data"
+          and "data set \"secrets\"" in str(error))
     check("granted datasource", sql.query("main", "select 1 as one")[0]["one"] == 1)
     error = refused(lambda: sql.query("private", "select 1"))
-    check("datasource not granted", isinstance(error, sql.SqlError) and error.kind == "denied")
+    check("datasource not granted", isinstance(error, sql.SqlError) and error.kind == "denied"
+          and str(error).startswith("denied: datasource \"private\""))

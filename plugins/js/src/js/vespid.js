@@ -10,7 +10,7 @@ export class HttpError extends Error {
   constructor(spec, message, code, kind) {
     super(message);
     this.name = 'HttpError';
-    /** 'timeout', 'connectionRefused', 'connectionReset', 'dns', 'tls', 'invalidUrl', 'tooManyRedirects' or 'other'. */
+    /** 'timeout', 'connectionRefused', 'connectionReset', 'dns', 'tls', 'invalidUrl', 'tooManyRedirects', 'other' or 'denied'. */
     this.kind = kind;
     /** k6's error code for the same failure (1050 for a timeout, ...). */
     this.code = code;
@@ -161,7 +161,7 @@ export class SqlError extends Error {
   constructor([kind, message, code]) {
     super(message);
     this.name = 'SqlError';
-    /** 'unknown-datasource', 'connection', 'query', 'constraint-violation', 'timeout', 'pool-exhausted', 'transaction-finished' or 'unsupported-type'. */
+    /** 'unknown-datasource', 'connection', 'query', 'constraint-violation', 'timeout', 'pool-exhausted', 'transaction-finished', 'unsupported-type' or 'denied'. */
     this.kind = kind;
     /** The database's SQLSTATE (PostgreSQL) or result code (SQLite), when it gave one. */
     this.code = code === null ? undefined : code;

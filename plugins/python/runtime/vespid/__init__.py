@@ -286,7 +286,9 @@ class _Data:
             if isinstance(error, wit_data.DataError_OutOfRange):
                 raise IndexError(f"row {args[1] if len(args) > 1 else ''} is past the end of {args[0]!r}") from None
             if isinstance(error, wit_data.DataError_Denied):
-                raise PermissionError(error.value.message) from None
+                denied = PermissionError(error.value.message)
+                denied.permission = error.value.permission
+                raise denied from None
             raise KeyError(f"no data set named {args[0]!r}") from None
 
     def columns(self, set: str) -> List[str]:

@@ -31,7 +31,12 @@ class SqlError(Exception):
         detail = getattr(error, "value", None)
         self.code = getattr(detail, "code", None)
         message = getattr(detail, "message", detail)
-        super().__init__(self.kind if message is None else f"{self.kind}: {message}")
+        self.permission = getattr(detail, "permission", None)
+        if message is None:
+            super().__init__(self.kind)
+        else:
+            # A denial's message names itself ("denied: datasource …").
+            super().__init__(message if self.kind == "denied" else f"{self.kind}: {message}")
 
 
 class Rows(list):
