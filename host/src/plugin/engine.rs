@@ -43,7 +43,6 @@ pub fn build_engine(options: EngineOptions) -> Result<Engine, PluginError> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
-    config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     // Host calls (HTTP with TLS) run on the fiber stack above the guest's.
     config.async_stack_size(1 << 20);
     config.max_wasm_stack(512 << 10);
