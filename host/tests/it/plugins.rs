@@ -143,3 +143,15 @@ async fn a_plugin_built_against_wit_0_1_0_runs_unchanged() {
     assert_eq!(run.check("session is mine"), (20, 0));
     assert_server_saw(&run, &server, 60);
 }
+
+/// A run leaves nothing behind in /tmp: no profiler's map of the compiled
+/// code (`/tmp/perf-PID.map`, 75 MB for a language runtime).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_writes_no_perf_map() {
+    let server = target(Protocol::Http).await;
+    let base = env("BASE_URL", &server, "");
+    let running = crate::support::start(&["run", guest("hello").to_str().unwrap(), "-i", "2", "-e", &base]);
+    let map = std::path::PathBuf::from(format!("/tmp/perf-{}.map", running.pid()));
+    running.finish().await.assert_ok();
+    assert!(!map.exists(), "{} was written", map.display());
+}

@@ -16,8 +16,9 @@ async fn the_hostile_matrix_under_100_vus_fails_cleanly_beside_a_steady_scenario
     let port = base.rsplit(':').next().unwrap();
     let mut file = format!(
         "iteration-cpu-limit = \"300ms\"\nvu-memory-limit = \"32MiB\"\nmax-response-body = \"1MiB\"\nmax-metrics = 100\n\
-         [data.users]\npath = {:?}\n[datasources.main]\nurl = \"sqlite::memory:\"\n[datasources.private]\nurl = \"sqlite::memory:\"\n",
-        script("users.csv")
+         [data.users]\npath = {users:?}\n[data.secrets]\npath = {users:?}\n\
+         [datasources.main]\nurl = \"sqlite::memory:\"\n[datasources.private]\nurl = \"sqlite::memory:\"\n",
+        users = script("users.csv")
     );
     // 24 VUs trying each way out through WASI, 16 misbehaving inside.
     for fault in ["read-file", "host-env", "args", "socket", "lookup", "udp", "loop", "alloc", "recurse", "deep-stack"]

@@ -120,6 +120,11 @@ impl Running {
         assert!(status.success(), "kill -INT {pid}");
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("still running")
+    }
+
     /// What the process has written to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().expect("stderr buffer").clone()
