@@ -12,7 +12,7 @@ use crate::caps::grants::Grants;
 use std::time::Duration;
 
 use super::file::RunFile;
-use super::values::{check_vu_memory, parse_duration, parse_size};
+use super::values::{check_positive, check_response_body, check_vu_memory, parse_duration, parse_size};
 use super::{ConfigError, Overrides, Plan, ScenarioPlan};
 
 /// What a scenario whose plugin came from a bundle knows of the bundle.
@@ -97,6 +97,11 @@ impl LimitsSet {
         ];
         LimitsSet(set.into_iter().filter(|(_, set)| *set).map(|(limit, _)| limit).collect())
     }
+
+    /// Whether the run sets `limit` itself.
+    pub fn sets(&self, limit: &str) -> bool {
+        self.0.contains(&limit)
+    }
 }
 
 /// A bundle's asked limits, parsed and checked as the run's own options.
@@ -113,16 +118,14 @@ pub struct LimitAsks {
 /// run grants it): each within what the run's own option takes.
 pub fn check_bundle_limits(asked: &AskedLimits) -> Result<LimitAsks, String> {
     let key = |limit: &'static str| move |why: String| format!("limits.{limit}: {why}");
-    let positive = |limit: &'static str, n: u64| match n {
-        0 => Err(key(limit)("must be greater than 0".into())),
+    let at_least_one = |limit: &'static str, n: u32| match n {
+        0 => Err(key(limit)("must be at least 1, got 0".into())),
         n => Ok(n),
     };
     let mut asks = LimitAsks::default();
     if let Some(text) = &asked.iteration_cpu_limit {
         let cpu = parse_duration(text).map_err(key("iteration-cpu-limit"))?;
-        if cpu.is_zero() {
-            return Err(key("iteration-cpu-limit")("must be greater than 0".into()));
-        }
+        check_positive(&cpu).map_err(key("iteration-cpu-limit"))?;
         asks.iteration_cpu = Some(cpu);
     }
     if let Some(text) = &asked.vu_memory_limit {
@@ -131,11 +134,12 @@ pub fn check_bundle_limits(asked: &AskedLimits) -> Result<LimitAsks, String> {
         asks.vu_memory = Some(bytes as usize);
     }
     if let Some(text) = &asked.max_response_body {
-        asks.max_response_body =
-            Some(positive("max-response-body", parse_size(text).map_err(key("max-response-body"))?)?);
+        let bytes = parse_size(text).map_err(key("max-response-body"))?;
+        check_response_body(&bytes).map_err(key("max-response-body"))?;
+        asks.max_response_body = Some(bytes);
     }
-    asks.max_metrics = asked.max_metrics.map(|n| positive("max-metrics", n.into()).map(|_| n)).transpose()?;
-    asks.max_series = asked.max_series.map(|n| positive("max-series", n.into()).map(|_| n)).transpose()?;
+    asks.max_metrics = asked.max_metrics.map(|n| at_least_one("max-metrics", n)).transpose()?;
+    asks.max_series = asked.max_series.map(|n| at_least_one("max-series", n)).transpose()?;
     Ok(asks)
 }
 
@@ -154,7 +158,7 @@ fn limits(plan: &mut Plan, grant_requested: bool) -> Result<Vec<String>, ConfigE
     for (who, asked) in asks {
         let wanted = check_bundle_limits(&asked).map_err(BundleError::Manifest)?;
         let set = plan.limits_set.clone();
-        let grant = |limit: &str| grant_requested && !set.0.contains(&limit);
+        let grant = |limit: &str| grant_requested && !set.sets(limit);
         let below = [
             (
                 "iteration-cpu-limit",

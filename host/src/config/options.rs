@@ -2,7 +2,7 @@
 //! and the control API, each a flag over its run-file key over its default.
 
 use super::file::{RunFile, Source};
-use super::values::Layered;
+use super::values::{Layered, check_response_body};
 use super::{ConfigError, Overrides};
 use crate::caps::HttpOptions;
 use crate::metrics::MetricLimits;
@@ -19,10 +19,7 @@ pub(super) fn http_options(
         args.max_response_body,
         file.max_response_body.as_deref(),
         defaults.max_response_body,
-        |size| match size {
-            0 => Err("must be greater than 0 (a request that wants no body uses discard_body)".to_string()),
-            _ => Ok(()),
-        },
+        check_response_body,
     )?;
     Ok(HttpOptions {
         timeout: option("http-timeout").duration(args.http_timeout, file.http_timeout.as_deref(), defaults.timeout)?,

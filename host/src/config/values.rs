@@ -86,6 +86,22 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     number.checked_mul(unit).ok_or_else(invalid)
 }
 
+/// A duration option's check: greater than 0.
+pub(super) fn check_positive(duration: &Duration) -> Result<(), String> {
+    match duration.is_zero() {
+        true => Err("must be greater than 0".to_string()),
+        false => Ok(()),
+    }
+}
+
+/// What `max-response-body` may be: greater than 0.
+pub(super) fn check_response_body(bytes: &u64) -> Result<(), String> {
+    match bytes {
+        0 => Err("must be greater than 0 (a request that wants no body uses discard_body)".to_string()),
+        _ => Ok(()),
+    }
+}
+
 /// What `vu-memory-limit` may be: a 32-bit linear memory, at least 1MiB.
 pub(super) fn check_vu_memory(bytes: &u64) -> Result<(), String> {
     match *bytes {
@@ -118,8 +134,7 @@ impl Layered<'_> {
         file: Option<&str>,
         default: Duration,
     ) -> Result<Duration, ConfigError> {
-        let positive = |d: &Duration| if d.is_zero() { Err("must be greater than 0".to_string()) } else { Ok(()) };
-        self.layered(flag, file, default, parse_duration, positive)
+        self.layered(flag, file, default, parse_duration, check_positive)
     }
 
     /// A size in bytes, judged by `check`.
